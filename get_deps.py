@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Fetch everything the build and the tests need, from package registries only.
+
+  python3 get_deps.py            system packages, redismodule.h, venv with build+runtime packages
+  python3 get_deps.py --test     the same, plus the test packages
+
+System packages come from Debian (apt-get); redismodule.h comes out of Debian's source package
+of the installed redis-server, so the header always matches the server; Python packages are
+pinned in requirements/*.txt and installed into .venv, the interpreter the module embeds.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEPS = ROOT / "deps"
+VENV = ROOT / ".venv"
+HEADER = DEPS / "redis" / "redismodule.h"
+
+# Debian packages: what each one is for.
+APT_PACKAGES = {
+    "redis-server": "the server the module loads into",
+    "redis-tools": "redis-cli and redis-benchmark",
+    "gcc": "compiles the C shim and the Cython output",
+    "python3-venv": "the embedded interpreter's virtual environment",
+    "python3-dev": "Python.h and a shared libpython to link against",
+}
+DEBIAN_ARCHIVE_KEYRING = "debian-archive-keyring"
+
+
+def log(msg):
+    print(f"[get_deps] {msg}", flush=True)
+
+
+def run(cmd, **kw):
+    log(" ".join(str(c) for c in cmd))
+    subprocess.run(cmd, check=True, **kw)
+
+
+def dpkg_installed(pkg):
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg],
+                         capture_output=True, text=True)
+    return out.returncode == 0 and "install ok installed" in out.stdout
+
+
+def python_is_embeddable():
+    """The running python3 can be embedded: it has a shared libpython and venv."""
+    import sysconfig
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    ldlib = sysconfig.get_config_var("LDLIBRARY") or ""
+    include = sysconfig.get_paths()["include"]
+    try:
+        import ensurepip  # noqa: F401  (Debian splits it into python3-venv)
+        has_venv = True
+    except ImportError:
+        has_venv = False
+    return (has_venv and ldlib.endswith(".so") and (Path(libdir) / ldlib).exists()
+            and (Path(include) / "Python.h").exists())
+
+
+def install_system_packages():
+    wanted = [p for p in APT_PACKAGES if not dpkg_installed(p)]
+    # A python3 outside Debian's (pyenv, a custom build) needs no python3-* packages if it is
+    # already embeddable; Debian's own python3 does.
+    if python_is_embeddable():
+        wanted = [p for p in wanted if not p.startswith("python3-")]
+    if not wanted:
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update"], env=env)
+    run(["apt-get", "install", "-y", "--no-install-recommends", *wanted], env=env)
+
+
+def debian_archive_lines():
+    """deb-src lines for the Debian archives this machine already uses (deb822 and one-line)."""
+    lines = []
+    srcdir = Path("/etc/apt")
+    for f in [srcdir / "sources.list", *sorted((srcdir / "sources.list.d").glob("*.list"))]:
+        if not f.exists():
+            continue
+        for line in f.read_text().splitlines():
+            parts = line.split("#", 1)[0].split()
+            if parts and parts[0] == "deb" and "debian" in line and "[" not in parts[1]:
+                lines.append("deb-src " + " ".join(parts[1:]))
+    for f in sorted((srcdir / "sources.list.d").glob("*.sources")):
+        for stanza in f.read_text().split("\n\n"):
+            fields = {}
+            for line in stanza.splitlines():
+                if ":" in line and not line.startswith(("#", " ")):
+                    k, v = line.split(":", 1)
+                    fields[k.strip()] = v.strip()
+            if "deb" not in fields.get("Types", "").split():
+                continue
+            if DEBIAN_ARCHIVE_KEYRING not in fields.get("Signed-By", DEBIAN_ARCHIVE_KEYRING):
+                continue
+            for uri in fields.get("URIs", "").split():
+                for suite in fields.get("Suites", "").split():
+                    lines.append(f"deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                                 f"{uri} {suite} {fields.get('Components', 'main')}")
+    return lines
+
+
+def installed_redis_version():
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "redis-server"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def fetch_redismodule_header():
+    version = installed_redis_version()
+    stamp = HEADER.with_suffix(".version")
+    if HEADER.exists() and stamp.exists() and stamp.read_text() == version:
+        return
+    lines = debian_archive_lines()
+    if not lines:
+        sys.exit("get_deps: no Debian archive found in /etc/apt to fetch the redis source from")
+    with tempfile.TemporaryDirectory(prefix="rai-apt-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "lists" / "partial").mkdir(parents=True)
+        (tmp / "cache" / "archives" / "partial").mkdir(parents=True)
+        (tmp / "sources.list").write_text("\n".join(lines) + "\n")
+        opts = ["-o", f"Dir::Etc::sourcelist={tmp / 'sources.list'}",
+                "-o", "Dir::Etc::sourceparts=-",
+                "-o", f"Dir::State::Lists={tmp / 'lists'}",
+                "-o", f"Dir::Cache={tmp / 'cache'}"]
+        run(["apt-get", *opts, "update"])
+        work = tmp / "src"
+        work.mkdir()
+        try:
+            run(["apt-get", *opts, "source", "--download-only", f"redis={version}"], cwd=work)
+        except subprocess.CalledProcessError:
+            run(["apt-get", *opts, "source", "--download-only", "redis"], cwd=work)
+        tarballs = sorted(work.glob("redis_*.orig.tar.*"))
+        if not tarballs:
+            sys.exit("get_deps: the redis source package has no orig tarball")
+        with tarfile.open(tarballs[0]) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("src/redismodule.h"))
+            data = tar.extractfile(member).read()
+    HEADER.parent.mkdir(parents=True, exist_ok=True)
+    HEADER.write_bytes(data)
+    stamp.write_text(version)
+    log(f"redismodule.h from redis {version} -> {HEADER.relative_to(ROOT)}")
+
+
+def ensure_venv(with_tests):
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        run([sys.executable, "-m", "venv", str(VENV)])
+    reqs = ["build.txt", "runtime.txt"] + (["test.txt"] if with_tests else [])
+    stamp = VENV / ".requirements"
+    wanted = "".join((ROOT / "requirements" / r).read_text() for r in reqs)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    args = [str(py), "-m", "pip", "install", "--quiet"]
+    for r in reqs:
+        args += ["-r", str(ROOT / "requirements" / r)]
+    run(args)
+    stamp.write_text(wanted)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--test", action="store_true", help="also install the test packages")
+    args = ap.parse_args()
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        install_system_packages()
+    else:
+        log("not root or no apt-get: assuming the system packages are present")
+    fetch_redismodule_header()
+    ensure_venv(args.test)
+
+
+if __name__ == "__main__":
+    main()

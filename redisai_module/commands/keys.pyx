@@ -1,0 +1,37 @@
+# Opening tensor keys with RedisAI's type checks (shared by every command that reads or
+# writes tensors).
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef inline bint key_holds_tensor(RedisModuleKey *key) noexcept nogil:
+    return (RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_MODULE
+            and RedisModule_ModuleTypeGetType(key) == RAI_TensorType)
+
+
+cdef RedisModuleKey *open_tensor_key_for_write(RedisModuleCtx *ctx, RedisModuleString *name,
+                                               const char **err) noexcept nogil:
+    """The key, empty or holding a tensor; NULL with WRONGTYPE in *err otherwise."""
+    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(
+        ctx, name, REDISMODULE_READ | REDISMODULE_WRITE)
+    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds_tensor(key):
+        RedisModule_CloseKey(key)
+        err[0] = RAI_ERR_WRONGTYPE
+        return NULL
+    return key
+
+
+cdef RaiTensor *read_tensor_key(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleKey **keyp,
+                                const char **err) noexcept nogil:
+    """The tensor stored at `name`, valid while *keyp stays open; NULL with *err otherwise."""
+    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, name, REDISMODULE_READ)
+    if RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_EMPTY:
+        RedisModule_CloseKey(key)
+        err[0] = RAI_ERR_TENSOR_EMPTY
+        return NULL
+    if not key_holds_tensor(key):
+        RedisModule_CloseKey(key)
+        err[0] = RAI_ERR_WRONGTYPE
+        return NULL
+    keyp[0] = key
+    return <RaiTensor *>RedisModule_ModuleTypeGetValue(key)

@@ -1,0 +1,192 @@
+# Building a tensor from `<type> [<dim> ...] [BLOB <data> | VALUES <v> ...]` (COMMANDS.md §3).
+# Shared by AI.TENSORSET and, later, the TENSORSET op of DAGs. Checks run in the spec's order;
+# on any error nothing is allocated and *err holds the reply text.
+from libc.stdint cimport int64_t, int8_t, int16_t, int32_t, uint8_t, uint16_t, INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX, UINT8_MAX, UINT16_MAX
+from libc.string cimport memcpy, memset, memchr, strncasecmp
+from redisai_module.dlpack cimport DLDataType, kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef inline bint arg_is(RedisModuleString *arg, const char *word, size_t word_len) noexcept nogil:
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
+    return n == word_len and strncasecmp(s, word, n) == 0
+
+
+cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+    """argv[0] is the type name; returns a new tensor (refcount 1) or NULL with *err set."""
+    cdef DLDataType dtype
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(argv[0], &n)
+    if not dtype_parse(s, n, &dtype):
+        err[0] = RAI_ERR_DTYPE
+        return NULL
+
+    # Shape: every token up to the first BLOB/VALUES must be a strict integer > 0.
+    cdef int64_t shape[TENSOR_MAX_NDIM]
+    cdef int ndim = 0
+    cdef int i = 1
+    cdef long long dim
+    cdef bint has_blob = False, has_values = False
+    while i < argc:
+        if arg_is(argv[i], "BLOB", 4):
+            has_blob = True
+            break
+        if arg_is(argv[i], "VALUES", 6):
+            has_values = True
+            break
+        if (RedisModule_StringToLongLong(argv[i], &dim) != REDISMODULE_OK or dim <= 0
+                or ndim == TENSOR_MAX_NDIM):
+            err[0] = RAI_ERR_SHAPE
+            return NULL
+        shape[ndim] = dim
+        ndim += 1
+        i += 1
+    cdef size_t length
+    if not shape_length(ndim, shape, &length):
+        err[0] = RAI_ERR_TOO_LARGE
+        return NULL
+    cdef int ndata = argc - i - 1  # tokens after BLOB/VALUES
+    if has_blob and ndata != 1:
+        err[0] = RAI_ERR_BLOB_ARGS
+        return NULL
+    if has_values and <size_t>ndata != length:
+        err[0] = RAI_ERR_VALUES_COUNT
+        return NULL
+    if has_blob:
+        return tensor_from_blob(dtype, ndim, shape, length, argv[i + 1], err)
+    if has_values:
+        return tensor_from_values(dtype, ndim, shape, length, argv + i + 1, err)
+    return tensor_zeros(dtype, ndim, shape, length, err)
+
+
+cdef RaiTensor *tensor_zeros(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
+                             const char **err) noexcept nogil:
+    """No data given: zero-filled; STRING: `length` empty strings (one NUL each)."""
+    cdef size_t nbytes = length if dtype.code == kDLString else length * dtype_size(dtype)
+    if dtype.code != kDLString and length != 0 and nbytes // length != dtype_size(dtype):
+        err[0] = RAI_ERR_TOO_LARGE
+        return NULL
+    cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, nbytes)
+    if t == NULL:
+        err[0] = RAI_ERR_TOO_LARGE
+        return NULL
+    memset(t.dl.data, 0, nbytes)
+    cdef size_t k
+    if dtype.code == kDLString:
+        for k in range(length):
+            t.offsets[k] = k
+    return t
+
+
+cdef RaiTensor *tensor_from_blob(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
+                                 RedisModuleString *blob, const char **err) noexcept nogil:
+    cdef size_t n
+    cdef const char *data = RedisModule_StringPtrLen(blob, &n)
+    cdef size_t k
+    if dtype.code != kDLString:
+        if length > n or n != length * dtype_size(dtype):
+            err[0] = RAI_ERR_BLOB_LENGTH
+            return NULL
+        if dtype.code == kDLBool:
+            # Upstream skips the last byte; we check every byte (a 2 is never a valid BOOL).
+            for k in range(n):
+                if <uint8_t>data[k] > 1:
+                    err[0] = RAI_ERR_BOOL_BLOB
+                    return NULL
+    cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, n)
+    if t == NULL:
+        err[0] = RAI_ERR_TOO_LARGE
+        return NULL
+    memcpy(t.dl.data, data, n)
+    if dtype.code == kDLString and not tensor_index_strings(t):
+        tensor_decref(t)
+        err[0] = RAI_ERR_STRING_BLOB
+        return NULL
+    return t
+
+
+cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
+                                   RedisModuleString **values, const char **err) noexcept nogil:
+    if dtype.code == kDLString:
+        return string_tensor_from_values(ndim, shape, length, values, err)
+    cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, length * dtype_size(dtype))
+    if t == NULL:
+        err[0] = RAI_ERR_TOO_LARGE
+        return NULL
+    cdef size_t k
+    cdef double d
+    cdef long long v
+    cdef long long vmax = 0
+    if dtype.code == kDLFloat:
+        for k in range(length):
+            if RedisModule_StringToDouble(values[k], &d) != REDISMODULE_OK:
+                tensor_decref(t)
+                err[0] = RAI_ERR_VALUE
+                return NULL
+            if dtype.bits == 32:
+                (<float *>t.dl.data)[k] = <float>d
+            else:
+                (<double *>t.dl.data)[k] = d
+        return t
+    # Integer types. Negative values are refused for every type, signed ones included:
+    # RedisAI 1.2 does so, and drop-in clients may rely on it (COMMANDS.md §2).
+    if dtype.code == kDLBool:
+        vmax = 1
+    elif dtype.code == kDLUInt:
+        vmax = UINT8_MAX if dtype.bits == 8 else UINT16_MAX
+    elif dtype.bits == 8:
+        vmax = INT8_MAX
+    elif dtype.bits == 16:
+        vmax = INT16_MAX
+    elif dtype.bits == 32:
+        vmax = INT32_MAX
+    else:
+        vmax = INT64_MAX
+    for k in range(length):
+        if (RedisModule_StringToLongLong(values[k], &v) != REDISMODULE_OK
+                or v < 0 or v > vmax):
+            tensor_decref(t)
+            err[0] = RAI_ERR_VALUE
+            return NULL
+        if dtype.bits == 8:
+            (<uint8_t *>t.dl.data)[k] = <uint8_t>v
+        elif dtype.bits == 16:
+            (<uint16_t *>t.dl.data)[k] = <uint16_t>v
+        elif dtype.bits == 32:
+            (<int32_t *>t.dl.data)[k] = <int32_t>v
+        else:
+            (<int64_t *>t.dl.data)[k] = <int64_t>v
+    return t
+
+
+cdef RaiTensor *string_tensor_from_values(int ndim, const int64_t *shape, size_t length,
+                                          RedisModuleString **values, const char **err) noexcept nogil:
+    """Each value is one element; one trailing NUL is tolerated, an inner NUL (or an empty
+    value) is refused, as RedisAI 1.2 does."""
+    cdef size_t k, n, total = 0
+    cdef const char *s
+    for k in range(length):
+        s = RedisModule_StringPtrLen(values[k], &n)
+        if n > 0 and s[n - 1] == 0:
+            n -= 1
+        if n == 0 or memchr(s, 0, n) != NULL:
+            err[0] = RAI_ERR_STRING_NUL
+            return NULL
+        total += n + 1
+    cdef RaiTensor *t = tensor_alloc(make_dtype(kDLString, 8), ndim, shape, length, total)
+    if t == NULL:
+        err[0] = RAI_ERR_TOO_LARGE
+        return NULL
+    cdef char *out = <char *>t.dl.data
+    cdef size_t pos = 0
+    for k in range(length):
+        s = RedisModule_StringPtrLen(values[k], &n)
+        if s[n - 1] == 0:
+            n -= 1
+        t.offsets[k] = pos
+        memcpy(out + pos, s, n)
+        out[pos + n] = 0
+        pos += n + 1
+    return t

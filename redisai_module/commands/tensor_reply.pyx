@@ -1,0 +1,92 @@
+# Replying with a tensor in the META / BLOB / VALUES formats (COMMANDS.md §4). Shared by
+# AI.TENSORGET and, later, the TENSORGET op of DAGs.
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t
+from redisai_module.dlpack cimport kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+cdef extern from "<string.h>" nogil:
+    size_t strnlen(const char *s, size_t maxlen)
+
+cdef enum:
+    TENSOR_FMT_META = 1
+    TENSOR_FMT_BLOB = 2
+    TENSOR_FMT_VALUES = 4
+
+
+cdef int parse_tensor_formats(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+    """META/BLOB/VALUES tokens, in any order and repeated; none means META+BLOB. 0 on error."""
+    cdef int fmt = 0
+    cdef int i
+    for i in range(argc):
+        if arg_is(argv[i], "META", 4):
+            fmt |= TENSOR_FMT_META
+        elif arg_is(argv[i], "BLOB", 4):
+            fmt |= TENSOR_FMT_BLOB
+        elif arg_is(argv[i], "VALUES", 6):
+            fmt |= TENSOR_FMT_VALUES
+        else:
+            err[0] = RAI_ERR_DATA_FORMAT
+            return 0
+    if fmt & TENSOR_FMT_BLOB and fmt & TENSOR_FMT_VALUES:
+        err[0] = RAI_ERR_BLOB_AND_VALUES
+        return 0
+    return fmt if fmt else TENSOR_FMT_META | TENSOR_FMT_BLOB
+
+
+cdef int reply_tensor(RedisModuleCtx *ctx, RaiTensor *t, int fmt) noexcept nogil:
+    cdef const char *name = dtype_name(t.dl.dtype)
+    cdef int i
+    if name == NULL and fmt & (TENSOR_FMT_META | TENSOR_FMT_VALUES):
+        return RedisModule_ReplyWithError(
+            ctx, RAI_ERR_UNSUPPORTED_DTYPE if fmt & TENSOR_FMT_META else RAI_ERR_VALUES_DTYPE)
+    if not fmt & TENSOR_FMT_META:
+        if fmt & TENSOR_FMT_BLOB:
+            return RedisModule_ReplyWithStringBuffer(ctx, <const char *>t.dl.data, t.nbytes)
+        return reply_tensor_values(ctx, t)
+    RedisModule_ReplyWithArray(ctx, 6 if fmt & (TENSOR_FMT_BLOB | TENSOR_FMT_VALUES) else 4)
+    RedisModule_ReplyWithCString(ctx, "dtype")
+    RedisModule_ReplyWithCString(ctx, name)
+    RedisModule_ReplyWithCString(ctx, "shape")
+    RedisModule_ReplyWithArray(ctx, t.dl.ndim)
+    for i in range(t.dl.ndim):
+        RedisModule_ReplyWithLongLong(ctx, t.dl.shape[i])
+    if fmt & TENSOR_FMT_BLOB:
+        RedisModule_ReplyWithCString(ctx, "blob")
+        RedisModule_ReplyWithStringBuffer(ctx, <const char *>t.dl.data, t.nbytes)
+    elif fmt & TENSOR_FMT_VALUES:
+        RedisModule_ReplyWithCString(ctx, "values")
+        reply_tensor_values(ctx, t)
+    return REDISMODULE_OK
+
+
+cdef int reply_tensor_values(RedisModuleCtx *ctx, RaiTensor *t) noexcept nogil:
+    """A flat array of every element in row-major order: doubles for float types (the
+    server formats them), integers otherwise, bulk strings for STRING."""
+    cdef size_t k
+    cdef void *data = t.dl.data
+    cdef int code = t.dl.dtype.code
+    cdef int bits = t.dl.dtype.bits
+    RedisModule_ReplyWithArray(ctx, t.length)
+    for k in range(t.length):
+        if code == kDLFloat:
+            RedisModule_ReplyWithDouble(ctx, (<float *>data)[k] if bits == 32 else (<double *>data)[k])
+        elif code == kDLString:
+            # Restored tensors are not re-validated: bound each element by the blob's end.
+            RedisModule_ReplyWithStringBuffer(
+                ctx, <const char *>data + t.offsets[k],
+                strnlen(<const char *>data + t.offsets[k], t.nbytes - t.offsets[k]))
+        elif code == kDLInt:
+            if bits == 8:
+                RedisModule_ReplyWithLongLong(ctx, (<int8_t *>data)[k])
+            elif bits == 16:
+                RedisModule_ReplyWithLongLong(ctx, (<int16_t *>data)[k])
+            elif bits == 32:
+                RedisModule_ReplyWithLongLong(ctx, (<int32_t *>data)[k])
+            else:
+                RedisModule_ReplyWithLongLong(ctx, (<int64_t *>data)[k])
+        elif bits == 8:  # UINT8, BOOL
+            RedisModule_ReplyWithLongLong(ctx, (<uint8_t *>data)[k])
+        else:
+            RedisModule_ReplyWithLongLong(ctx, (<uint16_t *>data)[k])
+    return REDISMODULE_OK

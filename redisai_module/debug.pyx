@@ -1,0 +1,77 @@
+# AI._DEBUG: introspection for the test suite, registered only with the load-time argument
+# `DEBUG_COMMAND yes` (like Redis's own enable-debug-command).
+#   AI._DEBUG PYTHON_BUSY <ms>            keep a Python thread busy (holding the GIL) for <ms>
+#   AI._DEBUG DLPACK <src> <dst> NUMPY|TORCH
+#       view <src> in the framework through DLPack, store 2*src into <dst>;
+#       replies [zero_copy (1 if the framework saw our memory), read_only (as the framework sees it)]
+import threading
+import time
+
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+def _spin(double seconds):
+    end = time.monotonic() + seconds
+    x = 0
+    while time.monotonic() < end:
+        x += 1
+
+
+cdef int _reply_error(RedisModuleCtx *ctx, message):
+    return RedisModule_ReplyWithError(ctx, ("ERR " + str(message).replace("\n", " ")).encode())
+
+
+cdef int _dlpack_roundtrip(RedisModuleCtx *ctx, RedisModuleString **argv) except -1:
+    cdef const char *err = NULL
+    cdef RedisModuleKey *key = NULL
+    cdef RaiTensor *src = read_tensor_key(ctx, argv[2], &key, &err)
+    if src == NULL:
+        return RedisModule_ReplyWithError(ctx, err)
+    view = TensorView.wrap(src)
+    RedisModule_CloseKey(key)
+    cdef size_t n
+    cdef const char *name = RedisModule_StringPtrLen(argv[4], &n)
+    framework = name[:n].decode().lower()
+    if framework == "numpy":
+        import numpy
+        x = numpy.from_dlpack(view)
+        zero_copy = x.ctypes.data == <size_t>src.dl.data
+        read_only = not x.flags.writeable
+    elif framework == "torch":
+        import torch
+        x = torch.from_dlpack(view)
+        zero_copy = x.data_ptr() == <size_t>src.dl.data
+        read_only = False  # torch has no read-only tensors
+    else:
+        return _reply_error(ctx, "unknown framework")
+    cdef RaiTensor *doubled = tensor_from_dlpack(x * 2)
+    key = open_tensor_key_for_write(ctx, argv[3], &err)
+    if key == NULL:
+        tensor_decref(doubled)
+        return RedisModule_ReplyWithError(ctx, err)
+    RedisModule_ModuleTypeSetValue(key, RAI_TensorType, doubled)
+    RedisModule_CloseKey(key)
+    RedisModule_ReplyWithArray(ctx, 2)
+    RedisModule_ReplyWithLongLong(ctx, zero_copy)
+    return RedisModule_ReplyWithLongLong(ctx, read_only)
+
+
+cdef int _debug_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc):
+    cdef long long ms
+    try:
+        if argc == 3 and arg_is(argv[1], "PYTHON_BUSY", 11):
+            if RedisModule_StringToLongLong(argv[2], &ms) != REDISMODULE_OK or ms < 0:
+                return _reply_error(ctx, "invalid duration")
+            threading.Thread(target=_spin, args=(ms / 1000.0,), daemon=True).start()
+            return RedisModule_ReplyWithSimpleString(ctx, "OK")
+        if argc == 5 and arg_is(argv[1], "DLPACK", 6):
+            return _dlpack_roundtrip(ctx, argv)
+        return _reply_error(ctx, "unknown AI._DEBUG subcommand or wrong number of arguments")
+    except Exception as e:
+        return _reply_error(ctx, f"{type(e).__name__}: {e}")
+
+
+cdef public int RAI_Debug_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    with gil:
+        return _debug_command(ctx, argv, argc)

@@ -1,0 +1,120 @@
+# Tensor life cycle: allocation in one Redis-allocator block, reference counting, shape maths.
+# Everything here is nogil and calls no Python: it also runs in BGSAVE's forked child and in
+# Redis's lazy-free thread.
+from libc.stdint cimport int64_t, uint64_t, SIZE_MAX
+from libc.string cimport memchr
+from redisai_module.dlpack cimport DLDataType, kDLCPU, kDLString
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport RedisModule_TryAlloc, RedisModule_Free, RedisModule_MallocSize
+
+cdef extern from *:
+    """
+    static inline long long rai_refcount_incr(long long *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
+    static inline long long rai_refcount_decr(long long *p) { return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL); }
+    """
+    long long rai_refcount_incr(int64_t *p) nogil
+    long long rai_refcount_decr(int64_t *p) nogil
+
+cdef enum:
+    TENSOR_MAX_NDIM = 64  # checked before allocating: RDB and DUMP input is untrusted
+    DATA_ALIGNMENT = 16  # numpy and torch want element-aligned data
+
+
+cdef bint shape_length(int ndim, const int64_t *shape, size_t *out) noexcept nogil:
+    """Product of the dimensions; False on a negative dimension or on overflow."""
+    cdef size_t n = 1
+    cdef int i
+    for i in range(ndim):
+        if shape[i] < 0:
+            return False
+        if shape[i] != 0 and n > SIZE_MAX // <size_t>shape[i]:
+            return False
+        n *= <size_t>shape[i]
+    out[0] = n
+    return True
+
+
+cdef inline size_t align_up(size_t n) noexcept nogil:
+    return (n + DATA_ALIGNMENT - 1) & ~(<size_t>DATA_ALIGNMENT - 1)
+
+
+cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
+                             size_t length, size_t nbytes) noexcept nogil:
+    """A tensor with uninitialised data, refcount 1; NULL if it cannot be allocated.
+
+    `length` must be shape_length(shape). STRING tensors get room for `length` offsets.
+    """
+    if ndim < 0 or ndim > TENSOR_MAX_NDIM:
+        return NULL
+    cdef size_t n_offsets = length if dtype.code == kDLString else 0
+    if n_offsets > (SIZE_MAX // 2) // sizeof(uint64_t):
+        return NULL
+    cdef size_t header = align_up(sizeof(RaiTensor) + 2 * ndim * sizeof(int64_t)
+                                  + n_offsets * sizeof(uint64_t))
+    if nbytes > SIZE_MAX - header:
+        return NULL
+    cdef char *block = <char *>RedisModule_TryAlloc(header + nbytes)
+    if block == NULL:
+        return NULL
+    cdef RaiTensor *t = <RaiTensor *>block
+    cdef int64_t *dims = <int64_t *>(block + sizeof(RaiTensor))
+    cdef int64_t *strides = dims + ndim
+    cdef int i
+    cdef int64_t stride = 1
+    for i in range(ndim):
+        dims[i] = shape[i]
+    for i in range(ndim - 1, -1, -1):
+        strides[i] = stride
+        stride *= shape[i]
+    t.dl.data = block + header
+    t.dl.device.device_type = kDLCPU
+    t.dl.device.device_id = 0
+    t.dl.ndim = ndim
+    t.dl.dtype = dtype
+    t.dl.shape = dims
+    t.dl.strides = strides
+    t.dl.byte_offset = 0
+    t.refcount = 1
+    t.length = length
+    t.nbytes = nbytes
+    t.offsets = <uint64_t *>(strides + ndim) if n_offsets else NULL
+    return t
+
+
+cdef inline RaiTensor *tensor_incref(RaiTensor *t) noexcept nogil:
+    rai_refcount_incr(&t.refcount)
+    return t
+
+
+cdef inline void tensor_decref(RaiTensor *t) noexcept nogil:
+    if t != NULL and rai_refcount_decr(&t.refcount) == 0:
+        RedisModule_Free(t)
+
+
+cdef inline size_t tensor_memory(RaiTensor *t) noexcept nogil:
+    return RedisModule_MallocSize(t)
+
+
+cdef inline char *tensor_data(RaiTensor *t) noexcept nogil:
+    return <char *>t.dl.data
+
+
+cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil:
+    """Fill the offsets of a STRING tensor from its data: exactly `length` NUL-terminated
+    elements (empty ones allowed). False if the data does not hold that many."""
+    cdef const char *data = tensor_data(t)
+    cdef const char *end = data + t.nbytes
+    cdef const char *p = data
+    cdef const char *nul
+    cdef size_t i
+    if t.nbytes == 0 or data[t.nbytes - 1] != 0:
+        return False
+    for i in range(t.length):
+        if p >= end:
+            return False
+        nul = <const char *>memchr(p, 0, end - p)
+        if nul == NULL:
+            return False
+        t.offsets[i] = p - data
+        p = nul + 1
+    return p == end

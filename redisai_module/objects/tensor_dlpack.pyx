@@ -1,0 +1,121 @@
+# The bridge between stored tensors and Python frameworks, through the DLPack protocol.
+#   export: TensorView.__dlpack__ hands numpy/torch the tensor's own memory (zero-copy); the
+#           consumer holds one tensor reference until it drops the array.
+#   import: tensor_from_dlpack copies a framework's array into a new tensor in Redis memory
+#           (stored values must live in the Redis allocator, never in a framework's).
+from cpython.pycapsule cimport PyCapsule_New, PyCapsule_IsValid, PyCapsule_GetPointer, PyCapsule_SetName
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+from redisai_module.dlpack cimport *
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free
+
+
+cdef void _managed_deleter(DLManagedTensor *m) noexcept nogil:
+    tensor_decref(<RaiTensor *>m.manager_ctx)
+    RedisModule_Free(m)
+
+
+cdef void _managed_versioned_deleter(DLManagedTensorVersioned *m) noexcept nogil:
+    tensor_decref(<RaiTensor *>m.manager_ctx)
+    RedisModule_Free(m)
+
+
+cdef void _capsule_destructor(object capsule) noexcept:
+    """Runs when a capsule dies; only an unconsumed one still owns its tensor reference."""
+    cdef DLManagedTensor *m
+    cdef DLManagedTensorVersioned *mv
+    if PyCapsule_IsValid(capsule, b"dltensor"):
+        m = <DLManagedTensor *>PyCapsule_GetPointer(capsule, b"dltensor")
+        m.deleter(m)
+    elif PyCapsule_IsValid(capsule, b"dltensor_versioned"):
+        mv = <DLManagedTensorVersioned *>PyCapsule_GetPointer(capsule, b"dltensor_versioned")
+        mv.deleter(mv)
+
+
+cdef class TensorView:
+    """A Python handle on a stored tensor (one reference), exported through DLPack."""
+    cdef RaiTensor *t
+
+    @staticmethod
+    cdef TensorView wrap(RaiTensor *t):
+        cdef TensorView v = TensorView.__new__(TensorView)
+        v.t = tensor_incref(t)
+        return v
+
+    def __dealloc__(self):
+        tensor_decref(self.t)
+
+    @property
+    def shape(self):
+        return tuple(self.t.dl.shape[i] for i in range(self.t.dl.ndim))
+
+    @property
+    def dtype(self):
+        return dtype_name(self.t.dl.dtype).decode()
+
+    def __dlpack_device__(self):
+        return (kDLCPU, 0)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        if copy:
+            raise BufferError("RedisAI tensors are only exported without a copy")
+        if dl_device is not None and tuple(dl_device) != (kDLCPU, 0):
+            raise BufferError("RedisAI tensors live in CPU memory")
+        if self.t.dl.dtype.code == kDLString:
+            raise BufferError("STRING tensors have no DLPack representation")
+        cdef DLManagedTensor *m
+        cdef DLManagedTensorVersioned *mv
+        if max_version is not None and max_version[0] >= DLPACK_MAJOR_VERSION:
+            mv = <DLManagedTensorVersioned *>RedisModule_Alloc(sizeof(DLManagedTensorVersioned))
+            mv.version.major = DLPACK_MAJOR_VERSION
+            mv.version.minor = DLPACK_MINOR_VERSION
+            mv.manager_ctx = tensor_incref(self.t)
+            mv.deleter = _managed_versioned_deleter
+            mv.flags = DLPACK_FLAG_BITMASK_READ_ONLY  # stored tensors are immutable
+            mv.dl_tensor = self.t.dl
+            return PyCapsule_New(mv, b"dltensor_versioned", _capsule_destructor)
+        m = <DLManagedTensor *>RedisModule_Alloc(sizeof(DLManagedTensor))
+        m.manager_ctx = tensor_incref(self.t)
+        m.deleter = _managed_deleter
+        m.dl_tensor = self.t.dl
+        return PyCapsule_New(m, b"dltensor", _capsule_destructor)
+
+
+cdef bint _is_compact(const DLTensor *dl) noexcept nogil:
+    if dl.strides == NULL:
+        return True
+    cdef int64_t expected = 1
+    cdef int i
+    for i in range(dl.ndim - 1, -1, -1):
+        if dl.shape[i] != 1 and dl.strides[i] != expected:
+            return False
+        expected *= dl.shape[i]
+    return True
+
+
+cdef RaiTensor *tensor_from_dlpack(object array) except NULL:
+    """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack array."""
+    capsule = array.__dlpack__()
+    if not PyCapsule_IsValid(capsule, b"dltensor"):
+        raise BufferError("expected a DLPack capsule")
+    cdef DLManagedTensor *m = <DLManagedTensor *>PyCapsule_GetPointer(capsule, b"dltensor")
+    cdef DLTensor *dl = &m.dl_tensor
+    if dl.device.device_type != kDLCPU:
+        raise BufferError("only CPU arrays can be stored")
+    if not dtype_is_supported(dl.dtype) or dl.dtype.code == kDLString:
+        raise TypeError("unsupported tensor data type")
+    if not _is_compact(dl):
+        raise BufferError("array must be contiguous")
+    cdef size_t length
+    if not shape_length(dl.ndim, dl.shape, &length):
+        raise ValueError("invalid array shape")
+    cdef size_t nbytes = length * dtype_size(dl.dtype)
+    cdef RaiTensor *t = tensor_alloc(dl.dtype, dl.ndim, dl.shape, length, nbytes)
+    if t == NULL:
+        raise MemoryError("tensor too large")
+    memcpy(t.dl.data, <char *>dl.data + dl.byte_offset, nbytes)
+    PyCapsule_SetName(capsule, b"used_dltensor")
+    if m.deleter != NULL:
+        m.deleter(m)
+    return t

@@ -1,0 +1,67 @@
+# The Redis Module API as the Cython code sees it: the one place that declares it.
+# Every RedisModule_* symbol is a function pointer filled by RedisModule_Init in the C shim;
+# both live in the same shared object, so they share one copy (see src/module.c).
+from libc.stdint cimport int64_t, uint64_t
+
+cdef extern from "redismodule.h" nogil:
+    ctypedef struct RedisModuleCtx
+    ctypedef struct RedisModuleKey
+    ctypedef struct RedisModuleString
+    ctypedef struct RedisModuleIO
+    ctypedef struct RedisModuleType
+
+    int REDISMODULE_OK
+    int REDISMODULE_ERR
+    int REDISMODULE_READ
+    int REDISMODULE_WRITE
+    int REDISMODULE_KEYTYPE_EMPTY
+    int REDISMODULE_KEYTYPE_MODULE
+    long REDISMODULE_POSTPONED_ARRAY_LEN
+
+    # memory: the Redis allocator, so INFO memory, MEMORY USAGE and maxmemory see our data
+    void *RedisModule_Alloc(size_t bytes)
+    void *RedisModule_TryAlloc(size_t bytes)
+    void RedisModule_Free(void *ptr)
+    size_t RedisModule_MallocSize(void *ptr)
+
+    # strings and arguments
+    const char *RedisModule_StringPtrLen(const RedisModuleString *s, size_t *length)
+    int RedisModule_StringToLongLong(const RedisModuleString *s, long long *ll)
+    int RedisModule_StringToDouble(const RedisModuleString *s, double *d)
+    RedisModuleString *RedisModule_CreateString(RedisModuleCtx *ctx, const char *ptr, size_t length)
+    RedisModuleString *RedisModule_CreateStringFromLongLong(RedisModuleCtx *ctx, long long ll)
+    void RedisModule_FreeString(RedisModuleCtx *ctx, RedisModuleString *s)
+
+    # keys
+    RedisModuleKey *RedisModule_OpenKey(RedisModuleCtx *ctx, RedisModuleString *keyname, int mode)
+    void RedisModule_CloseKey(RedisModuleKey *key)
+    int RedisModule_KeyType(RedisModuleKey *key)
+    RedisModuleType *RedisModule_ModuleTypeGetType(RedisModuleKey *key)
+    void *RedisModule_ModuleTypeGetValue(RedisModuleKey *key)
+    int RedisModule_ModuleTypeSetValue(RedisModuleKey *key, RedisModuleType *mt, void *value)
+
+    # replies and replication
+    int RedisModule_WrongArity(RedisModuleCtx *ctx)
+    int RedisModule_ReplyWithError(RedisModuleCtx *ctx, const char *err)
+    int RedisModule_ReplyWithSimpleString(RedisModuleCtx *ctx, const char *msg)
+    int RedisModule_ReplyWithArray(RedisModuleCtx *ctx, long length)
+    void RedisModule_ReplySetArrayLength(RedisModuleCtx *ctx, long length)
+    int RedisModule_ReplyWithLongLong(RedisModuleCtx *ctx, long long ll)
+    int RedisModule_ReplyWithDouble(RedisModuleCtx *ctx, double d)
+    int RedisModule_ReplyWithCString(RedisModuleCtx *ctx, const char *buf)
+    int RedisModule_ReplyWithStringBuffer(RedisModuleCtx *ctx, const char *buf, size_t length)
+    int RedisModule_ReplicateVerbatim(RedisModuleCtx *ctx)
+
+    # persistence (type callbacks)
+    void RedisModule_SaveUnsigned(RedisModuleIO *io, uint64_t value)
+    uint64_t RedisModule_LoadUnsigned(RedisModuleIO *io)
+    void RedisModule_SaveSigned(RedisModuleIO *io, int64_t value)
+    int64_t RedisModule_LoadSigned(RedisModuleIO *io)
+    void RedisModule_SaveStringBuffer(RedisModuleIO *io, const char *s, size_t length)
+    char *RedisModule_LoadStringBuffer(RedisModuleIO *io, size_t *length)
+    int RedisModule_IsIOError(RedisModuleIO *io)
+    void RedisModule_LogIOError(RedisModuleIO *io, const char *level, const char *fmt, ...)
+    void RedisModule_EmitAOF(RedisModuleIO *io, const char *cmdname, const char *fmt, ...)
+
+    # logging
+    void RedisModule_Log(RedisModuleCtx *ctx, const char *level, const char *fmt, ...)

@@ -1,0 +1,39 @@
+# Pieces every tensor decoder shares: the numeric data blob and the load-failure paths.
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+from redisai_module.dlpack cimport DLDataType
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef RaiTensor *tensor_load_io_error(RedisModuleIO *io) noexcept nogil:
+    RedisModule_LogIOError(io, "warning", "Experienced a short read while reading a tensor from RDB")
+    return NULL
+
+
+cdef RaiTensor *tensor_load_invalid(RedisModuleIO *io) noexcept nogil:
+    RedisModule_LogIOError(io, "warning", "Invalid tensor in RDB: bad type, shape or data length")
+    return NULL
+
+
+cdef RaiTensor *tensor_load_numeric_data(RedisModuleIO *io, DLDataType dtype, int ndim,
+                                         const int64_t *shape) noexcept nogil:
+    """The data blob of a non-STRING tensor; its length must match shape and type."""
+    cdef size_t length, n
+    if not shape_length(ndim, shape, &length):
+        return tensor_load_invalid(io)
+    cdef char *blob = RedisModule_LoadStringBuffer(io, &n)
+    if RedisModule_IsIOError(io) or blob == NULL:
+        if blob != NULL:
+            RedisModule_Free(blob)
+        return tensor_load_io_error(io)
+    if length > n or n != length * dtype_size(dtype):
+        RedisModule_Free(blob)
+        return tensor_load_invalid(io)
+    cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, n)
+    if t != NULL:
+        memcpy(t.dl.data, blob, n)
+    RedisModule_Free(blob)
+    if t == NULL:
+        return tensor_load_invalid(io)
+    return t

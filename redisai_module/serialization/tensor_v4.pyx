@@ -1,0 +1,74 @@
+# Tensor codec for encoding version 4 (RedisAI 1.2.5+; PERSISTENCE.md §3.1): the one we write.
+# Layout: dtype code, dtype bits, signed ndims, signed dims, data, and for STRING tensors the
+# offset of each element. Signed values go through SaveSigned (UINT opcode on disk).
+from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
+from libc.string cimport memcpy
+from redisai_module.dlpack cimport DLDataType, kDLString
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef void tensor_rdb_save_v4(RedisModuleIO *io, RaiTensor *t) noexcept nogil:
+    cdef int i
+    cdef size_t k
+    RedisModule_SaveUnsigned(io, t.dl.dtype.code)
+    RedisModule_SaveUnsigned(io, t.dl.dtype.bits)
+    RedisModule_SaveSigned(io, t.dl.ndim)
+    for i in range(t.dl.ndim):
+        RedisModule_SaveSigned(io, t.dl.shape[i])
+    RedisModule_SaveStringBuffer(io, <const char *>t.dl.data, t.nbytes)
+    if t.dl.dtype.code == kDLString:
+        for k in range(t.length):
+            RedisModule_SaveUnsigned(io, t.offsets[k])
+
+
+cdef RaiTensor *tensor_rdb_load_v4(RedisModuleIO *io) noexcept nogil:
+    cdef int64_t shape[TENSOR_MAX_NDIM]
+    cdef uint64_t code = RedisModule_LoadUnsigned(io)
+    cdef uint64_t bits = RedisModule_LoadUnsigned(io)
+    cdef int64_t ndim = RedisModule_LoadSigned(io)
+    if RedisModule_IsIOError(io):
+        return tensor_load_io_error(io)
+    cdef DLDataType dtype = make_dtype(<uint8_t>code, <uint8_t>bits)
+    if code > 255 or bits > 255 or not dtype_is_supported(dtype) or ndim < 0 or ndim > TENSOR_MAX_NDIM:
+        return tensor_load_invalid(io)
+    cdef int64_t i
+    for i in range(ndim):
+        shape[i] = RedisModule_LoadSigned(io)
+        if shape[i] < 0:
+            return tensor_load_invalid(io)
+    if RedisModule_IsIOError(io):
+        return tensor_load_io_error(io)
+    if dtype.code != kDLString:
+        return tensor_load_numeric_data(io, dtype, <int>ndim, shape)
+    return tensor_load_string_data(io, <int>ndim, shape)
+
+
+cdef RaiTensor *tensor_load_string_data(RedisModuleIO *io, int ndim, const int64_t *shape) noexcept nogil:
+    """STRING blob plus one offset per element; offsets must fall inside the blob."""
+    cdef size_t length, n, k
+    if not shape_length(ndim, shape, &length):
+        return tensor_load_invalid(io)
+    cdef char *blob = RedisModule_LoadStringBuffer(io, &n)
+    if RedisModule_IsIOError(io) or blob == NULL:
+        if blob != NULL:
+            RedisModule_Free(blob)
+        return tensor_load_io_error(io)
+    if length > n:  # every element holds at least its NUL
+        RedisModule_Free(blob)
+        return tensor_load_invalid(io)
+    cdef RaiTensor *t = tensor_alloc(make_dtype(kDLString, 8), ndim, shape, length, n)
+    if t == NULL:
+        RedisModule_Free(blob)
+        return tensor_load_invalid(io)
+    memcpy(t.dl.data, blob, n)
+    RedisModule_Free(blob)
+    for k in range(length):
+        t.offsets[k] = RedisModule_LoadUnsigned(io)
+        if t.offsets[k] >= n:
+            tensor_decref(t)
+            return tensor_load_invalid(io)
+    if RedisModule_IsIOError(io):
+        tensor_decref(t)
+        return tensor_load_io_error(io)
+    return t

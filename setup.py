@@ -1,0 +1,62 @@
+"""Builds install/redisai.so: the C shim (src/) and the Cython core (redisai_module/) in ONE
+shared object, linked against the libpython of the virtual environment it will embed.
+
+    .venv/bin/python setup.py build_ext      (run by opt/build.sh after get_deps.py)
+"""
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+CYTHON_OUT = ROOT / "build" / "cython"
+INSTALL = ROOT / "install" / "redisai.so"
+
+LIBDIR = sysconfig.get_config_var("LIBDIR")
+PYLIB = sysconfig.get_config_var("LDLIBRARY")          # libpython3.X.so
+SONAME = sysconfig.get_config_var("INSTSONAME") or PYLIB  # libpython3.X.so.1.0
+VENV = sys.prefix                                        # the venv running this build
+
+
+class BuildModule(build_ext):
+    """A Redis module, not a Python extension: plain file name, copied to install/."""
+
+    def get_ext_filename(self, ext_name):
+        return ext_name + ".so"
+
+    def run(self):
+        super().run()
+        INSTALL.parent.mkdir(exist_ok=True)
+        shutil.copy2(self.get_ext_fullpath("redisai"), INSTALL)
+        print(f"module installed at {INSTALL}")
+
+
+core = cythonize(
+    [Extension("redisai_core", ["redisai_module/redisai_core.pyx"])],
+    build_dir=str(CYTHON_OUT),
+    include_path=[str(ROOT)],
+    compiler_directives={"language_level": 3},
+    quiet=True,
+)[0]
+
+module = Extension(
+    "redisai",
+    sources=core.sources + ["src/module.c", "src/python_embed.c", "src/command_table.c",
+                            "src/data_types.c"],
+    include_dirs=[str(ROOT / "deps" / "redis"), str(ROOT / "src"),
+                  str(CYTHON_OUT / "redisai_module"), sysconfig.get_paths()["include"]],
+    define_macros=[("RAI_LIBPYTHON_SONAME", f'"{SONAME}"'), ("RAI_DEFAULT_VENV", f'"{VENV}"')],
+    libraries=[PYLIB[3:].split(".so")[0]],
+    library_dirs=[LIBDIR],
+    runtime_library_dirs=[LIBDIR],
+    extra_compile_args=["-fvisibility=hidden",  # only RedisModule_OnLoad is exported
+                        "-Wno-unused-function"],
+    extra_link_args=["-Wl,--no-undefined"],
+)
+
+setup(name="redisai-module", ext_modules=[module], cmdclass={"build_ext": BuildModule},
+      script_args=sys.argv[1:] or ["build_ext"])

@@ -1,0 +1,25 @@
+/* The module data types, registered with RedisAI 1.2's names and encoding versions so that
+ * RDB files and DUMP payloads interchange with RedisAI (PERSISTENCE.md §1). The callbacks are
+ * Cython (redisai_module/types/), all nogil. */
+#include "data_types.h"
+#include "redisai_core.h"
+
+#define RAI_ENCODING_VERSION 4
+
+int RAI_RegisterDataTypes(RedisModuleCtx *ctx) {
+    RedisModuleTypeMethods tensor_methods = {
+        .version = REDISMODULE_TYPE_METHOD_VERSION,
+        .rdb_load = RAI_TensorType_RdbLoad,
+        .rdb_save = RAI_TensorType_RdbSave,
+        .aof_rewrite = RAI_TensorType_AofRewrite,
+        .mem_usage = RAI_TensorType_MemUsage,
+        .free = RAI_TensorType_Free,
+        .copy = RAI_TensorType_Copy,
+    };
+    RAI_TensorType = RedisModule_CreateDataType(ctx, "AI_TENSOR", RAI_ENCODING_VERSION, &tensor_methods);
+    if (!RAI_TensorType) {
+        RedisModule_Log(ctx, "warning", "could not create the AI_TENSOR type");
+        return REDISMODULE_ERR;
+    }
+    return REDISMODULE_OK;
+}

@@ -1,0 +1,9 @@
+#ifndef RAI_DATA_TYPES_H
+#define RAI_DATA_TYPES_H
+
+#include "redismodule.h"
+
+/* Creates AI_TENSOR (and later AI__MODEL, AI_SCRIPT) with their type callbacks. */
+int RAI_RegisterDataTypes(RedisModuleCtx *ctx);
+
+#endif

@@ -1,0 +1,27 @@
+/* RedisModule_OnLoad: the module's entry point. Everything else lives in Cython
+ * (redisai_module/); this file only wires it into Redis, in this order:
+ * Redis API -> Python -> load-time arguments -> data types -> commands. */
+#include "redismodule.h"
+
+#include "command_table.h"
+#include "data_types.h"
+#include "python_embed.h"
+#include "redisai_core.h"
+#include "version.h"
+
+__attribute__((visibility("default")))
+int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    if (RedisModule_Init(ctx, "ai", REDISAI_MODULE_VERSION, REDISMODULE_APIVER_1) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RAI_PythonStart(ctx, argv, argc) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RAI_Config_Load(ctx, argv, argc) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RAI_RegisterDataTypes(ctx) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RAI_RegisterCommands(ctx) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    /* Loads check RedisModule_IsIOError themselves: RDB and DUMP input is untrusted. */
+    RedisModule_SetModuleOptions(ctx, REDISMODULE_OPTIONS_HANDLE_IO_ERRORS);
+    return REDISMODULE_OK;
+}

@@ -1,0 +1,11 @@
+/* The RedisAI release this module is a drop-in for: INFO, MODULE LIST and RDB messages say so. */
+#ifndef REDISAI_VERSION_H
+#define REDISAI_VERSION_H
+
+#define REDISAI_VERSION_MAJOR 1
+#define REDISAI_VERSION_MINOR 2
+#define REDISAI_VERSION_PATCH 7
+#define REDISAI_MODULE_VERSION \
+    (REDISAI_VERSION_MAJOR * 10000 + REDISAI_VERSION_MINOR * 100 + REDISAI_VERSION_PATCH)
+
+#endif
