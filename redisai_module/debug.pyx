@@ -1,9 +1,11 @@
 # AI._DEBUG: introspection for the test suite, registered only with the load-time argument
 # `DEBUG_COMMAND yes` (like Redis's own enable-debug-command).
 #   AI._DEBUG PYTHON_BUSY <ms>            keep a Python thread busy (holding the GIL) for <ms>
+#   AI._DEBUG PYTHON_MODULES              top-level Python modules imported so far (lazy loading)
 #   AI._DEBUG DLPACK <src> <dst> NUMPY|TORCH
 #       view <src> in the framework through DLPack, store 2*src into <dst>;
 #       replies [zero_copy (1 if the framework saw our memory), read_only (as the framework sees it)]
+import sys
 import threading
 import time
 
@@ -65,6 +67,13 @@ cdef int _debug_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
                 return _reply_error(ctx, "invalid duration")
             threading.Thread(target=_spin, args=(ms / 1000.0,), daemon=True).start()
             return RedisModule_ReplyWithSimpleString(ctx, "OK")
+        if argc == 2 and arg_is(argv[1], "PYTHON_MODULES", 14):
+            names = sorted({name.partition(".")[0] for name in list(sys.modules)})
+            RedisModule_ReplyWithArray(ctx, len(names))
+            for name in names:
+                encoded = name.encode()
+                RedisModule_ReplyWithStringBuffer(ctx, encoded, len(encoded))
+            return REDISMODULE_OK
         if argc == 5 and arg_is(argv[1], "DLPACK", 6):
             return _dlpack_roundtrip(ctx, argv)
         return _reply_error(ctx, "unknown AI._DEBUG subcommand or wrong number of arguments")

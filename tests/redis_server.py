@@ -1,0 +1,128 @@
+"""Real redis-server processes with the module, on free loopback ports, in temp dirs.
+
+Every server started here is stopped by its owner (fixtures use it as a context manager), so a
+test run never leaves a process behind.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = ROOT / "install" / "redisai.so"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port():
+    """A port nobody listens on now (never 6379: the kernel picks from the ephemeral range)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """One redis-server with the module loaded.
+
+    `config` holds extra server directives (name -> value); `module_args` the load-time arguments.
+    The data directory survives stop()/start(), so restarts see the same RDB/AOF files.
+    """
+
+    def __init__(self, config=None, module_args=("DEBUG_COMMAND", "yes"), dir=None, load_module=True):
+        self.config = dict(config or {})
+        self.module_args = list(module_args)
+        self.load_module = load_module
+        self._own_dir = dir is None
+        self.dir = Path(dir or tempfile.mkdtemp(prefix="rai-test-"))
+        self.port = None
+        self.proc = None
+
+    @property
+    def logfile(self):
+        return self.dir / "redis.log"
+
+    def command_line(self):
+        args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.dir),
+                "--logfile", str(self.logfile), "--save", "", "--appendonly", "no",
+                "--enable-debug-command", "yes", "--daemonize", "no"]
+        if self.load_module:
+            args += ["--loadmodule", str(MODULE), *map(str, self.module_args)]
+        for name, value in self.config.items():
+            args += [f"--{name}", *str(value).split(" ")] if value != "" else [f"--{name}", ""]
+        return args
+
+    def start(self, timeout=20):
+        self.port = free_port()
+        self.proc = subprocess.Popen(self.command_line(), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if self.client().ping():
+                    # The server may still be loading its dataset.
+                    if self.client().info("persistence").get("loading", 0) == 0:
+                        return self
+            except (redis.ConnectionError, redis.BusyLoadingError):
+                pass
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"redis-server did not start in {timeout}s:\n{self.log()}")
+
+    def client(self, **kw):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=60, **kw)
+
+    def log(self):
+        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, save=False):
+        """SHUTDOWN (NOSAVE unless save); kill if it does not go."""
+        if not self.alive():
+            return
+        try:
+            self.client().shutdown(save=save, nosave=not save)
+        except (redis.ConnectionError, redis.ResponseError):
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self):
+        """SIGKILL: what a crash or an OOM kill looks like."""
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, **kw):
+        self.stop(**kw)
+        return self.start()
+
+    def cleanup(self):
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def wait_for(predicate, timeout=30, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
