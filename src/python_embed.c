@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <strings.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "python_embed.h"
 
@@ -54,13 +55,18 @@ int RAI_PythonStart(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     }
 
     char program[4096];
+    venv_python(argv, argc, program, sizeof(program));
+    if (access(program, X_OK) != 0) {
+        RedisModule_Log(ctx, "warning", "no Python interpreter at %s: build the module with "
+                        "opt/setup.sh or give PYTHON_VENV <virtualenv dir>", program);
+        return REDISMODULE_ERR;
+    }
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);  /* no PYTHON* env vars, no signal handlers, no argv */
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
     config.site_import = 1;
-    PyStatus status = PyConfig_SetBytesString(&config, &config.program_name,
-                                              venv_python(argv, argc, program, sizeof(program)));
+    PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, program);
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);

@@ -1,7 +1,10 @@
 """The module loads, answers, and starts fast."""
+import signal
 import time
 
-from redis_server import RedisServer
+import pytest
+
+from redis_server import MODULE, RedisServer
 
 
 def test_module_is_listed_as_ai_1_2_7(r):
@@ -27,3 +30,44 @@ def test_no_backend_is_imported_at_load(r):
     info = r.execute_command("AI._DEBUG", "PYTHON_MODULES")
     loaded = {m.decode() for m in info}
     assert "torch" not in loaded and "numpy" not in loaded
+
+
+def test_python_venv_argument_selects_the_interpreter(server):
+    venv = MODULE.parent.parent / ".venv"
+    with RedisServer(module_args=("PYTHON_VENV", venv)) as s:
+        assert s.client().execute_command("AI.TENSORSET", "t", "INT8", 1) == b"OK"
+
+
+def test_missing_venv_fails_the_load_cleanly():
+    s = RedisServer(module_args=("PYTHON_VENV", "/nonexistent/venv"))
+    try:
+        with pytest.raises(RuntimeError):
+            s.start(timeout=10)
+        assert "no Python interpreter at /nonexistent/venv/bin/python" in s.log()
+    finally:
+        s.cleanup()
+
+
+@pytest.mark.parametrize("sig,logline", [(signal.SIGTERM, "Received SIGTERM"),
+                                         (signal.SIGINT, "Received SIGINT")])
+def test_redis_keeps_its_own_signal_handlers(sig, logline):
+    """The embedded interpreter installs no signal handlers: Redis still shuts down cleanly."""
+    s = RedisServer()
+    try:
+        s.start()
+        s.client().execute_command("AI._DEBUG", "PYTHON_BUSY", 2000)  # Python is running
+        s.proc.send_signal(sig)
+        assert s.proc.wait(timeout=10) == 0
+        assert logline in s.log() and "Redis is now ready to exit" in s.log()
+    finally:
+        s.cleanup()
+
+
+def test_odd_number_of_module_arguments_fails_the_load():
+    s = RedisServer(module_args=("DEBUG_COMMAND",))
+    try:
+        with pytest.raises(RuntimeError):
+            s.start(timeout=10)
+        assert "Please provide arguments as KEY VAL pairs" in s.log()
+    finally:
+        s.cleanup()
