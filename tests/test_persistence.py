@@ -1,0 +1,1006 @@
+"""Tensors survive every persistence path Redis has, and bad persisted data never crashes the server.
+
+PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten without RDB preamble, so the
+module's aof_rewrite callback runs), DUMP/RESTORE (byte-exact against the upstream RedisAI payloads in
+testdata/redisai_rdb), and malformed DUMP payloads (truncated, or forged with a valid CRC64).
+"""
+import contextlib
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+
+from redis_server import RedisServer, wait_for
+
+TESTDATA = Path("/work/shared/testdata/redisai_rdb")
+TENSOR_MODULE_ID = 0x008FD310D48E4400  # AI_TENSOR, low 10 bits = encoding version
+MODULE_VERSION = 10207
+BAD_FORMAT = "Bad data format"
+BAD_CHECKSUM = "DUMP payload version or checksum are wrong"
+
+
+# --------------------------------------------------------------------------------------------------
+# Servers
+
+
+def _start(server, attempts=3):
+    """Start, retrying: someone may be rebuilding install/redisai.so right now."""
+    for attempt in range(attempts):
+        try:
+            return server.start()
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
+@contextlib.contextmanager
+def redis_server(config=None, **kw):
+    s = RedisServer(config=config, **kw)
+    try:
+        _start(s)
+        yield s
+        assert s.alive(), "redis-server died:\n" + s.log()
+    finally:
+        s.cleanup()
+
+
+def restart(s, save=False):
+    s.stop(save=save)
+    return _start(s)
+
+
+def wait_bgsave(r, saves_before, timeout=10):
+    # rdb_saves counts started snapshots; rdb_bgsave_in_progress drops when the parent has reaped the child
+    def done():
+        info = r.info("persistence")
+        return info["rdb_saves"] > saves_before and info["rdb_bgsave_in_progress"] == 0
+    wait_for(done, timeout, what="BGSAVE to finish")
+    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
+
+
+def wait_aof_rewrite(r, rewrites_before, timeout=10):
+    def done():
+        info = r.info("persistence")
+        return (info["aof_rewrites"] > rewrites_before and info["aof_rewrite_in_progress"] == 0
+                and info["aof_rewrite_scheduled"] == 0)
+    wait_for(done, timeout, what="BGREWRITEAOF to finish")
+    assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+
+
+def wait_startup_aof(r, timeout=10):
+    wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0
+             and r.info("persistence")["aof_rewrite_scheduled"] == 0, timeout, what="startup AOF")
+
+
+# --------------------------------------------------------------------------------------------------
+# The data set: every dtype, scalars, vectors, multi-dim, zero-filled, VALUES- and BLOB-set, STRING.
+
+NUMERIC = [("FLOAT", np.float32), ("DOUBLE", np.float64), ("INT8", np.int8), ("INT16", np.int16),
+           ("INT32", np.int32), ("INT64", np.int64), ("UINT8", np.uint8), ("UINT16", np.uint16),
+           ("BOOL", np.uint8)]
+
+
+class Case:
+    def __init__(self, key, args, dtype, shape, blob, values=None):
+        self.key = key if isinstance(key, bytes) else key.encode()
+        self.args = args            # arguments after the key
+        self.dtype = dtype
+        self.shape = list(shape)
+        self.blob = blob
+        self.values = values        # expected VALUES reply where we know it exactly
+
+    def command(self):
+        return ["AI.TENSORSET", self.key, *self.args]
+
+    def expected_full(self):
+        return [b"dtype", self.dtype.encode(), b"shape", self.shape, b"blob", self.blob]
+
+
+def _random_array(rng, np_dtype, shape, name):
+    n = int(np.prod(shape)) if shape else 1
+    if name == "BOOL":
+        a = rng.integers(0, 2, n).astype(np.uint8)
+    elif np.issubdtype(np_dtype, np.floating):
+        a = rng.standard_normal(n).astype(np_dtype) * 1000
+        specials = np.array([np.nan, np.inf, -np.inf, -0.0, np.finfo(np_dtype).max,
+                             np.finfo(np_dtype).tiny], dtype=np_dtype)
+        if n > 1:
+            k = min(n, len(specials))
+            a[:k] = specials[:k]
+    else:
+        info = np.iinfo(np_dtype)
+        a = rng.integers(info.min, info.max, n, dtype=np_dtype, endpoint=True)
+        if n >= 2:
+            a[0], a[1] = info.min, info.max
+    return a.reshape(shape)
+
+
+def dataset():
+    rng = np.random.default_rng(20240607)
+    cases = []
+    for name, np_dtype in NUMERIC:
+        for label, shape in (("scalar", ()), ("vec", (7,)), ("md", (2, 3, 4))):
+            a = _random_array(rng, np_dtype, shape, name)
+            blob = a.tobytes()
+            cases.append(Case(f"{name}:{label}", [name, *shape, "BLOB", blob], name, shape, blob))
+        # zero-filled (no data), 3-d
+        esize = np.dtype(np_dtype).itemsize
+        cases.append(Case(f"{name}:zeros", [name, 3, 1, 5], name, (3, 1, 5), b"\0" * (15 * esize)))
+        # VALUES (spec: signed VALUES must be >= 0)
+        vals = [0, 1] if name == "BOOL" else [1, 0, 3]
+        arr = np.array(vals, dtype=np_dtype)
+        cases.append(Case(f"{name}:values", [name, len(vals), "VALUES", *vals], name, (len(vals),),
+                          arr.tobytes()))
+    # larger tensors: random (does not LZF-compress) and constant (compresses)
+    big = rng.standard_normal(256 * 64).astype(np.float32)
+    cases.append(Case("FLOAT:big_random", ["FLOAT", 256, 64, "BLOB", big.tobytes()], "FLOAT", (256, 64),
+                      big.tobytes()))
+    cases.append(Case("INT64:big_const", ["INT64", 100, 100, "BLOB", b"\x07" * 80000], "INT64",
+                      (100, 100), b"\x07" * 80000))
+    cases.append(Case("FLOAT:values_frac", ["FLOAT", 2, 2, "VALUES", "1.5", "-2", "0.25", "1e10"], "FLOAT",
+                      (2, 2), np.array([1.5, -2, 0.25, 1e10], np.float32).tobytes(),
+                      [b"1.5", b"-2", b"0.25", b"10000000000"]))
+    # STRING tensors
+    cases.append(Case("STRING:values", ["STRING", 3, "VALUES", "hello", "w\xf6rld".encode(), "x"], "STRING",
+                      (3,), b"hello\0w\xc3\xb6rld\0x\0", [b"hello", b"w\xc3\xb6rld", b"x"]))
+    cases.append(Case("STRING:scalar", ["STRING", "VALUES", "abc"], "STRING", (), b"abc\0", [b"abc"]))
+    cases.append(Case("STRING:md_blob", ["STRING", 2, 2, "BLOB", b"a\0\0bcd\0e\0"], "STRING", (2, 2),
+                      b"a\0\0bcd\0e\0", [b"a", b"", b"bcd", b"e"]))
+    cases.append(Case("STRING:empty", ["STRING", 3], "STRING", (3,), b"\0\0\0", [b"", b"", b""]))
+    words = [f"item-{i}-{'z' * (i % 13)}".encode() for i in range(500)]
+    cases.append(Case("STRING:big", ["STRING", 20, 25, "BLOB", b"".join(w + b"\0" for w in words)], "STRING",
+                      (20, 25), b"".join(w + b"\0" for w in words), words))
+    # binary-unsafe key name (AOF escaping), and a key that is also a hash tag
+    cases.append(Case(b"bin\x00key \r\n*$3", ["INT32", 2, "VALUES", 5, 6], "INT32", (2,),
+                      np.array([5, 6], np.int32).tobytes(), [5, 6]))
+    cases.append(Case("{tag}:x", ["UINT8", 4, "BLOB", b"\xff\x00\x80\x7f"], "UINT8", (4,),
+                      b"\xff\x00\x80\x7f", [255, 0, 128, 127]))
+    return cases
+
+
+CASES = dataset()
+
+
+def load(r, cases=CASES):
+    pipe = r.pipeline(transaction=False)
+    for c in cases:
+        pipe.execute_command(*c.command())
+    assert pipe.execute() == [b"OK"] * len(cases)
+
+
+def snapshot_values(r, cases=CASES):
+    pipe = r.pipeline(transaction=False)
+    for c in cases:
+        pipe.execute_command("AI.TENSORGET", c.key, "VALUES")
+    return pipe.execute()
+
+
+def verify(r, cases=CASES, values=None, suffix=b""):
+    """Exact META + BLOB of every case (and VALUES where known / captured before)."""
+    pipe = r.pipeline(transaction=False)
+    for c in cases:
+        pipe.execute_command("AI.TENSORGET", c.key + suffix)
+        pipe.execute_command("AI.TENSORGET", c.key + suffix, "VALUES")
+    replies = pipe.execute()
+    for i, c in enumerate(cases):
+        full, vals = replies[2 * i], replies[2 * i + 1]
+        assert full == c.expected_full(), c.key
+        if c.values is not None:
+            assert vals == c.values, c.key
+        if values is not None:
+            assert vals == values[i], c.key  # NaN is "nan" on both sides
+    assert r.dbsize() >= len(cases)
+
+
+def test_dataset_is_what_we_think(r):
+    load(r)
+    verify(r)
+    assert r.dbsize() == len(CASES)
+
+
+# --------------------------------------------------------------------------------------------------
+# RDB
+
+
+def test_bgsave_and_restart_keeps_every_tensor():
+    with redis_server() as s:
+        r = s.client()
+        load(r)
+        values = snapshot_values(r)
+        before = r.info("persistence")["rdb_saves"]
+        assert r.bgsave()
+        wait_bgsave(r, before)
+        restart(s)
+        r = s.client()
+        assert r.info("persistence")["rdb_last_load_keys_loaded"] == len(CASES)
+        assert r.dbsize() == len(CASES)
+        verify(r, values=values)
+
+
+def test_save_and_restart_keeps_every_tensor():
+    with redis_server() as s:
+        r = s.client()
+        load(r)
+        values = snapshot_values(r)
+        assert r.save()
+        restart(s)
+        r = s.client()
+        assert r.dbsize() == len(CASES)
+        verify(r, values=values)
+        # and once more through SHUTDOWN SAVE, after a change
+        r.execute_command("AI.TENSORSET", "FLOAT:scalar", "FLOAT", "VALUES", 42)
+        restart(s, save=True)
+        r = s.client()
+        assert r.execute_command("AI.TENSORGET", "FLOAT:scalar", "VALUES") == [b"42"]
+        verify(r, [c for c in CASES if c.key != b"FLOAT:scalar"])
+
+
+def test_debug_reload_keeps_every_tensor(r):
+    load(r)
+    values = snapshot_values(r)
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert r.dbsize() == len(CASES)
+    verify(r, values=values)
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"  # twice: what we wrote we read back
+    verify(r, values=values)
+
+
+# --------------------------------------------------------------------------------------------------
+# AOF
+
+
+def parse_resp_commands(data):
+    """The commands of an AOF file (RESP arrays of bulk strings)."""
+    commands, i = [], 0
+    while i < len(data):
+        assert data[i:i + 1] == b"*", f"unexpected byte at {i}: {data[i:i + 20]!r}"
+        end = data.index(b"\r\n", i)
+        n = int(data[i + 1:end])
+        i = end + 2
+        args = []
+        for _ in range(n):
+            assert data[i:i + 1] == b"$"
+            end = data.index(b"\r\n", i)
+            length = int(data[i + 1:end])
+            args.append(data[end + 2:end + 2 + length])
+            assert data[end + 2 + length:end + 4 + length] == b"\r\n"
+            i = end + 4 + length
+        commands.append(args)
+    return commands
+
+
+def aof_files(s):
+    manifest = (s.dir / "appendonlydir" / "appendonly.aof.manifest").read_text().split("\n")
+    files = {}
+    for line in filter(None, manifest):
+        parts = line.split()
+        files[parts[parts.index("type") + 1]] = s.dir / "appendonlydir" / parts[1]
+    return files
+
+
+def expected_rewrite(c):
+    dims = [str(d).encode() for d in c.shape]
+    return [b"AI.TENSORSET", c.key, c.dtype.encode(), *dims, b"BLOB", c.blob]
+
+
+def test_aof_rewrite_without_rdb_preamble_uses_the_module_callback():
+    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        values = snapshot_values(r)
+        before = r.info("persistence")["aof_rewrites"]
+        assert r.bgrewriteaof()
+        wait_aof_rewrite(r, before)
+
+        files = aof_files(s)
+        base = files["b"]
+        assert base.name.endswith(".base.aof")
+        content = base.read_bytes()
+        assert b"AI.TENSORSET" in content and b"BLOB" in content
+        commands = parse_resp_commands(content)
+        assert commands[0] == [b"SELECT", b"0"]
+        emitted = sorted(commands[1:], key=lambda c: c[1])
+        assert emitted == sorted((expected_rewrite(c) for c in CASES), key=lambda c: c[1])
+        assert files["i"].read_bytes() == b""  # nothing written since: the restart reads the base only
+
+        restart(s)
+        r = s.client()
+        assert r.dbsize() == len(CASES)
+        verify(r, values=values)
+
+
+def test_aof_rewrite_with_rdb_preamble_roundtrip():
+    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "yes"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        values = snapshot_values(r)
+        before = r.info("persistence")["aof_rewrites"]
+        assert r.bgrewriteaof()
+        wait_aof_rewrite(r, before)
+        assert aof_files(s)["b"].read_bytes().startswith(b"REDIS")
+        restart(s)
+        r = s.client()
+        verify(r, values=values)
+
+
+def test_plain_aof_replays_the_commands_verbatim():
+    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        values = snapshot_values(r)
+        restart(s)
+        r = s.client()
+        assert r.dbsize() == len(CASES)
+        verify(r, values=values)
+        commands = [c for c in parse_resp_commands(aof_files(s)["i"].read_bytes()) if c[0] != b"SELECT"]
+        sent = [[a if isinstance(a, bytes) else str(a).encode() for a in c.command()] for c in CASES]
+        assert [[c[0].upper(), *c[1:]] for c in commands] == [[x[0].upper(), *x[1:]] for x in sent]
+
+
+def test_aof_appendfsync_always_survives_kill_9():
+    with redis_server({"appendonly": "yes", "appendfsync": "always"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        values = snapshot_values(r)
+        s.kill()
+        _start(s)
+        r = s.client()
+        verify(r, values=values)
+
+
+# --------------------------------------------------------------------------------------------------
+# DUMP framing helpers, CRC-64/Jones
+
+
+def _crc_table():
+    poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 reflected
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc64(data, crc=0):
+    for b in data:
+        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+def rdb_len(n):
+    assert 0 <= n < 1 << 64
+    if n < 1 << 6:
+        return bytes([n])
+    if n < 1 << 14:
+        return bytes([0x40 | (n >> 8), n & 0xFF])
+    if n <= 0xFFFFFFFF:
+        return b"\x80" + n.to_bytes(4, "big")
+    return b"\x81" + n.to_bytes(8, "big")
+
+
+def UINT(n):
+    return rdb_len(2) + rdb_len(n & 0xFFFFFFFFFFFFFFFF)  # SaveSigned = SaveUnsigned of the bit pattern
+
+
+def SINT(n):
+    return rdb_len(1) + rdb_len(n & 0xFFFFFFFFFFFFFFFF)
+
+
+def STR(b):
+    return rdb_len(5) + rdb_len(len(b)) + b
+
+
+EOF = rdb_len(0)
+
+
+def with_trailer(data, rdb_version=10):
+    data = data + rdb_version.to_bytes(2, "little")
+    return data + crc64(data).to_bytes(8, "little")
+
+
+def tensor_payload(encver, body, rdb_version=10, eof=True):
+    head = b"\x07" + rdb_len(TENSOR_MODULE_ID | encver)
+    return with_trailer(head + body + (EOF if eof else b""), rdb_version)
+
+
+def v4_body(code, bits, shape, blob, offsets=None):
+    body = UINT(code) + UINT(bits) + UINT(len(shape)) + b"".join(UINT(d) for d in shape) + STR(blob)
+    if offsets is not None:
+        body += b"".join(UINT(o) for o in offsets)
+    return body
+
+
+def v0_body(code, bits, shape, blob, device=1, lanes=1):
+    return (UINT(device) + UINT(0) + UINT(bits) + UINT(code) + UINT(lanes) + UINT(len(shape))
+            + b"".join(UINT(d) for d in shape) + b"".join(UINT(1) for _ in shape) + UINT(0) + STR(blob))
+
+
+INT32_12 = np.array([1, 2], np.int32).tobytes()
+
+
+def check_dump_framing(d):
+    assert d[0] == 7
+    assert d[1] == 0x81 and int.from_bytes(d[2:10], "big") == TENSOR_MODULE_ID | 4
+    assert d[-11] == 0  # EOF opcode
+    assert d[-10:-8] == (10).to_bytes(2, "little")  # Redis 7.0 writes RDB version 10
+    assert int.from_bytes(d[-8:], "little") == crc64(d[:-8])
+
+
+def test_crc64_and_builder_reproduce_the_upstream_samples():
+    assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+    for f in ("v0_tensor.bin", "v1_tensor.bin", "v3_tensor.bin", "v4_tensor.bin", "v4_string_tensor.bin"):
+        data = (TESTDATA / f).read_bytes()
+        assert int.from_bytes(data[-8:], "little") == crc64(data[:-8]), f
+    assert tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12), 9) == (TESTDATA / "v4_tensor.bin").read_bytes()
+    assert tensor_payload(4, v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]), 9) == \
+        (TESTDATA / "v4_string_tensor.bin").read_bytes()
+    assert tensor_payload(0, v0_body(0, 32, [2, 1], INT32_12), 9) == (TESTDATA / "v0_tensor.bin").read_bytes()
+    assert tensor_payload(3, v0_body(0, 32, [2, 1], INT32_12), 9) == (TESTDATA / "v3_tensor.bin").read_bytes()
+
+
+# --------------------------------------------------------------------------------------------------
+# DUMP / RESTORE
+
+
+def test_dump_restore_roundtrip_every_tensor(r):
+    load(r)
+    values = snapshot_values(r)
+    dumps = {c.key: r.dump(c.key) for c in CASES}
+    for d in dumps.values():
+        check_dump_framing(d)
+    pipe = r.pipeline(transaction=False)
+    for c in CASES:
+        pipe.restore(c.key + b":copy", 0, dumps[c.key])
+    assert pipe.execute() == [b"OK"] * len(CASES)
+    verify(r, values=values, suffix=b":copy")
+    # the restored value dumps to the same bytes
+    for c in CASES:
+        assert r.dump(c.key + b":copy") == dumps[c.key]
+    # REPLACE over an existing tensor and over a string
+    r.set("plain", "x")
+    assert r.restore("plain", 0, dumps[b"STRING:values"], replace=True) == b"OK"
+    assert r.execute_command("AI.TENSORGET", "plain", "VALUES") == [b"hello", b"w\xc3\xb6rld", b"x"]
+    with pytest.raises(redis.ResponseError, match="BUSYKEY"):
+        r.restore("plain", 0, dumps[b"INT8:vec"])
+    # into a different server
+    with redis_server() as other:
+        o = other.client()
+        for c in CASES:
+            assert o.restore(c.key, 0, dumps[c.key]) == b"OK"
+        verify(o, values=values)
+
+
+def test_dump_of_a_known_tensor_is_byte_exact(r):
+    r.execute_command("AI.TENSORSET", "t", "INT32", 2, 1, "VALUES", 1, 2)
+    assert r.dump("t") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12))
+    r.execute_command("AI.TENSORSET", "s", "STRING", 2, "VALUES", "str_val1", "str_val2")
+    assert r.dump("s") == tensor_payload(4, v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]))
+    r.execute_command("AI.TENSORSET", "scalar", "DOUBLE", "VALUES", 2)
+    assert r.dump("scalar") == tensor_payload(4, v4_body(2, 64, [], np.array([2.0]).tobytes()))
+
+
+# --------------------------------------------------------------------------------------------------
+# The upstream RedisAI payloads
+
+
+def _tensor_payload_entries():
+    entries = json.loads((TESTDATA / "expectations.json").read_text())["payloads"]
+    return [e for e in entries if e["module_type_name"] == "AI_TENSOR"]
+
+
+def _expected(reply):
+    if isinstance(reply, str):
+        return reply.encode()
+    if isinstance(reply, list):
+        return [_expected(x) for x in reply]
+    return reply
+
+
+TENSOR_ENTRIES = _tensor_payload_entries()
+
+
+def test_all_shared_tensor_payloads_are_covered():
+    assert sorted(e["file"] for e in TENSOR_ENTRIES) == sorted(
+        ["v0_tensor.bin", "v1_tensor.bin", "v2_tensor.bin", "v3_tensor.bin", "v4_tensor.bin",
+         "v4_string_tensor.bin"])
+
+
+@pytest.mark.parametrize("entry", TENSOR_ENTRIES, ids=[e["file"] for e in TENSOR_ENTRIES])
+def test_upstream_payload_restores_with_expected_replies(r, entry):
+    payload = (TESTDATA / entry["file"]).read_bytes()
+    assert len(payload) == entry["byte_len"]
+    assert payload[10 - 8:10] == bytes.fromhex(entry["module_id_hex"])
+    r.execute_command("AI.TENSORSET", "bystander", "INT8", 1, "VALUES", 7)
+    if entry["flushall_before_restore"]:
+        r.flushall()
+    assert r.restore(entry["key"], 0, payload, replace=True) == b"OK"
+    exp = entry["expected_after_restore"]
+    assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
+    for follow in entry["follow_up"]:
+        assert r.execute_command(*follow["command"]) == _expected(follow["reply"])
+    # RESTORE ... REPLACE again over the restored key
+    assert r.restore(entry["key"], 0, payload, replace=True) == b"OK"
+    assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
+    # re-saved as encoding 4 and read back
+    dumped = r.dump(entry["key"])
+    check_dump_framing(dumped)
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
+    for follow in entry["follow_up"]:
+        assert r.execute_command(*follow["command"]) == _expected(follow["reply"])
+
+
+@pytest.mark.parametrize("entry", [e for e in TENSOR_ENTRIES if e["encoding_version"] == 4],
+                         ids=lambda e: e["file"])
+def test_v4_payload_dumps_back_byte_for_byte(r, entry):
+    payload = (TESTDATA / entry["file"]).read_bytes()
+    assert r.restore(entry["key"], 0, payload, replace=True) == b"OK"
+    dumped = r.dump(entry["key"])
+    assert dumped[:-10] == payload[:-10]
+    assert payload[-10:-8] == b"\x09\x00" and dumped[-10:-8] == b"\x0a\x00"
+    assert int.from_bytes(dumped[-8:], "little") == crc64(dumped[:-8])
+
+
+def test_old_encodings_are_rewritten_as_v4(r):
+    payload = (TESTDATA / "v0_tensor.bin").read_bytes()
+    assert r.restore("old", 0, payload) == b"OK"
+    assert r.dump("old") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12))
+
+
+# --------------------------------------------------------------------------------------------------
+# Malformed payloads
+
+
+SENTINELS = [Case("sentinel:f", ["FLOAT", 2, "VALUES", 1, 2], "FLOAT", (2,),
+                  np.array([1, 2], np.float32).tobytes(), [b"1", b"2"]),
+             Case("sentinel:s", ["STRING", 2, "VALUES", "a", "b"], "STRING", (2,), b"a\0b\0", [b"a", b"b"])]
+
+
+def _restore_error(r, key, payload, replace=True):
+    try:
+        reply = r.restore(key, 0, payload, replace=replace)
+    except redis.ResponseError as e:
+        return str(e)
+    return f"accepted: {reply!r}"
+
+
+def assert_alive_and_intact(s, r):
+    assert s.alive(), s.log()
+    assert r.ping()
+    verify(r, SENTINELS)
+
+
+@pytest.mark.parametrize("file", ["v4_tensor.bin", "v4_string_tensor.bin", "v0_tensor.bin"])
+def test_truncated_payloads_are_rejected_by_checksum(server, r, file):
+    load(r, SENTINELS)
+    payload = (TESTDATA / file).read_bytes()
+    pipe = r.pipeline(transaction=False)
+    for n in range(len(payload)):
+        pipe.restore("sentinel:f", 0, payload[:n], replace=True)
+    replies = pipe.execute(raise_on_error=False)
+    for n, reply in enumerate(replies):
+        assert isinstance(reply, redis.ResponseError) and str(reply) == BAD_CHECKSUM, (n, reply)
+    # one flipped byte anywhere is caught too
+    for i in range(len(payload)):
+        bad = bytearray(payload)
+        bad[i] ^= 0x01
+        assert _restore_error(r, "sentinel:s", bytes(bad)) == BAD_CHECKSUM, i
+    assert_alive_and_intact(server, r)
+
+
+# A reference decoder for the checks below. RESTORE hands the module the WHOLE argument, trailer
+# included, and does not require it to be consumed, so a value cut short may legitimately be completed
+# by the EOF/version/CRC bytes (e.g. the last data bytes of a blob). The oracle decides, from the bytes
+# Redis actually sees, whether a correct loader must accept the payload, and what it must contain.
+
+class _Short(Exception):
+    pass
+
+
+class _Bad(Exception):
+    pass
+
+
+SUPPORTED_DTYPES = {(2, 32): "FLOAT", (2, 64): "DOUBLE", (0, 8): "INT8", (0, 16): "INT16", (0, 32): "INT32",
+                    (0, 64): "INT64", (1, 8): "UINT8", (1, 16): "UINT16", (6, 8): "BOOL", (7, 8): "STRING"}
+
+
+class _Reader:
+    def __init__(self, data, pos=0):
+        self.data, self.pos = data, pos
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise _Short()
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def length(self):
+        """rdbLoadLenByRef; returns (value, is_encoded)."""
+        b = self.take(1)[0]
+        kind = b >> 6
+        if kind == 0:
+            return b & 0x3F, False
+        if kind == 1:
+            return ((b & 0x3F) << 8) | self.take(1)[0], False
+        if kind == 3:
+            return b & 0x3F, True
+        if b == 0x80:
+            return int.from_bytes(self.take(4), "big"), False
+        if b == 0x81:
+            return int.from_bytes(self.take(8), "big"), False
+        raise _Bad("unknown length encoding")
+
+    def opcode(self, expected):
+        if self.length()[0] != expected:
+            raise _Bad("opcode")
+
+    def uint(self):
+        self.opcode(2)
+        return self.length()[0]
+
+    def sint(self):
+        v = self.uint()
+        return v - (1 << 64) if v >= 1 << 63 else v
+
+    def string(self):
+        self.opcode(5)
+        n, encoded = self.length()
+        if not encoded:
+            return self.take(n)
+        if n in (0, 1, 2):
+            size = 1 << n
+            return str(int.from_bytes(self.take(size), "little", signed=True)).encode()
+        if n == 3:
+            raise NotImplementedError("LZF")  # never produced by the payloads below
+        raise _Bad("string encoding")
+
+
+def _shape_length(shape):
+    n = 1
+    for d in shape:
+        if d < 0:
+            raise _Bad("dim")
+        n *= d
+    if n >= 1 << 64:
+        raise _Bad("overflow")
+    return n
+
+
+def oracle(payload):
+    """(dtype, shape, blob) a correct loader must produce from this RESTORE payload, or None."""
+    rd = _Reader(payload)
+    try:
+        if rd.take(1) != b"\x07":
+            raise _Bad("type")
+        mid = rd.length()[0]
+        encver = mid & 0x3FF
+        if mid >> 10 != TENSOR_MODULE_ID >> 10 or encver > 4:
+            raise _Bad("module")
+        if encver == 4:
+            code, bits, ndim = rd.uint(), rd.uint(), rd.sint()
+            if (code, bits) not in SUPPORTED_DTYPES or not 0 <= ndim <= 64:
+                raise _Bad("dtype/ndim")
+            shape = [rd.sint() for _ in range(ndim)]
+        else:
+            device, _, bits, code, lanes, ndim = (rd.uint() for _ in range(6))
+            if device != 1 or lanes != 1 or (code, bits) not in SUPPORTED_DTYPES or code == 7 or ndim > 64:
+                raise _Bad("v0 header")
+            shape = [rd.uint() for _ in range(ndim)]
+            if any(d >= 1 << 63 for d in shape):
+                raise _Bad("dim")
+            for _ in range(ndim + 1):
+                rd.uint()  # strides, byte offset
+        length = _shape_length(shape)
+        blob = rd.string()
+        if code == 7:
+            if length > len(blob):
+                raise _Bad("string blob")
+            if any(rd.uint() >= len(blob) for _ in range(length)):
+                raise _Bad("offset")
+        elif len(blob) != length * bits // 8:
+            raise _Bad("data length")
+        if rd.length()[0] != 0:
+            raise _Bad("EOF marker")
+        return SUPPORTED_DTYPES[code, bits], shape, blob
+    except (_Short, _Bad):
+        return None
+
+
+def test_oracle_agrees_with_the_samples():
+    for f in ("v0_tensor.bin", "v1_tensor.bin", "v3_tensor.bin", "v4_tensor.bin"):
+        assert oracle((TESTDATA / f).read_bytes()) == ("INT32", [2, 1], INT32_12), f
+    assert oracle((TESTDATA / "v4_string_tensor.bin").read_bytes()) == ("STRING", [2], b"str_val1\0str_val2\0")
+    assert oracle(tensor_payload(5, v4_body(0, 32, [2, 1], INT32_12))) is None
+    assert oracle(tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12[:7]))) is None
+
+
+@pytest.mark.parametrize("payload_file", ["v4_tensor.bin", "v4_string_tensor.bin", "v0_tensor.bin"])
+def test_truncated_bodies_with_valid_crc_are_rejected(server, r, payload_file):
+    """Cut the module values at every length, then frame them properly (EOF, version, CRC)."""
+    load(r, SENTINELS)
+    payload = (TESTDATA / payload_file).read_bytes()
+    head, body = payload[:10], payload[10:-11]
+    assert payload[-11] == 0
+    rejected = completed_by_trailer = 0
+    for n in range(len(body)):
+        for eof in (True, False):
+            forged = with_trailer(head + body[:n] + (EOF if eof else b""))
+            expected = oracle(forged)
+            if expected is None:
+                rejected += 1
+                assert _restore_error(r, "sentinel:f", forged) == BAD_FORMAT, (n, eof)
+                assert _restore_error(r, "fresh", forged, replace=False) == BAD_FORMAT, (n, eof)
+                assert not r.exists("fresh")
+            else:
+                # the trailer bytes completed the value: Redis accepts it, and it must hold exactly that
+                completed_by_trailer += 1
+                dtype, shape, blob = expected
+                assert r.restore("fresh", 0, forged) == b"OK", (n, eof)
+                assert r.execute_command("AI.TENSORGET", "fresh") == \
+                    [b"dtype", dtype.encode(), b"shape", shape, b"blob", blob], (n, eof)
+                assert r.delete("fresh") == 1
+            assert_alive_and_intact(server, r)
+    assert rejected >= 2 * len(body) - 4  # nearly every cut must be refused
+    # the untruncated body, reframed, still loads
+    assert r.restore("fresh", 0, with_trailer(head + body + EOF)) == b"OK"
+    assert_alive_and_intact(server, r)
+
+
+STRING_BLOB = b"str_val1\0str_val2\0"
+FORGED = {
+    # encoding versions
+    "encver_5": (5, v4_body(0, 32, [2, 1], INT32_12)),
+    "encver_63": (63, v4_body(0, 32, [2, 1], INT32_12)),
+    # ndims
+    "ndims_negative": (4, UINT(0) + UINT(32) + UINT(-1) + UINT(2) + UINT(1) + STR(INT32_12)),
+    "ndims_min_int64": (4, UINT(0) + UINT(32) + UINT(-(1 << 63)) + STR(INT32_12)),
+    "ndims_2^31": (4, UINT(0) + UINT(32) + UINT(1 << 31) + UINT(2) + UINT(1) + STR(INT32_12)),
+    "ndims_2^62": (4, UINT(0) + UINT(32) + UINT(1 << 62) + UINT(2) + UINT(1) + STR(INT32_12)),
+    "ndims_1e6": (4, UINT(0) + UINT(32) + UINT(10 ** 6) + UINT(2) + UINT(1) + STR(INT32_12)),
+    "ndims_more_than_given": (4, UINT(0) + UINT(32) + UINT(3) + UINT(2) + UINT(1) + STR(INT32_12)),
+    # dims
+    "dim_negative": (4, v4_body(0, 32, [-2, -1], INT32_12)),
+    "dim_negative_one": (4, v4_body(0, 32, [2, -1], INT32_12)),
+    "dim_min_int64": (4, v4_body(0, 32, [-(1 << 63)], INT32_12)),
+    "dims_product_overflows_to_zero": (4, v4_body(0, 32, [1 << 32, 1 << 32], b"")),
+    "dims_product_overflows_to_two": (4, v4_body(0, 32, [(1 << 63) + 1, 2], INT32_12)),
+    "dim_huge": (4, v4_body(0, 32, [1 << 62], INT32_12)),
+    "dims_size_overflow": (4, v4_body(0, 32, [1 << 62, 1], b"")),
+    # data length
+    "data_short": (4, v4_body(0, 32, [2, 1], INT32_12[:7])),
+    "data_long": (4, v4_body(0, 32, [2, 1], INT32_12 + b"\0")),
+    "data_empty": (4, v4_body(0, 32, [2, 1], b"")),
+    "data_scalar_short": (4, v4_body(2, 64, [], b"\0" * 4)),
+    "data_double_as_float": (4, v4_body(2, 64, [2], b"\0" * 8)),
+    "data_missing": (4, UINT(0) + UINT(32) + UINT(2) + UINT(2) + UINT(1)),
+    "data_as_uint": (4, UINT(0) + UINT(32) + UINT(2) + UINT(2) + UINT(1) + UINT(1)),
+    # dtypes
+    "dtype_code_3": (4, v4_body(3, 32, [2, 1], INT32_12)),
+    "dtype_code_4": (4, v4_body(4, 32, [2, 1], INT32_12)),
+    "dtype_code_5": (4, v4_body(5, 32, [2, 1], INT32_12)),
+    "dtype_code_8": (4, v4_body(8, 32, [2, 1], INT32_12)),
+    "dtype_code_200": (4, v4_body(200, 32, [2, 1], INT32_12)),
+    "dtype_code_256": (4, v4_body(256, 32, [2, 1], INT32_12)),
+    "dtype_code_2^32": (4, v4_body(1 << 32, 32, [2, 1], INT32_12)),
+    "dtype_int_bits_0": (4, v4_body(0, 0, [2, 1], INT32_12)),
+    "dtype_int_bits_7": (4, v4_body(0, 7, [2, 1], b"\0\0")),
+    "dtype_int_bits_128": (4, v4_body(0, 128, [1], b"\0" * 16)),
+    "dtype_int_bits_288": (4, v4_body(0, 32 + 256, [2, 1], INT32_12)),
+    "dtype_string_bits_32": (4, v4_body(7, 32, [2], STRING_BLOB, [0, 9])),
+    # opcodes
+    "signed_opcode_for_code": (4, SINT(0) + UINT(32) + UINT(2) + UINT(2) + UINT(1) + STR(INT32_12)),
+    "string_opcode_for_ndims": (4, UINT(0) + UINT(32) + STR(b"2") + UINT(2) + UINT(1) + STR(INT32_12)),
+    "float_opcode_for_bits": (4, UINT(0) + rdb_len(3) + b"\x0232" + UINT(2) + UINT(2) + UINT(1)
+                              + STR(INT32_12)),
+    "extra_value_before_eof": (4, v4_body(0, 32, [2, 1], INT32_12) + UINT(5)),
+    "empty_body": (4, b""),
+    # STRING
+    "string_offset_at_blob_end": (4, v4_body(7, 8, [2], STRING_BLOB, [0, 18])),
+    "string_offset_beyond_blob": (4, v4_body(7, 8, [2], STRING_BLOB, [0, 100])),
+    "string_offset_max": (4, v4_body(7, 8, [2], STRING_BLOB, [0, (1 << 64) - 1])),
+    "string_first_offset_beyond": (4, v4_body(7, 8, [2], STRING_BLOB, [1 << 40, 9])),
+    "string_offsets_missing": (4, v4_body(7, 8, [2], STRING_BLOB)),
+    "string_one_offset_missing": (4, v4_body(7, 8, [2], STRING_BLOB, [0])),
+    "string_blob_shorter_than_length": (4, v4_body(7, 8, [3], b"a\0", [0, 1, 1])),
+    "string_empty_blob": (4, v4_body(7, 8, [2], b"", [0, 0])),
+    "string_offset_as_string": (4, v4_body(7, 8, [2], STRING_BLOB) + UINT(0) + STR(b"9")),
+    "string_shape_overflow": (4, v4_body(7, 8, [1 << 62, 4], STRING_BLOB, [0, 9])),
+    # old layouts (encodings 0-3)
+    "v0_device_gpu": (0, v0_body(0, 32, [2, 1], INT32_12, device=2)),
+    "v0_string_dtype": (0, v0_body(7, 8, [2], STRING_BLOB)),
+    "v0_unknown_dtype": (1, v0_body(9, 32, [2, 1], INT32_12)),
+    "v0_data_short": (3, v0_body(0, 32, [2, 1], INT32_12[:5])),
+    "v0_data_long": (2, v0_body(0, 32, [2, 1], INT32_12 * 2)),
+    "v0_ndims_huge": (0, UINT(1) + UINT(0) + UINT(32) + UINT(0) + UINT(1) + UINT(1 << 40) + UINT(2)
+                      + UINT(1) + STR(INT32_12)),
+    "v0_dim_overflow": (0, v0_body(0, 32, [1 << 63, 2], b"")),
+    "v0_truncated_after_ndims": (0, UINT(1) + UINT(0) + UINT(32) + UINT(0) + UINT(1) + UINT(2)),
+    "v0_v4_layout": (0, v4_body(0, 32, [2, 1], INT32_12)),
+    "v4_v0_layout": (4, v0_body(0, 32, [2, 1], INT32_12)),
+}
+
+
+def test_forged_good_payloads_load():
+    """Control group: the same builder with sane content is accepted (so rejections mean something)."""
+    with redis_server() as s:
+        r = s.client()
+        good = {
+            "int32": (4, v4_body(0, 32, [2, 1], INT32_12), [1, 2]),
+            "string": (4, v4_body(7, 8, [2], STRING_BLOB, [0, 9]), [b"str_val1", b"str_val2"]),
+            "scalar": (4, v4_body(1, 16, [], b"\x01\x01"), [257]),
+            "v0": (0, v0_body(1, 8, [3], b"\x01\x02\x03"), [1, 2, 3]),
+            "v3_bool": (3, v0_body(6, 8, [2], b"\x01\x00"), [1, 0]),
+            "uint_offsets_first_element_empty": (4, v4_body(7, 8, [2], b"\0b\0", [0, 1]), [b"", b"b"]),
+        }
+        for key, (encver, body, values) in good.items():
+            assert oracle(tensor_payload(encver, body)) is not None, key
+            assert r.restore(key, 0, tensor_payload(encver, body)) == b"OK", key
+            assert r.execute_command("AI.TENSORGET", key, "VALUES") == values, key
+
+
+def test_unvalidated_contents_are_kept_exactly_and_read_safely(r):
+    """PERSISTENCE.md §7: no validation of BOOL/STRING contents on load; the bytes are kept as they are.
+    STRING elements are read up to the next NUL or the end of the blob, never beyond it."""
+    cases = {
+        "no_nul": (v4_body(7, 8, [1], b"abc", [0]), b"abc", [b"abc"]),
+        "last_no_nul": (v4_body(7, 8, [2], b"ab\0c", [0, 3]), b"ab\0c", [b"ab", b"c"]),
+        "offsets_swapped": (v4_body(7, 8, [2], STRING_BLOB, [9, 0]), STRING_BLOB, [b"str_val2", b"str_val1"]),
+        "offset_mid_element": (v4_body(7, 8, [2], STRING_BLOB, [0, 4]), STRING_BLOB, [b"str_val1", b"val1"]),
+        "extra_nul": (v4_body(7, 8, [1], b"a\0b\0", [0]), b"a\0b\0", [b"a"]),
+        "bool_not_01": (v4_body(6, 8, [2], b"\x02\x05"), b"\x02\x05", [2, 5]),
+    }
+    for key, (body, blob, values) in cases.items():
+        payload = tensor_payload(4, body)
+        assert r.restore(key, 0, payload) == b"OK", key
+        assert r.execute_command("AI.TENSORGET", key, "BLOB") == blob, key
+        assert r.execute_command("AI.TENSORGET", key, "VALUES") == values, key
+        assert r.dump(key) == payload, key  # offsets are persisted as loaded
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    for key, (body, blob, values) in cases.items():
+        assert r.execute_command("AI.TENSORGET", key, "VALUES") == values, key
+
+
+@pytest.mark.parametrize("name", list(FORGED))
+def test_forged_payload_with_valid_crc_is_rejected(server, r, name):
+    load(r, SENTINELS)
+    encver, body = FORGED[name]
+    payload = tensor_payload(encver, body)
+    assert int.from_bytes(payload[-8:], "little") == crc64(payload[:-8])
+    assert oracle(payload) is None  # the reference decoder refuses it too
+    assert _restore_error(r, "sentinel:f", payload) == BAD_FORMAT
+    assert _restore_error(r, "sentinel:s", payload) == BAD_FORMAT
+    assert _restore_error(r, "fresh", payload, replace=False) == BAD_FORMAT
+    assert not r.exists("fresh")
+    assert_alive_and_intact(server, r)
+
+
+def test_forward_incompatible_encoding_is_logged():
+    with redis_server() as s:
+        r = s.client()
+        payload = tensor_payload(5, v4_body(0, 32, [2, 1], INT32_12))
+        assert _restore_error(r, "t", payload) == BAD_FORMAT
+        expected = f"Failed loading tensor, RedisAI version ({MODULE_VERSION}) is not forward compatible."
+        wait_for(lambda: expected in s.log(), 5, what="the forward-compatibility message in the log")
+        assert r.ping()
+
+
+def test_short_read_is_logged():
+    with redis_server() as s:
+        r = s.client()
+        payload = tensor_payload(4, UINT(0) + UINT(32) + UINT(2) + UINT(2))
+        assert _restore_error(r, "t", payload) == BAD_FORMAT
+        wait_for(lambda: "Experienced a short read while reading a tensor from RDB" in s.log(), 5,
+                 what="the short-read message in the log")
+
+
+# --------------------------------------------------------------------------------------------------
+# Forks while the embedded Python holds the GIL
+
+
+BUSY_MS = 5000
+
+
+def start_python_busy(s, ms=BUSY_MS):
+    """AI._DEBUG PYTHON_BUSY from its own connection, so the test is not held up if the reply is late.
+
+    The command is meant to reply at once and leave a Python thread spinning with the GIL for <ms>.
+    Returns (started_at, result); result gets "reply" and "elapsed" when the reply arrives.
+    """
+    result = {}
+
+    def run():
+        c = s.client()
+        t0 = time.monotonic()
+        try:
+            result["reply"] = c.execute_command("AI._DEBUG", "PYTHON_BUSY", ms)
+        except redis.RedisError as e:  # pragma: no cover - reported by the caller
+            result["reply"] = e
+        result["elapsed"] = time.monotonic() - t0
+        c.connection_pool.disconnect()
+
+    started = time.monotonic()
+    threading.Thread(target=run, daemon=True).start()
+    time.sleep(0.2)  # let the command reach the server before the forks begin
+    return started, result
+
+
+def check_busy_overlap(started, finished, result):
+    wait_for(lambda: "elapsed" in result, 10, what="the PYTHON_BUSY reply")
+    assert result["reply"] == b"OK"
+    assert result["elapsed"] < 1.0, (
+        f"AI._DEBUG PYTHON_BUSY {BUSY_MS} took {result['elapsed']:.2f}s to reply: the main thread was "
+        "blocked while the Python thread spun, so the forks did not happen while Python held the GIL")
+    assert finished - started < BUSY_MS / 1000, "the forks did not all happen while Python was busy"
+
+
+def test_repeated_bgsave_while_python_holds_the_gil():
+    with redis_server() as s:
+        r = s.client()
+        load(r)
+        values = snapshot_values(r)
+        started, result = start_python_busy(s)
+        for i in range(10):
+            before = r.info("persistence")["rdb_saves"]
+            t0 = time.monotonic()
+            assert r.bgsave()
+            wait_bgsave(r, before, timeout=8)
+            assert time.monotonic() - t0 < 8
+        finished = time.monotonic()
+        assert r.info("persistence")["rdb_saves"] == 10
+        restart(s)
+        r = s.client()
+        assert r.dbsize() == len(CASES)
+        verify(r, values=values)
+        check_busy_overlap(started, finished, result)
+
+
+def test_repeated_bgrewriteaof_while_python_holds_the_gil():
+    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        values = snapshot_values(r)
+        started, result = start_python_busy(s)
+        for i in range(10):
+            before = r.info("persistence")["aof_rewrites"]
+            t0 = time.monotonic()
+            assert r.bgrewriteaof()
+            wait_aof_rewrite(r, before, timeout=8)
+            assert time.monotonic() - t0 < 8
+        finished = time.monotonic()
+        assert b"AI.TENSORSET" in aof_files(s)["b"].read_bytes()
+        restart(s)
+        r = s.client()
+        assert r.dbsize() == len(CASES)
+        verify(r, values=values)
+        check_busy_overlap(started, finished, result)
+
+
+def test_main_thread_answers_while_python_is_busy():
+    """What the two tests above rely on: PYTHON_BUSY replies at once and Redis keeps serving."""
+    with redis_server() as s:
+        r = s.client()
+        started, result = start_python_busy(s, 3000)
+        t0 = time.monotonic()
+        assert r.ping()
+        assert r.execute_command("AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 1) == b"OK"
+        latency = time.monotonic() - t0
+        wait_for(lambda: "elapsed" in result, 10, what="the PYTHON_BUSY reply")
+        assert result["reply"] == b"OK"
+        assert result["elapsed"] < 1.0 and latency < 1.0, (result, latency)
