@@ -1,4 +1,4 @@
-# Tensor life cycle: allocation in one Redis-allocator block, reference counting, shape maths.
+# Tensor life cycle: allocation from the Redis allocator, reference counting, shape maths.
 # Everything here is nogil and calls no Python: it also runs in BGSAVE's forked child and in
 # Redis's lazy-free thread.
 from libc.stdint cimport int64_t, uint64_t, SIZE_MAX
@@ -17,7 +17,6 @@ cdef extern from *:
 
 cdef enum:
     TENSOR_MAX_NDIM = 64  # checked before allocating: RDB and DUMP input is untrusted
-    DATA_ALIGNMENT = 16  # numpy and torch want element-aligned data
 
 
 cdef bint shape_length(int ndim, const int64_t *shape, size_t *out) noexcept nogil:
@@ -34,10 +33,6 @@ cdef bint shape_length(int ndim, const int64_t *shape, size_t *out) noexcept nog
     return True
 
 
-cdef inline size_t align_up(size_t n) noexcept nogil:
-    return (n + DATA_ALIGNMENT - 1) & ~(<size_t>DATA_ALIGNMENT - 1)
-
-
 cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
                              size_t length, size_t nbytes) noexcept nogil:
     """A tensor with uninitialised data, refcount 1; NULL if it cannot be allocated.
@@ -49,12 +44,13 @@ cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
     cdef size_t n_offsets = length if dtype.code == kDLString else 0
     if n_offsets > (SIZE_MAX // 2) // sizeof(uint64_t):
         return NULL
-    cdef size_t header = align_up(sizeof(RaiTensor) + 2 * ndim * sizeof(int64_t)
-                                  + n_offsets * sizeof(uint64_t))
-    if nbytes > SIZE_MAX - header:
-        return NULL
-    cdef char *block = <char *>RedisModule_TryAlloc(header + nbytes)
+    cdef char *block = <char *>RedisModule_TryAlloc(
+        sizeof(RaiTensor) + 2 * ndim * sizeof(int64_t) + n_offsets * sizeof(uint64_t))
     if block == NULL:
+        return NULL
+    cdef void *data = RedisModule_TryAlloc(nbytes)
+    if data == NULL:
+        RedisModule_Free(block)
         return NULL
     cdef RaiTensor *t = <RaiTensor *>block
     cdef int64_t *dims = <int64_t *>(block + sizeof(RaiTensor))
@@ -66,7 +62,7 @@ cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
     for i in range(ndim - 1, -1, -1):
         strides[i] = stride
         stride *= shape[i]
-    t.dl.data = block + header
+    t.dl.data = data
     t.dl.device.device_type = kDLCPU
     t.dl.device.device_id = 0
     t.dl.ndim = ndim
@@ -88,11 +84,12 @@ cdef inline RaiTensor *tensor_incref(RaiTensor *t) noexcept nogil:
 
 cdef inline void tensor_decref(RaiTensor *t) noexcept nogil:
     if t != NULL and rai_refcount_decr(&t.refcount) == 0:
+        RedisModule_Free(t.dl.data)
         RedisModule_Free(t)
 
 
 cdef inline size_t tensor_memory(RaiTensor *t) noexcept nogil:
-    return RedisModule_MallocSize(t)
+    return RedisModule_MallocSize(t) + RedisModule_MallocSize(t.dl.data)
 
 
 cdef inline char *tensor_data(RaiTensor *t) noexcept nogil:
