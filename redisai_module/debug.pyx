@@ -58,7 +58,7 @@ cdef int _dlpack_roundtrip(RedisModuleCtx *ctx, RedisModuleString **argv) except
     if key == NULL:
         tensor_decref(doubled)
         return RedisModule_ReplyWithError(ctx, err)
-    RedisModule_ModuleTypeSetValue(key, RAI_TensorType, doubled)
+    store_tensor(key, doubled)
     RedisModule_CloseKey(key)
     RedisModule_ReplyWithArray(ctx, 2)
     RedisModule_ReplyWithLongLong(ctx, zero_copy)

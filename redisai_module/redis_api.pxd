@@ -16,6 +16,7 @@ cdef extern from "redismodule.h" nogil:
     int REDISMODULE_WRITE
     int REDISMODULE_KEYTYPE_EMPTY
     int REDISMODULE_KEYTYPE_MODULE
+    long long REDISMODULE_NO_EXPIRE
     long REDISMODULE_POSTPONED_ARRAY_LEN
 
     # memory: the Redis allocator, so INFO memory, MEMORY USAGE and maxmemory see our data
@@ -39,6 +40,10 @@ cdef extern from "redismodule.h" nogil:
     RedisModuleType *RedisModule_ModuleTypeGetType(RedisModuleKey *key)
     void *RedisModule_ModuleTypeGetValue(RedisModuleKey *key)
     int RedisModule_ModuleTypeSetValue(RedisModuleKey *key, RedisModuleType *mt, void *value)
+    int RedisModule_ModuleTypeReplaceValue(RedisModuleKey *key, RedisModuleType *mt, void *new_value,
+                                           void **old_value)
+    long long RedisModule_GetExpire(RedisModuleKey *key)
+    int RedisModule_SetExpire(RedisModuleKey *key, long long expire)
 
     # replies and replication
     int RedisModule_WrongArity(RedisModuleCtx *ctx)

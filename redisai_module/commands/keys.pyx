@@ -35,3 +35,17 @@ cdef RaiTensor *read_tensor_key(RedisModuleCtx *ctx, RedisModuleString *name, Re
         return NULL
     keyp[0] = key
     return <RaiTensor *>RedisModule_ModuleTypeGetValue(key)
+
+
+cdef void store_tensor(RedisModuleKey *key, RaiTensor *t) noexcept nogil:
+    """Put `t` (its reference moves to the key) into a key opened by open_tensor_key_for_write.
+    Overwriting a tensor swaps the value in place, skipping Redis's object allocations, and
+    drops the TTL exactly as a fresh set does."""
+    cdef void *old = NULL
+    if RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_EMPTY:
+        RedisModule_ModuleTypeSetValue(key, RAI_TensorType, t)
+        return
+    RedisModule_ModuleTypeReplaceValue(key, RAI_TensorType, t, &old)
+    tensor_decref(<RaiTensor *>old)
+    if RedisModule_GetExpire(key) != REDISMODULE_NO_EXPIRE:
+        RedisModule_SetExpire(key, REDISMODULE_NO_EXPIRE)

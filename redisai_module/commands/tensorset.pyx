@@ -14,7 +14,7 @@ cdef public int RAI_TensorSet_Command(RedisModuleCtx *ctx, RedisModuleString **a
     if t == NULL:
         RedisModule_CloseKey(key)
         return RedisModule_ReplyWithError(ctx, err)
-    RedisModule_ModuleTypeSetValue(key, RAI_TensorType, t)
+    store_tensor(key, t)
     RedisModule_CloseKey(key)
     RedisModule_ReplicateVerbatim(ctx)
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
