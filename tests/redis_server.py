@@ -3,6 +3,7 @@
 Every server started here is stopped by its owner (fixtures use it as a context manager), so a
 test run never leaves a process behind.
 """
+import contextlib
 import os
 import shutil
 import socket
@@ -15,6 +16,8 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "install" / "redisai.so"
+# The team's shared folder sits beside the checkout (in CI too): real RedisAI payloads and specs.
+SHARED = ROOT.parent / "shared"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -117,6 +120,21 @@ class RedisServer:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+@contextlib.contextmanager
+def running_server(config=None, configure=None, **kw):
+    """A started RedisServer that must still be alive at the end; always cleaned up.
+    `configure(server)` runs before the start, for settings that need its dir or port."""
+    s = RedisServer(config=config, **kw)
+    if configure:
+        configure(s)
+    try:
+        s.start()
+        yield s
+        assert s.alive(), "redis-server died:\n" + s.log()
+    finally:
+        s.cleanup()
 
 
 def wait_for(predicate, timeout=30, interval=0.05, what="condition"):

@@ -4,19 +4,17 @@ PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten witho
 module's aof_rewrite callback runs), DUMP/RESTORE (byte-exact against the upstream RedisAI payloads in
 testdata/redisai_rdb), and malformed DUMP payloads (truncated, or forged with a valid CRC64).
 """
-import contextlib
 import json
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import redis
 
-from redis_server import RedisServer, wait_for
+from redis_server import SHARED, running_server, wait_for
 
-TESTDATA = Path("/work/shared/testdata/redisai_rdb")
+TESTDATA = SHARED / "testdata" / "redisai_rdb"
 TENSOR_MODULE_ID = 0x008FD310D48E4400  # AI_TENSOR, low 10 bits = encoding version
 MODULE_VERSION = 10207
 BAD_FORMAT = "Bad data format"
@@ -25,33 +23,6 @@ BAD_CHECKSUM = "DUMP payload version or checksum are wrong"
 
 # --------------------------------------------------------------------------------------------------
 # Servers
-
-
-def _start(server, attempts=3):
-    """Start, retrying: someone may be rebuilding install/redisai.so right now."""
-    for attempt in range(attempts):
-        try:
-            return server.start()
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1)
-
-
-@contextlib.contextmanager
-def redis_server(config=None, **kw):
-    s = RedisServer(config=config, **kw)
-    try:
-        _start(s)
-        yield s
-        assert s.alive(), "redis-server died:\n" + s.log()
-    finally:
-        s.cleanup()
-
-
-def restart(s, save=False):
-    s.stop(save=save)
-    return _start(s)
 
 
 def wait_bgsave(r, saves_before, timeout=10):
@@ -208,14 +179,14 @@ def test_dataset_is_what_we_think(r):
 
 
 def test_bgsave_and_restart_keeps_every_tensor():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         load(r)
         values = snapshot_values(r)
         before = r.info("persistence")["rdb_saves"]
         assert r.bgsave()
         wait_bgsave(r, before)
-        restart(s)
+        s.restart()
         r = s.client()
         assert r.info("persistence")["rdb_last_load_keys_loaded"] == len(CASES)
         assert r.dbsize() == len(CASES)
@@ -223,18 +194,18 @@ def test_bgsave_and_restart_keeps_every_tensor():
 
 
 def test_save_and_restart_keeps_every_tensor():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         load(r)
         values = snapshot_values(r)
         assert r.save()
-        restart(s)
+        s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
         # and once more through SHUTDOWN SAVE, after a change
         r.execute_command("AI.TENSORSET", "FLOAT:scalar", "FLOAT", "VALUES", 42)
-        restart(s, save=True)
+        s.restart(save=True)
         r = s.client()
         assert r.execute_command("AI.TENSORGET", "FLOAT:scalar", "VALUES") == [b"42"]
         verify(r, [c for c in CASES if c.key != b"FLOAT:scalar"])
@@ -289,7 +260,7 @@ def expected_rewrite(c):
 
 
 def test_aof_rewrite_without_rdb_preamble_uses_the_module_callback():
-    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
         r = s.client()
         wait_startup_aof(r)
         load(r)
@@ -309,14 +280,14 @@ def test_aof_rewrite_without_rdb_preamble_uses_the_module_callback():
         assert emitted == sorted((expected_rewrite(c) for c in CASES), key=lambda c: c[1])
         assert files["i"].read_bytes() == b""  # nothing written since: the restart reads the base only
 
-        restart(s)
+        s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
 
 
 def test_aof_rewrite_with_rdb_preamble_roundtrip():
-    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "yes"}) as s:
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "yes"}) as s:
         r = s.client()
         wait_startup_aof(r)
         load(r)
@@ -325,18 +296,18 @@ def test_aof_rewrite_with_rdb_preamble_roundtrip():
         assert r.bgrewriteaof()
         wait_aof_rewrite(r, before)
         assert aof_files(s)["b"].read_bytes().startswith(b"REDIS")
-        restart(s)
+        s.restart()
         r = s.client()
         verify(r, values=values)
 
 
 def test_plain_aof_replays_the_commands_verbatim():
-    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
         r = s.client()
         wait_startup_aof(r)
         load(r)
         values = snapshot_values(r)
-        restart(s)
+        s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
@@ -346,13 +317,13 @@ def test_plain_aof_replays_the_commands_verbatim():
 
 
 def test_aof_appendfsync_always_survives_kill_9():
-    with redis_server({"appendonly": "yes", "appendfsync": "always"}) as s:
+    with running_server({"appendonly": "yes", "appendfsync": "always"}) as s:
         r = s.client()
         wait_startup_aof(r)
         load(r)
         values = snapshot_values(r)
         s.kill()
-        _start(s)
+        s.start()
         r = s.client()
         verify(r, values=values)
 
@@ -477,7 +448,7 @@ def test_dump_restore_roundtrip_every_tensor(r):
     with pytest.raises(redis.ResponseError, match="BUSYKEY"):
         r.restore("plain", 0, dumps[b"INT8:vec"])
     # into a different server
-    with redis_server() as other:
+    with running_server() as other:
         o = other.client()
         for c in CASES:
             assert o.restore(c.key, 0, dumps[c.key]) == b"OK"
@@ -838,7 +809,7 @@ FORGED = {
 
 def test_forged_good_payloads_load():
     """Control group: the same builder with sane content is accepted (so rejections mean something)."""
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         good = {
             "int32": (4, v4_body(0, 32, [2, 1], INT32_12), [1, 2]),
@@ -891,7 +862,7 @@ def test_forged_payload_with_valid_crc_is_rejected(server, r, name):
 
 
 def test_forward_incompatible_encoding_is_logged():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         payload = tensor_payload(5, v4_body(0, 32, [2, 1], INT32_12))
         assert _restore_error(r, "t", payload) == BAD_FORMAT
@@ -901,7 +872,7 @@ def test_forward_incompatible_encoding_is_logged():
 
 
 def test_short_read_is_logged():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         payload = tensor_payload(4, UINT(0) + UINT(32) + UINT(2) + UINT(2))
         assert _restore_error(r, "t", payload) == BAD_FORMAT
@@ -950,7 +921,7 @@ def check_busy_overlap(started, finished, result):
 
 
 def test_repeated_bgsave_while_python_holds_the_gil():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         load(r)
         values = snapshot_values(r)
@@ -963,7 +934,7 @@ def test_repeated_bgsave_while_python_holds_the_gil():
             assert time.monotonic() - t0 < 8
         finished = time.monotonic()
         assert r.info("persistence")["rdb_saves"] == 10
-        restart(s)
+        s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
@@ -971,7 +942,7 @@ def test_repeated_bgsave_while_python_holds_the_gil():
 
 
 def test_repeated_bgrewriteaof_while_python_holds_the_gil():
-    with redis_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
         r = s.client()
         wait_startup_aof(r)
         load(r)
@@ -985,7 +956,7 @@ def test_repeated_bgrewriteaof_while_python_holds_the_gil():
             assert time.monotonic() - t0 < 8
         finished = time.monotonic()
         assert b"AI.TENSORSET" in aof_files(s)["b"].read_bytes()
-        restart(s)
+        s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
@@ -994,7 +965,7 @@ def test_repeated_bgrewriteaof_while_python_holds_the_gil():
 
 def test_main_thread_answers_while_python_is_busy():
     """What the two tests above rely on: PYTHON_BUSY replies at once and Redis keeps serving."""
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         started, result = start_python_busy(s, 3000)
         t0 = time.monotonic()

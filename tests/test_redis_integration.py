@@ -1,7 +1,6 @@
 """Tensors behave like any other Redis value: replication, COPY, memory accounting, lazy free, maxmemory,
 ACL key patterns, cluster routing, and the command table Redis sees (COMMANDS.md §1, BEHAVIOUR.md §7-8, §12).
 """
-import contextlib
 import socket
 import time
 
@@ -9,34 +8,10 @@ import numpy as np
 import pytest
 import redis
 
-from redis_server import RedisServer, free_port, wait_for
+from redis_server import running_server, free_port, wait_for
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def _start(server, attempts=3):
-    """Start, retrying: someone may be rebuilding install/redisai.so right now."""
-    for attempt in range(attempts):
-        try:
-            return server.start()
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(1)
-
-
-@contextlib.contextmanager
-def redis_server(config=None, configure=None, **kw):
-    s = RedisServer(config=config, **kw)
-    if configure:
-        configure(s)
-    try:
-        _start(s)
-        yield s
-        assert s.alive(), "redis-server died:\n" + s.log()
-    finally:
-        s.cleanup()
 
 
 class RawError(Exception):
@@ -127,11 +102,11 @@ def _check_cases(r, cases):
 @pytest.mark.parametrize("diskless", ["yes", "no"])
 def test_replica_gets_tensors_by_full_sync_and_by_command_stream(diskless):
     master_cfg = {"repl-diskless-sync": diskless, "repl-diskless-sync-delay": 0}
-    with redis_server(master_cfg) as master:
+    with running_server(master_cfg) as master:
         m = master.client()
         full = _cases("full")
         _load_cases(m, full)
-        with redis_server({"replicaof": f"127.0.0.1 {master.port}"}) as replica:
+        with running_server({"replicaof": f"127.0.0.1 {master.port}"}) as replica:
             rr = replica.client()
             wait_for(lambda: rr.info("replication").get("master_link_status") == "up", 10,
                      what="the replica to sync")
@@ -166,7 +141,7 @@ def test_replica_gets_tensors_by_full_sync_and_by_command_stream(diskless):
 
             # the replica's own copy survives its restart (its RDB from the sync), then resyncs
             replica.stop()
-            _start(replica)
+            replica.start()
             rr = replica.client()
             wait_for(lambda: rr.info("replication").get("master_link_status") == "up", 10,
                      what="the replica to resync")
@@ -224,7 +199,7 @@ def test_copy_creates_an_independent_key(r):
 
 
 def test_many_copies_freed_in_any_order_and_by_lazy_free():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         blob = np.arange(4096, dtype=np.float64).tobytes()
         tensorset(r, "orig", "DOUBLE", 4096, "BLOB", blob)
@@ -277,7 +252,7 @@ def _used(r):
 
 
 def _memory_roundtrip(nbytes):
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         _big_set(s, "warmup", "UINT8", nbytes)
         r.delete("warmup")
@@ -307,7 +282,7 @@ def test_used_memory_follows_a_1mib_tensor():
 
 def test_unlink_and_flushall_async_free_tensors():
     nbytes = 1_000_000
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         _big_set(s, "warmup", "UINT8", nbytes)
         r.delete("warmup")
@@ -342,7 +317,7 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 
 
 def test_maxmemory_refuses_tensorset_but_reads_still_work():
-    with redis_server({"maxmemory-policy": "noeviction"}) as s:
+    with running_server({"maxmemory-policy": "noeviction"}) as s:
         r = s.client()
         tensorset(r, "keep", "FLOAT", 2, "VALUES", 1, 2)
         tensorset(r, "keep_s", "STRING", 2, "VALUES", "a", "b")
@@ -378,7 +353,7 @@ NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used
 
 
 def test_acl_key_patterns_apply_to_tensor_commands():
-    with redis_server() as s:
+    with running_server() as s:
         r = s.client()
         assert r.execute_command("ACL", "SETUSER", "u", "on", ">pw", "~allowed:*", "+@all") == b"OK"
         assert r.execute_command("ACL", "SETUSER", "v", "on", ">pw", "~*", "+@all", "-ai.tensorset") == b"OK"
@@ -425,7 +400,7 @@ def _cluster_ok(s):
 
 def test_single_node_cluster_routes_tensor_keys():
     cfg = {"cluster-enabled": "yes", "cluster-require-full-coverage": "no"}
-    with redis_server(cfg, configure=_cluster_config) as s:
+    with running_server(cfg, configure=_cluster_config) as s:
         r = s.client()
         assert (s.dir / "nodes.conf").exists()
         # only half the slots first: a key in an unserved slot is refused by Redis, from key position 1
