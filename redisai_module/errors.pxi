@@ -1,4 +1,4 @@
-# Every client-visible error string of the tensor path. They are API: RedisAI clients match
+# Every client-visible error string. They are API: RedisAI clients match
 # them byte for byte (COMMANDS.md §0.2, §3, §4), so they live here and nowhere else.
 # Plain C string constants: usable from nogil code and from the forked BGSAVE child.
 cdef extern from *:
@@ -19,6 +19,24 @@ cdef extern from *:
     #define RAI_ERR_BLOB_AND_VALUES "ERR both BLOB and VALUES specified"
     #define RAI_ERR_UNSUPPORTED_DTYPE "ERR unsupported dtype"
     #define RAI_ERR_VALUES_DTYPE "ERR cannot get values for this data type"
+    #define RAI_ERR_MODEL_EMPTY "ERR model key is empty"
+    #define RAI_ERR_UNSUPPORTED_BACKEND "ERR unsupported backend"
+    #define RAI_ERR_INVALID_DEVICE "ERR Invalid DEVICE"
+    #define RAI_ERR_BATCHSIZE "ERR Invalid argument for BATCHSIZE"
+    #define RAI_ERR_MINBATCHSIZE "ERR Invalid argument for MINBATCHSIZE"
+    #define RAI_ERR_MINBATCHSIZE_WITHOUT "ERR MINBATCHSIZE specified without BATCHSIZE"
+    #define RAI_ERR_MINBATCHTIMEOUT "ERR Invalid argument for MINBATCHTIMEOUT"
+    #define RAI_ERR_MINBATCHTIMEOUT_WITHOUT "ERR MINBATCHTIMEOUT specified without MINBATCHSIZE"
+    #define RAI_ERR_MISSING_BLOB "ERR Insufficient arguments, missing model BLOB"
+    #define RAI_ERR_TF_INPUTS "ERR INPUTS not specified for TF"
+    #define RAI_ERR_INPUT_COUNT "ERR Invalid argument for input_count"
+    #define RAI_ERR_INPUT_NAMES "ERR number of model inputs does not match the number of given arguments"
+    #define RAI_ERR_TF_OUTPUTS "ERR OUTPUTS not specified for TF"
+    #define RAI_ERR_OUTPUT_COUNT "ERR Invalid argument for output_count"
+    #define RAI_ERR_OUTPUT_NAMES "ERR number of model outputs does not match the number of given arguments"
+    #define RAI_ERR_INPUTS_NOT_FOR_BACKEND "ERR INPUTS argument should not be specified for this backend"
+    #define RAI_ERR_EXPECTED_BLOB "ERR Invalid argument, expected BLOB"
+    #define RAI_ERR_LOAD_BACKEND "ERR Could not load backend"
     """
     const char *RAI_ERR_WRONGTYPE
     const char *RAI_ERR_TENSOR_EMPTY
@@ -36,3 +54,21 @@ cdef extern from *:
     const char *RAI_ERR_BLOB_AND_VALUES
     const char *RAI_ERR_UNSUPPORTED_DTYPE
     const char *RAI_ERR_VALUES_DTYPE
+    const char *RAI_ERR_MODEL_EMPTY
+    const char *RAI_ERR_UNSUPPORTED_BACKEND
+    const char *RAI_ERR_INVALID_DEVICE
+    const char *RAI_ERR_BATCHSIZE
+    const char *RAI_ERR_MINBATCHSIZE
+    const char *RAI_ERR_MINBATCHSIZE_WITHOUT
+    const char *RAI_ERR_MINBATCHTIMEOUT
+    const char *RAI_ERR_MINBATCHTIMEOUT_WITHOUT
+    const char *RAI_ERR_MISSING_BLOB
+    const char *RAI_ERR_TF_INPUTS
+    const char *RAI_ERR_INPUT_COUNT
+    const char *RAI_ERR_INPUT_NAMES
+    const char *RAI_ERR_TF_OUTPUTS
+    const char *RAI_ERR_OUTPUT_COUNT
+    const char *RAI_ERR_OUTPUT_NAMES
+    const char *RAI_ERR_INPUTS_NOT_FOR_BACKEND
+    const char *RAI_ERR_EXPECTED_BLOB
+    const char *RAI_ERR_LOAD_BACKEND

@@ -36,6 +36,7 @@ cdef extern from "redismodule.h" nogil:
     # keys
     RedisModuleKey *RedisModule_OpenKey(RedisModuleCtx *ctx, RedisModuleString *keyname, int mode)
     void RedisModule_CloseKey(RedisModuleKey *key)
+    int RedisModule_DeleteKey(RedisModuleKey *key)
     int RedisModule_KeyType(RedisModuleKey *key)
     RedisModuleType *RedisModule_ModuleTypeGetType(RedisModuleKey *key)
     void *RedisModule_ModuleTypeGetValue(RedisModuleKey *key)

@@ -9,19 +9,37 @@ include "config.pyx"
 include "objects/dtypes.pyx"
 include "objects/tensor.pyx"
 include "objects/tensor_dlpack.pyx"
+include "objects/deferred_release.pyx"
+include "objects/model.pyx"
+include "objects/model_backend.pyx"
+
+# backends: one adapter per framework, each imported on first use
+include "backends/common.pyx"
+include "backends/torch_backend.pyx"
+include "backends/onnx_backend.pyx"
+include "backends/registry.pyx"
 
 # serialization: one frozen decoder per shipped encoding, and the current codec
 include "serialization/tensor_load.pyx"
 include "serialization/tensor_v0.pyx"
 include "serialization/tensor_v4.pyx"
+include "serialization/model_load.pyx"
+include "serialization/model_v0.pyx"
+include "serialization/model_v1.pyx"
+include "serialization/model_v4.pyx"
 
-# types: the Redis module type callbacks (nogil only)
+# types: the Redis module type callbacks (nogil; see each file for the one exception)
 include "types/tensor_type.pyx"
+include "types/model_type.pyx"
 
 # commands: argument parsing and replies
+include "commands/parsing.pyx"
 include "commands/keys.pyx"
 include "commands/tensor_args.pyx"
 include "commands/tensor_reply.pyx"
 include "commands/tensorset.pyx"
 include "commands/tensorget.pyx"
+include "commands/modelstore.pyx"
+include "commands/modelget.pyx"
+include "commands/modeldel.pyx"
 include "debug.pyx"

@@ -14,6 +14,9 @@ typedef struct {
 static const RaiCommand commands[] = {
     {"ai.tensorset", RAI_TensorSet_Command, "write deny-oom", 1, 1, 1},
     {"ai.tensorget", RAI_TensorGet_Command, "readonly", 1, 1, 1},
+    {"ai.modelstore", RAI_ModelStore_Command, "write deny-oom", 1, 1, 1},
+    {"ai.modelget", RAI_ModelGet_Command, "readonly", 1, 1, 1},
+    {"ai.modeldel", RAI_ModelDel_Command, "write", 1, 1, 1},
 };
 
 static const RaiCommand debug_command = {"ai._debug", RAI_Debug_Command, "write", 0, 0, 0};

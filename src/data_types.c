@@ -21,5 +21,18 @@ int RAI_RegisterDataTypes(RedisModuleCtx *ctx) {
         RedisModule_Log(ctx, "warning", "could not create the AI_TENSOR type");
         return REDISMODULE_ERR;
     }
+    RedisModuleTypeMethods model_methods = {
+        .version = REDISMODULE_TYPE_METHOD_VERSION,
+        .rdb_load = RAI_ModelType_RdbLoad,
+        .rdb_save = RAI_ModelType_RdbSave,
+        .aof_rewrite = RAI_ModelType_AofRewrite,
+        .mem_usage = RAI_ModelType_MemUsage,
+        .free = RAI_ModelType_Free,
+    };
+    RAI_ModelType = RedisModule_CreateDataType(ctx, "AI__MODEL", RAI_ENCODING_VERSION, &model_methods);
+    if (!RAI_ModelType) {
+        RedisModule_Log(ctx, "warning", "could not create the AI__MODEL type");
+        return REDISMODULE_ERR;
+    }
     return REDISMODULE_OK;
 }

@@ -13,12 +13,6 @@ cdef enum:
     TENSOR_MAX_ZERO_FILL_BYTES = 512 * 1024 * 1024
 
 
-cdef inline bint arg_is(RedisModuleString *arg, const char *word, size_t word_len) noexcept nogil:
-    cdef size_t n
-    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
-    return n == word_len and strncasecmp(s, word, n) == 0
-
-
 cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
     """argv[0] is the type name; returns a new tensor (refcount 1) or NULL with *err set."""
     cdef DLDataType dtype

@@ -1,0 +1,30 @@
+# What every backend adapter shares. An adapter is a Python class with:
+#   create(blob: bytes, device: str, inputs: list[str], outputs: list[str])
+#       -> (handle, input_names, output_names)       raises on a bad model or device
+#   run(handle, inputs: list[TensorView]) -> list    one array per output (None: not a tensor)
+# Inputs reach the framework zero-copy through DLPack; outputs are copied into Redis memory.
+
+
+class BackendError(Exception):
+    """An error whose text is the client-visible message."""
+
+
+def one_line(message):
+    """RedisAI sends backend errors on one line: CR and LF become spaces (COMMANDS.md §5.9)."""
+    text = str(message)
+    return text.replace("\r", " ").replace("\n", " ") if text else "ERR Generic error"
+
+
+def parse_device(device):
+    """('CPU', None) or ('GPU', index) by RedisAI's loose rules (§5.8); BackendError otherwise."""
+    upper = device.upper()
+    if upper.startswith("CPU"):
+        return "CPU", None
+    if upper == "GPU":
+        return "GPU", 0
+    if upper.startswith("GPU:"):
+        try:
+            return "GPU", int(upper[4:], 0)
+        except ValueError:
+            pass
+    raise BackendError("ERR unsupported device")

@@ -1,0 +1,55 @@
+# TORCH: TorchScript modules (torch.jit.save archives), CPU and CUDA.
+import io
+
+
+class TorchBackend:
+    name = "TORCH"
+
+    def __init__(self):
+        import torch  # 1-1.6 s: only when the first TORCH model arrives
+        self.torch = torch
+
+    def _device(self, device):
+        kind, index = parse_device(device)
+        if kind == "CPU":
+            return "cpu"
+        if not self.torch.cuda.is_available() or index >= self.torch.cuda.device_count():
+            raise BackendError("GPU requested but Torch couldn't find CUDA")
+        return f"cuda:{index}"
+
+    def _output_count(self, schema):
+        """Outputs declared by forward's return type: Tensor 1, Tuple its Tensor elements."""
+        kinds = self.torch._C
+        count = 0
+        for ret in schema.returns:
+            t = ret.type
+            if isinstance(t, kinds.TensorType):
+                count += 1
+            elif isinstance(t, kinds.TupleType):
+                count += sum(isinstance(e, kinds.TensorType) for e in t.elements())
+            elif isinstance(t, kinds.ListType):
+                raise BackendError("Erorr while trying to retrive model outputs number: "
+                                   "a List return type has no fixed number of outputs")
+        return count
+
+    def create(self, blob, device, inputs, outputs):
+        dev = self._device(device)
+        module = self.torch.jit.load(io.BytesIO(blob), map_location=dev)
+        module.eval()
+        schema = module.forward.schema
+        input_names = [arg.name for arg in schema.arguments[1:]]  # self excluded
+        return (module, dev), input_names, [""] * self._output_count(schema)
+
+    def run(self, handle, inputs):
+        module, dev = handle
+        torch = self.torch
+        with torch.inference_mode():
+            result = module(*[torch.from_dlpack(view).to(dev) for view in inputs])
+        if isinstance(result, torch.Tensor):
+            result = (result,)
+        outputs = []
+        for value in result:
+            if not isinstance(value, torch.Tensor):
+                raise BackendError("Model did not return tensors")
+            outputs.append(value.detach().contiguous().cpu())
+        return outputs

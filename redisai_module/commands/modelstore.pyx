@@ -1,0 +1,134 @@
+# AI.MODELSTORE <key> <backend> <device> [TAG <tag>] [BATCHSIZE <n> [MINBATCHSIZE <m>
+#     [MINBATCHTIMEOUT <t>]]] [INPUTS <n> <name>... OUTPUTS <n> <name>...] BLOB <blob> [<chunk>...]
+# Checks in the order of COMMANDS.md §5.1; the model is loaded by its backend before the key's
+# type is checked, as RedisAI does.
+from libc.string cimport memcpy
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.redis_api cimport *
+
+
+cdef bint parse_name_list(RedisModuleString **argv, int argc, int *i, char ***names, size_t *count,
+                          const char *count_error, const char *names_error, const char **err) noexcept nogil:
+    """<count> <name>... at argv[*i]; advances *i past the names."""
+    cdef unsigned long long n
+    cdef size_t k, len
+    cdef const char *s
+    if i[0] >= argc or not lenient_uint(argv[i[0]], &n) or n == 0:
+        err[0] = count_error
+        return False
+    i[0] += 1
+    if <unsigned long long>(argc - i[0]) < n:
+        err[0] = names_error
+        return False
+    names[0] = new_name_list(n)
+    count[0] = n
+    for k in range(n):
+        s = RedisModule_StringPtrLen(argv[i[0] + k], &len)
+        names[0][k] = copy_cstring(s, len)
+    i[0] += <int>n
+    return True
+
+
+cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+    cdef int backend = parse_backend(argv[2])
+    if backend < 0:
+        err[0] = RAI_ERR_UNSUPPORTED_BACKEND
+        return NULL
+    if not device_is_valid(argv[3]):
+        err[0] = RAI_ERR_INVALID_DEVICE
+        return NULL
+    cdef RaiModel *m = model_new(backend)
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(argv[3], &n)
+    m.device = copy_cstring(s, n)
+    cdef int i = 4
+    if i < argc and arg_is(argv[i], "TAG", 3) and i + 1 < argc:
+        s = RedisModule_StringPtrLen(argv[i + 1], &n)
+        m.tag = copy_cstring(s, n)
+        m.tag_len = n
+        i += 2
+    else:
+        m.tag = copy_cstring("", 0)
+    if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
+        if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
+            return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)
+        i += 2
+    if i < argc and arg_is(argv[i], "MINBATCHSIZE", 12):
+        if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.minbatchsize):
+            return model_parse_failed(m, RAI_ERR_MINBATCHSIZE, err)
+        i += 2
+    if m.minbatchsize > 0 and m.batchsize == 0:
+        return model_parse_failed(m, RAI_ERR_MINBATCHSIZE_WITHOUT, err)
+    if i < argc and arg_is(argv[i], "MINBATCHTIMEOUT", 15):
+        if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.minbatchtimeout):
+            return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT, err)
+        i += 2
+    if m.minbatchtimeout > 0 and m.minbatchsize == 0:
+        return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT_WITHOUT, err)
+    if i >= argc:
+        return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
+    if backend == RAI_BACKEND_TF:
+        if not arg_is(argv[i], "INPUTS", 6):
+            return model_parse_failed(m, RAI_ERR_TF_INPUTS, err)
+        i += 1
+        if not parse_name_list(argv, argc, &i, &m.inputs, &m.ninputs,
+                               RAI_ERR_INPUT_COUNT, RAI_ERR_INPUT_NAMES, err):
+            return model_parse_failed(m, err[0], err)
+        if i >= argc or not arg_is(argv[i], "OUTPUTS", 7):
+            return model_parse_failed(m, RAI_ERR_TF_OUTPUTS, err)
+        i += 1
+        if not parse_name_list(argv, argc, &i, &m.outputs, &m.noutputs,
+                               RAI_ERR_OUTPUT_COUNT, RAI_ERR_OUTPUT_NAMES, err):
+            return model_parse_failed(m, err[0], err)
+    elif arg_is(argv[i], "INPUTS", 6):
+        return model_parse_failed(m, RAI_ERR_INPUTS_NOT_FOR_BACKEND, err)
+    if i >= argc or not arg_is(argv[i], "BLOB", 4):
+        return model_parse_failed(m, RAI_ERR_EXPECTED_BLOB, err)
+    i += 1
+    if i >= argc:
+        return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
+    model_set_blob_from_args(m, argv + i, argc - i)
+    return m
+
+
+cdef RaiModel *model_parse_failed(RaiModel *m, const char *error, const char **err) noexcept nogil:
+    model_decref(m)
+    err[0] = error
+    return NULL
+
+
+cdef void model_set_blob_from_args(RaiModel *m, RedisModuleString **chunks, int nchunks) noexcept nogil:
+    """Every argument after BLOB, concatenated in order (chunked upload)."""
+    cdef size_t total = 0, n, pos = 0
+    cdef int k
+    for k in range(nchunks):
+        RedisModule_StringPtrLen(chunks[k], &n)
+        total += n
+    m.blob = <char *>RedisModule_Alloc(total if total else 1)
+    m.blob_len = total
+    cdef const char *s
+    for k in range(nchunks):
+        s = RedisModule_StringPtrLen(chunks[k], &n)
+        memcpy(m.blob + pos, s, n)
+        pos += n
+
+
+cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc < 6:
+        return RedisModule_WrongArity(ctx)
+    cdef const char *err = NULL
+    cdef RaiModel *m = model_from_store_args(argv, argc, &err)
+    if m == NULL:
+        return RedisModule_ReplyWithError(ctx, err)
+    if not model_load_into_backend(ctx, m):
+        model_decref(m)
+        return REDISMODULE_OK  # the error was replied
+    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, argv[1], REDISMODULE_READ | REDISMODULE_WRITE)
+    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds(key, RAI_ModelType):
+        RedisModule_CloseKey(key)
+        model_decref(m)
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
+    RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
+    RedisModule_CloseKey(key)
+    RedisModule_ReplicateVerbatim(ctx)
+    return RedisModule_ReplyWithSimpleString(ctx, "OK")

@@ -1,0 +1,59 @@
+# Argument-parsing primitives every command shares (COMMANDS.md §0.3).
+from libc.math cimport floor
+from libc.stdint cimport INT64_MAX
+from libc.string cimport strncasecmp
+from redisai_module.redis_api cimport *
+
+
+cdef inline bint arg_is(RedisModuleString *arg, const char *word, size_t word_len) noexcept nogil:
+    """Case-insensitive keyword match."""
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
+    return n == word_len and strncasecmp(s, word, n) == 0
+
+
+cdef bint lenient_uint(RedisModuleString *arg, unsigned long long *out) noexcept nogil:
+    """RedisAI's ArgsCursor unsigned reader: a strict integer, or a double that is an exact
+    integer ("4.0", "4e0"); negatives and values above INT64_MAX are refused."""
+    cdef long long ll
+    cdef double d
+    if RedisModule_StringToLongLong(arg, &ll) == REDISMODULE_OK:
+        if ll < 0:
+            return False
+        out[0] = <unsigned long long>ll
+        return True
+    if RedisModule_StringToDouble(arg, &d) != REDISMODULE_OK:
+        return False
+    if d < 0 or d != floor(d) or d > <double>INT64_MAX:
+        return False
+    out[0] = <unsigned long long>d
+    return True
+
+
+cdef bint device_is_valid(RedisModuleString *arg) noexcept nogil:
+    """CPU or GPU, optionally followed by ':' and digits, under 10 characters (§5.1 check 3)."""
+    cdef size_t n, i
+    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
+    if n < 3 or (strncasecmp(s, "CPU", 3) != 0 and strncasecmp(s, "GPU", 3) != 0):
+        return False
+    if n == 3:
+        return True
+    if s[3] != b':' or n >= 10:
+        return False
+    for i in range(4, n):
+        if s[i] < b'0' or s[i] > b'9':
+            return False
+    return True
+
+
+cdef int parse_backend(RedisModuleString *arg) noexcept nogil:
+    """The backend code of TF/TFLITE/TORCH/ONNX (any case), or -1."""
+    if arg_is(arg, "TF", 2):
+        return RAI_BACKEND_TF
+    if arg_is(arg, "TFLITE", 6):
+        return RAI_BACKEND_TFLITE
+    if arg_is(arg, "TORCH", 5):
+        return RAI_BACKEND_TORCH
+    if arg_is(arg, "ONNX", 4):
+        return RAI_BACKEND_ONNX
+    return -1

@@ -1,0 +1,57 @@
+# Loading a model's blob into its backend (the one step of a model's life that needs Python).
+from cpython.ref cimport Py_INCREF
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.redis_api cimport *
+
+
+cdef list names_of(char **names, size_t n):
+    return [names[i].decode("utf-8", "surrogateescape") for i in range(n)]
+
+
+cdef char **name_list_from(list names, size_t *count):
+    cdef char **out = new_name_list(len(names))
+    cdef bytes encoded
+    for k, name in enumerate(names):
+        encoded = name.encode("utf-8", "surrogateescape")
+        out[k] = copy_cstring(encoded, len(encoded))
+    count[0] = len(names)
+    return out
+
+
+cdef object model_attach_handle(RaiModel *m):
+    """Load m into its backend; None on success, else the client-visible error text."""
+    release_parked()
+    adapter = backend_adapter(m.backend)
+    if adapter is None:
+        return "ERR Could not load backend"
+    try:
+        handle, inputs, outputs = adapter.create(
+            m.blob[:m.blob_len], m.device.decode("latin-1"),
+            names_of(m.inputs, m.ninputs), names_of(m.outputs, m.noutputs))
+    except Exception as e:
+        return one_line(e)
+    if m.backend != RAI_BACKEND_TF:  # TF keeps the names given at store time
+        free_name_list(m.inputs, m.ninputs)
+        free_name_list(m.outputs, m.noutputs)
+        m.inputs = name_list_from(inputs, &m.ninputs)
+        m.outputs = name_list_from(outputs, &m.noutputs)
+    Py_INCREF(handle)
+    m.handle = <void *>handle
+    return None
+
+
+cdef bint model_load_into_backend(RedisModuleCtx *ctx, RaiModel *m) noexcept nogil:
+    """Load m into its backend; on failure reply with the error (or log it when ctx is NULL)."""
+    with gil:
+        try:
+            error = model_attach_handle(m)
+        except BaseException as e:  # never let an exception escape into Redis
+            error = one_line(e)
+        if error is None:
+            return True
+        message = error.encode("utf-8", "replace")
+        if ctx != NULL:
+            RedisModule_ReplyWithError(ctx, message)
+        else:
+            RedisModule_Log(NULL, "warning", "could not load a model from RDB: %s", <const char *>message)
+        return False

@@ -1,0 +1,79 @@
+# Pieces every model decoder shares. RDB and DUMP input is untrusted: every count and length is
+# capped before anything is allocated, and every read is checked for I/O errors.
+from libc.string cimport memcpy
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.redis_api cimport *
+
+cdef enum:
+    MODEL_MAX_NAMES = 65536
+    MODEL_MAX_CHUNKS = 1 << 20
+
+
+cdef char *load_buffer_cstring(RedisModuleIO *io, bint drop_trailing_nul, size_t *out_len) noexcept nogil:
+    """A string buffer as a NUL-terminated copy; RedisAI stores most with their NUL."""
+    cdef size_t n
+    cdef char *buf = RedisModule_LoadStringBuffer(io, &n)
+    if RedisModule_IsIOError(io) or buf == NULL:
+        if buf != NULL:
+            RedisModule_Free(buf)
+        return NULL
+    if drop_trailing_nul and n > 0 and buf[n - 1] == 0:
+        n -= 1
+    cdef char *out = copy_cstring(buf, n)
+    RedisModule_Free(buf)
+    if out_len != NULL:
+        out_len[0] = n
+    return out
+
+
+cdef bint load_name_list(RedisModuleIO *io, char ***names, size_t *count) noexcept nogil:
+    cdef uint64_t n = RedisModule_LoadUnsigned(io)
+    if RedisModule_IsIOError(io) or n > MODEL_MAX_NAMES:
+        return False
+    names[0] = new_name_list(n)
+    count[0] = n
+    cdef uint64_t k
+    for k in range(n):
+        names[0][k] = load_buffer_cstring(io, True, NULL)
+        if names[0][k] == NULL:
+            return False
+    return True
+
+
+cdef bint load_chunked_blob(RedisModuleIO *io, RaiModel *m) noexcept nogil:
+    """Total length, chunk count, chunks: their lengths must add up to the total."""
+    cdef uint64_t total = RedisModule_LoadUnsigned(io)
+    cdef uint64_t nchunks = RedisModule_LoadUnsigned(io)
+    if RedisModule_IsIOError(io) or nchunks == 0 or nchunks > MODEL_MAX_CHUNKS:
+        return False
+    m.blob = <char *>RedisModule_TryAlloc(total if total else 1)
+    if m.blob == NULL:
+        return False
+    m.blob_len = total
+    cdef size_t pos = 0, n
+    cdef char *chunk
+    cdef uint64_t k
+    for k in range(nchunks):
+        chunk = RedisModule_LoadStringBuffer(io, &n)
+        if RedisModule_IsIOError(io) or chunk == NULL or n > total - pos:
+            if chunk != NULL:
+                RedisModule_Free(chunk)
+            return False
+        memcpy(m.blob + pos, chunk, n)
+        pos += n
+        RedisModule_Free(chunk)
+    return pos == total
+
+
+cdef RaiModel *model_load_failed(RedisModuleIO *io, RaiModel *m) noexcept nogil:
+    RedisModule_LogIOError(io, "warning", "Experienced a short read while reading a model from RDB")
+    model_decref(m)
+    return NULL
+
+
+cdef RaiModel *model_load_finish(RedisModuleIO *io, RaiModel *m) noexcept nogil:
+    """Every field is read: the backend loads the blob (main thread only, see types/)."""
+    if not model_load_into_backend(NULL, m):
+        model_decref(m)
+        return NULL
+    return m
