@@ -37,6 +37,19 @@ cdef extern from *:
     #define RAI_ERR_INPUTS_NOT_FOR_BACKEND "ERR INPUTS argument should not be specified for this backend"
     #define RAI_ERR_EXPECTED_BLOB "ERR Invalid argument, expected BLOB"
     #define RAI_ERR_LOAD_BACKEND "ERR Could not load backend"
+    #define RAI_ERR_MULTI "ERR Cannot run RedisAI command within a transaction or a LUA script"
+    #define RAI_ERR_MODELEXECUTE_ARITY "ERR wrong number of arguments for 'AI.MODELEXECUTE' command"
+    #define RAI_ERR_INPUTS_NOT_SPECIFIED "ERR INPUTS not specified"
+    #define RAI_ERR_INPUT_COUNT_POSITIVE "ERR Input count must be a positive integer"
+    #define RAI_ERR_INPUTS_MODEL_MISMATCH "Number of keys given as INPUTS here does not match model definition"
+    #define RAI_ERR_INPUT_KEYS "ERR number of input keys to AI.MODELEXECUTE command does not match the number of given arguments"
+    #define RAI_ERR_OUTPUTS_NOT_SPECIFIED "ERR OUTPUTS not specified"
+    #define RAI_ERR_OUTPUT_COUNT_POSITIVE "ERR Output count must be a positive integer"
+    #define RAI_ERR_OUTPUTS_MODEL_MISMATCH "Number of keys given as OUTPUTS here does not match model definition"
+    #define RAI_ERR_OUTPUT_KEYS "ERR number of output keys to AI.MODELEXECUTE command does not match the number of given arguments"
+    #define RAI_ERR_TIMEOUT_MISSING "ERR No value provided for TIMEOUT"
+    #define RAI_ERR_TIMEOUT_VALUE "ERR Invalid value for TIMEOUT"
+    #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     """
     const char *RAI_ERR_WRONGTYPE
     const char *RAI_ERR_TENSOR_EMPTY
@@ -72,3 +85,16 @@ cdef extern from *:
     const char *RAI_ERR_INPUTS_NOT_FOR_BACKEND
     const char *RAI_ERR_EXPECTED_BLOB
     const char *RAI_ERR_LOAD_BACKEND
+    const char *RAI_ERR_MULTI
+    const char *RAI_ERR_MODELEXECUTE_ARITY
+    const char *RAI_ERR_INPUTS_NOT_SPECIFIED
+    const char *RAI_ERR_INPUT_COUNT_POSITIVE
+    const char *RAI_ERR_INPUTS_MODEL_MISMATCH
+    const char *RAI_ERR_INPUT_KEYS
+    const char *RAI_ERR_OUTPUTS_NOT_SPECIFIED
+    const char *RAI_ERR_OUTPUT_COUNT_POSITIVE
+    const char *RAI_ERR_OUTPUTS_MODEL_MISMATCH
+    const char *RAI_ERR_OUTPUT_KEYS
+    const char *RAI_ERR_TIMEOUT_MISSING
+    const char *RAI_ERR_TIMEOUT_VALUE
+    const char *RAI_ERR_NO_QUEUE

@@ -9,6 +9,7 @@ cdef extern from "redismodule.h" nogil:
     ctypedef struct RedisModuleString
     ctypedef struct RedisModuleIO
     ctypedef struct RedisModuleType
+    ctypedef struct RedisModuleBlockedClient
 
     int REDISMODULE_OK
     int REDISMODULE_ERR
@@ -18,6 +19,9 @@ cdef extern from "redismodule.h" nogil:
     int REDISMODULE_KEYTYPE_MODULE
     long long REDISMODULE_NO_EXPIRE
     long REDISMODULE_POSTPONED_ARRAY_LEN
+    int REDISMODULE_CTX_FLAGS_MULTI
+    int REDISMODULE_CTX_FLAGS_LUA
+    int REDISMODULE_CTX_FLAGS_DENY_BLOCKING
 
     # memory: the Redis allocator, so INFO memory, MEMORY USAGE and maxmemory see our data
     void *RedisModule_Alloc(size_t bytes)
@@ -32,6 +36,7 @@ cdef extern from "redismodule.h" nogil:
     RedisModuleString *RedisModule_CreateString(RedisModuleCtx *ctx, const char *ptr, size_t length)
     RedisModuleString *RedisModule_CreateStringFromLongLong(RedisModuleCtx *ctx, long long ll)
     void RedisModule_FreeString(RedisModuleCtx *ctx, RedisModuleString *s)
+    RedisModuleString *RedisModule_HoldString(RedisModuleCtx *ctx, RedisModuleString *s)
 
     # keys
     RedisModuleKey *RedisModule_OpenKey(RedisModuleCtx *ctx, RedisModuleString *keyname, int mode)
@@ -57,6 +62,18 @@ cdef extern from "redismodule.h" nogil:
     int RedisModule_ReplyWithCString(RedisModuleCtx *ctx, const char *buf)
     int RedisModule_ReplyWithStringBuffer(RedisModuleCtx *ctx, const char *buf, size_t length)
     int RedisModule_ReplicateVerbatim(RedisModuleCtx *ctx)
+    int RedisModule_Replicate(RedisModuleCtx *ctx, const char *cmdname, const char *fmt, ...)
+
+    # blocking commands (execution/)
+    int RedisModule_GetContextFlags(RedisModuleCtx *ctx)
+    RedisModuleBlockedClient *RedisModule_BlockClient(
+        RedisModuleCtx *ctx, int (*reply_callback)(RedisModuleCtx *, RedisModuleString **, int) noexcept nogil,
+        int (*timeout_callback)(RedisModuleCtx *, RedisModuleString **, int) noexcept nogil,
+        void (*free_privdata)(RedisModuleCtx *, void *) noexcept nogil, long long timeout_ms)
+    int RedisModule_UnblockClient(RedisModuleBlockedClient *bc, void *privdata)
+    void *RedisModule_GetBlockedClientPrivateData(RedisModuleCtx *ctx)
+    int RedisModule_BlockedClientMeasureTimeStart(RedisModuleBlockedClient *bc)
+    int RedisModule_BlockedClientMeasureTimeEnd(RedisModuleBlockedClient *bc)
 
     # persistence (type callbacks)
     void RedisModule_SaveUnsigned(RedisModuleIO *io, uint64_t value)

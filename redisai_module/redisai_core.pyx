@@ -19,6 +19,11 @@ include "backends/torch_backend.pyx"
 include "backends/onnx_backend.pyx"
 include "backends/registry.pyx"
 
+# execution: per-device run queues and their workers
+include "execution/clock.pyx"
+include "execution/run_queue.pyx"
+include "execution/model_run.pyx"
+
 # serialization: one frozen decoder per shipped encoding, and the current codec
 include "serialization/tensor_load.pyx"
 include "serialization/tensor_v0.pyx"
@@ -42,4 +47,5 @@ include "commands/tensorget.pyx"
 include "commands/modelstore.pyx"
 include "commands/modelget.pyx"
 include "commands/modeldel.pyx"
+include "commands/modelexecute.pyx"
 include "debug.pyx"

@@ -2,6 +2,7 @@
 #     [MINBATCHTIMEOUT <t>]]] [INPUTS <n> <name>... OUTPUTS <n> <name>...] BLOB <blob> [<chunk>...]
 # Checks in the order of COMMANDS.md §5.1; the model is loaded by its backend before the key's
 # type is checked, as RedisAI does.
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
@@ -10,14 +11,14 @@ from redisai_module.redis_api cimport *
 cdef bint parse_name_list(RedisModuleString **argv, int argc, int *i, char ***names, size_t *count,
                           const char *count_error, const char *names_error, const char **err) noexcept nogil:
     """<count> <name>... at argv[*i]; advances *i past the names."""
-    cdef unsigned long long n
+    cdef uint64_t n
     cdef size_t k, len
     cdef const char *s
     if i[0] >= argc or not lenient_uint(argv[i[0]], &n) or n == 0:
         err[0] = count_error
         return False
     i[0] += 1
-    if <unsigned long long>(argc - i[0]) < n:
+    if <uint64_t>(argc - i[0]) < n:
         err[0] = names_error
         return False
     names[0] = new_name_list(n)
@@ -130,5 +131,6 @@ cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **
         return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
     RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
     RedisModule_CloseKey(key)
+    ensure_run_queue(m.device)  # the device's queue and workers exist from now on
     RedisModule_ReplicateVerbatim(ctx)
     return RedisModule_ReplyWithSimpleString(ctx, "OK")

@@ -1,6 +1,6 @@
 # Argument-parsing primitives every command shares (COMMANDS.md §0.3).
 from libc.math cimport floor
-from libc.stdint cimport INT64_MAX
+from libc.stdint cimport INT64_MAX, uint64_t
 from libc.string cimport strncasecmp
 from redisai_module.redis_api cimport *
 
@@ -12,7 +12,7 @@ cdef inline bint arg_is(RedisModuleString *arg, const char *word, size_t word_le
     return n == word_len and strncasecmp(s, word, n) == 0
 
 
-cdef bint lenient_uint(RedisModuleString *arg, unsigned long long *out) noexcept nogil:
+cdef bint lenient_uint(RedisModuleString *arg, uint64_t *out) noexcept nogil:
     """RedisAI's ArgsCursor unsigned reader: a strict integer, or a double that is an exact
     integer ("4.0", "4e0"); negatives and values above INT64_MAX are refused."""
     cdef long long ll
@@ -20,13 +20,13 @@ cdef bint lenient_uint(RedisModuleString *arg, unsigned long long *out) noexcept
     if RedisModule_StringToLongLong(arg, &ll) == REDISMODULE_OK:
         if ll < 0:
             return False
-        out[0] = <unsigned long long>ll
+        out[0] = <uint64_t>ll
         return True
     if RedisModule_StringToDouble(arg, &d) != REDISMODULE_OK:
         return False
     if d < 0 or d != floor(d) or d > <double>INT64_MAX:
         return False
-    out[0] = <unsigned long long>d
+    out[0] = <uint64_t>d
     return True
 
 

@@ -5,15 +5,16 @@ from libc.stdint cimport int64_t, uint64_t, SIZE_MAX
 from libc.string cimport memchr
 from redisai_module.dlpack cimport DLDataType, kDLCPU, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
-from redisai_module.redis_api cimport RedisModule_TryAlloc, RedisModule_Free, RedisModule_MallocSize
+from redisai_module.redis_api cimport *
 
 cdef extern from *:
     """
-    static inline long long rai_refcount_incr(long long *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
-    static inline long long rai_refcount_decr(long long *p) { return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL); }
+    #include <stdint.h>
+    static inline int64_t rai_refcount_incr(int64_t *p) { return __atomic_add_fetch(p, 1, __ATOMIC_RELAXED); }
+    static inline int64_t rai_refcount_decr(int64_t *p) { return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL); }
     """
-    long long rai_refcount_incr(int64_t *p) nogil
-    long long rai_refcount_decr(int64_t *p) nogil
+    int64_t rai_refcount_incr(int64_t *p) nogil
+    int64_t rai_refcount_decr(int64_t *p) nogil
 
 cdef enum:
     TENSOR_MAX_NDIM = 64  # checked before allocating: RDB and DUMP input is untrusted
@@ -115,3 +116,16 @@ cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil:
         t.offsets[i] = p - data
         p = nul + 1
     return p == end
+
+
+cdef void tensor_dim_strings(RaiTensor *t, RedisModuleString **dims) noexcept nogil:
+    """The dimensions as strings, for re-issuing AI.TENSORSET (AOF rewrite, replication)."""
+    cdef int i
+    for i in range(t.dl.ndim):
+        dims[i] = RedisModule_CreateStringFromLongLong(NULL, t.dl.shape[i])
+
+
+cdef void free_dim_strings(RaiTensor *t, RedisModuleString **dims) noexcept nogil:
+    cdef int i
+    for i in range(t.dl.ndim):
+        RedisModule_FreeString(NULL, dims[i])

@@ -32,13 +32,10 @@ cdef public void RAI_TensorType_AofRewrite(RedisModuleIO *aof, RedisModuleString
     """AI.TENSORSET <key> <TYPE> <dims...> BLOB <data>"""
     cdef RaiTensor *t = <RaiTensor *>value
     cdef RedisModuleString *dims[TENSOR_MAX_NDIM]
-    cdef int i
-    for i in range(t.dl.ndim):
-        dims[i] = RedisModule_CreateStringFromLongLong(NULL, t.dl.shape[i])
+    tensor_dim_strings(t, dims)
     RedisModule_EmitAOF(aof, "AI.TENSORSET", "scvcb", key, dtype_name(t.dl.dtype),
                         dims, <size_t>t.dl.ndim, "BLOB", <const char *>t.dl.data, t.nbytes)
-    for i in range(t.dl.ndim):
-        RedisModule_FreeString(NULL, dims[i])
+    free_dim_strings(t, dims)
 
 
 cdef public size_t RAI_TensorType_MemUsage(const void *value) noexcept nogil:
