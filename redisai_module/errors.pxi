@@ -49,6 +49,7 @@ cdef extern from *:
     #define RAI_ERR_OUTPUT_KEYS "ERR number of output keys to AI.MODELEXECUTE command does not match the number of given arguments"
     #define RAI_ERR_TIMEOUT_MISSING "ERR No value provided for TIMEOUT"
     #define RAI_ERR_TIMEOUT_VALUE "ERR Invalid value for TIMEOUT"
+    #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     """
     const char *RAI_ERR_WRONGTYPE
@@ -98,3 +99,4 @@ cdef extern from *:
     const char *RAI_ERR_TIMEOUT_MISSING
     const char *RAI_ERR_TIMEOUT_VALUE
     const char *RAI_ERR_NO_QUEUE
+    const char *RAI_ERR_NO_RUN_INFO

@@ -66,6 +66,8 @@ cdef extern from "redismodule.h" nogil:
 
     # blocking commands (execution/)
     int RedisModule_GetContextFlags(RedisModuleCtx *ctx)
+    int RedisModule_IsKeysPositionRequest(RedisModuleCtx *ctx)
+    void RedisModule_KeyAtPos(RedisModuleCtx *ctx, int pos)
     RedisModuleBlockedClient *RedisModule_BlockClient(
         RedisModuleCtx *ctx, int (*reply_callback)(RedisModuleCtx *, RedisModuleString **, int) noexcept nogil,
         int (*timeout_callback)(RedisModuleCtx *, RedisModuleString **, int) noexcept nogil,
@@ -83,6 +85,7 @@ cdef extern from "redismodule.h" nogil:
     void RedisModule_SaveStringBuffer(RedisModuleIO *io, const char *s, size_t length)
     char *RedisModule_LoadStringBuffer(RedisModuleIO *io, size_t *length)
     int RedisModule_IsIOError(RedisModuleIO *io)
+    const RedisModuleString *RedisModule_GetKeyNameFromIO(RedisModuleIO *io)
     void RedisModule_LogIOError(RedisModuleIO *io, const char *level, const char *fmt, ...)
     void RedisModule_EmitAOF(RedisModuleIO *io, const char *cmdname, const char *fmt, ...)
 

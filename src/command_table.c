@@ -17,9 +17,10 @@ static const RaiCommand commands[] = {
     {"ai.modelstore", RAI_ModelStore_Command, "write deny-oom", 1, 1, 1},
     {"ai.modelget", RAI_ModelGet_Command, "readonly", 1, 1, 1},
     {"ai.modeldel", RAI_ModelDel_Command, "write", 1, 1, 1},
-    /* Key positions of the blocking commands come from getkeys callbacks (issue 6): for now
-     * the model key, which is all single-shard deployments need. */
-    {"ai.modelexecute", RAI_ModelExecute_Command, "write deny-oom", 1, 1, 1},
+    /* Variable key lists: the handler answers Redis's key-position requests (getkeys-api). */
+    {"ai.modelexecute", RAI_ModelExecute_Command, "write deny-oom getkeys-api", 4, 4, 1},
+    {"ai._modelscan", RAI_ModelScan_Command, "readonly", 0, 0, 0},
+    {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
 };
 
 static const RaiCommand debug_command = {"ai._debug", RAI_Debug_Command, "write", 0, 0, 0};

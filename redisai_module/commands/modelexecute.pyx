@@ -5,6 +5,7 @@ from libc.stdint cimport int64_t
 from libc.stdio cimport snprintf
 from redisai_module.execution.model_run cimport ModelRun
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -89,7 +90,29 @@ cdef bint capture_inputs(RedisModuleCtx *ctx, ModelRun *run, RedisModuleString *
     return True
 
 
+cdef int report_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    """Keys for cluster routing and ACL checks (COMMANDS.md §11): the model, the inputs, the
+    outputs; reporting stops where the counts stop making sense, as RedisAI's does."""
+    cdef long long nin, nout
+    cdef int k
+    if argc < 4:
+        return REDISMODULE_OK
+    RedisModule_KeyAtPos(ctx, 1)
+    if RedisModule_StringToLongLong(argv[3], &nin) != REDISMODULE_OK or nin < 0 or 3 + nin + 2 >= argc:
+        return REDISMODULE_OK
+    if (RedisModule_StringToLongLong(argv[3 + nin + 2], &nout) != REDISMODULE_OK or nout < 0
+            or argc <= 3 + nin + 2 + nout):
+        return REDISMODULE_OK
+    for k in range(4, 4 + <int>nin):
+        RedisModule_KeyAtPos(ctx, k)
+    for k in range(4 + <int>nin + 2, 4 + <int>nin + 2 + <int>nout):
+        RedisModule_KeyAtPos(ctx, k)
+    return REDISMODULE_OK
+
+
 cdef public int RAI_ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if RedisModule_IsKeysPositionRequest(ctx):
+        return report_keys(ctx, argv, argc)
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     if argc < 8:
@@ -160,5 +183,23 @@ cdef int RAI_ModelExecute_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, i
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
 
 
+cdef void count_run(ModelRun *run) noexcept nogil:
+    """AI.INFO accounting (BEHAVIOUR.md §11): runs that did not start count nothing."""
+    cdef RunStats *s = run.model.stats
+    cdef RaiTensor *first
+    if s == NULL or run.timed_out:
+        return
+    s.calls += 1
+    if run.error != NULL:
+        s.errors += 1
+        return
+    s.duration_us += run.duration_us
+    first = run.outputs[0] if run.noutputs else NULL
+    if first != NULL:
+        s.samples += first.dl.shape[0] if first.dl.ndim > 0 else 1
+
+
 cdef void RAI_ModelRun_Free(RedisModuleCtx *ctx, void *privdata) noexcept nogil:
+    """After the reply, or when the client went away: the run counts either way."""
+    count_run(<ModelRun *>privdata)
     model_run_free(<ModelRun *>privdata)

@@ -129,6 +129,9 @@ cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **
         RedisModule_CloseKey(key)
         model_decref(m)
         return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
+    cdef size_t key_len
+    cdef const char *key_name = RedisModule_StringPtrLen(argv[1], &key_len)
+    model_track_stats(m, key_name, key_len)
     RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
     RedisModule_CloseKey(key)
     ensure_run_queue(m.device)  # the device's queue and workers exist from now on

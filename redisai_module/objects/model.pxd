@@ -2,6 +2,7 @@
 # and output names, the original blob) lives in C memory from the Redis allocator, so RDB, AOF
 # and DUMP never touch Python. `handle` is the backend's loaded model, a Python object.
 from libc.stdint cimport int64_t, uint64_t
+from redisai_module.objects.run_stats cimport RunStats
 
 cdef enum:
     RAI_BACKEND_TF = 0      # the numbering is RedisAI's, stored in RDB files
@@ -25,3 +26,4 @@ ctypedef struct RaiModel:
     char *blob           # the model exactly as uploaded
     size_t blob_len
     void *handle         # PyObject*, one owned reference; released through deferred_release
+    RunStats *stats      # AI.INFO counters, owned; NULL until the model is stored under a key

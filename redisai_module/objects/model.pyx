@@ -61,6 +61,7 @@ cdef void model_decref(RaiModel *m) noexcept nogil:
     if m.blob != NULL:
         RedisModule_Free(m.blob)
     release_later(m.handle)
+    run_stats_free(m.stats)
     RedisModule_Free(m)
 
 
@@ -85,3 +86,9 @@ cdef const char *backend_name(int backend) noexcept nogil:
     if backend == RAI_BACKEND_ONNX:
         return "ONNX"
     return NULL
+
+
+cdef void model_track_stats(RaiModel *m, const char *key, size_t key_len) noexcept nogil:
+    """Fresh AI.INFO counters for m under `key` (a store or a load replaces older ones)."""
+    run_stats_free(m.stats)
+    m.stats = run_stats_create(key, key_len, False, m.backend, m.device, m.tag, m.tag_len)

@@ -76,4 +76,11 @@ cdef RaiModel *model_load_finish(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     if not model_load_into_backend(NULL, m):
         model_decref(m)
         return NULL
+    cdef size_t key_len
+    cdef const RedisModuleString *key = RedisModule_GetKeyNameFromIO(io)
+    cdef const char *key_name
+    if key != NULL:
+        key_name = RedisModule_StringPtrLen(key, &key_len)
+        model_track_stats(m, key_name, key_len)
+    ensure_run_queue(m.device)
     return m
