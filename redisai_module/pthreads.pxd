@@ -1,4 +1,6 @@
 # POSIX threads, as the run queues and the deferred release use them (Cython ships no pxd).
+from posix.time cimport timespec
+
 cdef extern from "<pthread.h>" nogil:
     ctypedef struct pthread_t:
         pass
@@ -14,6 +16,7 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_init(pthread_cond_t *c, void *attr)
     int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
     int pthread_cond_signal(pthread_cond_t *c)
+    int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const timespec *abstime)
 
 cdef extern from *:
     """

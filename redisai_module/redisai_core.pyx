@@ -23,6 +23,7 @@ include "backends/registry.pyx"
 # execution: per-device run queues and their workers
 include "execution/clock.pyx"
 include "execution/run_queue.pyx"
+include "execution/batching.pyx"
 include "execution/model_run.pyx"
 
 # serialization: one frozen decoder per shipped encoding, and the current codec

@@ -66,12 +66,52 @@ cdef void model_run_in_backend(ModelRun *run) noexcept:
 
 
 cdef void model_run_execute(ModelRun *run) noexcept nogil:
-    """On a worker: skip a run whose TIMEOUT passed while queued, else run it."""
-    cdef int64_t started
-    if run.timeout_ms > 0 and monotonic_ms() - run.queued_at_ms > run.timeout_ms:
-        run.timed_out = True
-        return
-    started = monotonic_us()
+    """On a worker: run one request (the GIL is taken only around the backend call)."""
+    cdef int64_t started = monotonic_us()
     with gil:
         model_run_in_backend(run)
     run.duration_us = monotonic_us() - started
+
+
+cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexcept:
+    """Concatenate each input along dim 0, run once, split each output by the members' rows."""
+    cdef RaiModel *m = members[0].model
+    cdef int j
+    cdef size_t i, k
+    cdef int64_t offset, rows
+    release_parked()
+    adapter = backend_adapter(m.backend)
+    try:
+        if adapter is None or m.handle == NULL:
+            raise BackendError("ERR Backend not loaded: " + backend_name(m.backend).decode())
+        import numpy as np
+        batched = [np.concatenate([np.from_dlpack(TensorView.wrap(members[j].inputs[i])) for j in range(n)])
+                   for i in range(members[0].ninputs)]
+        results = adapter.run(<object>m.handle, batched)
+        if len(results) < members[0].noutputs:
+            raise BackendError("ERR Model did not generate the expected number of outputs")
+        for k in range(members[0].noutputs):
+            if results[k] is None:
+                continue
+            out = np.from_dlpack(results[k])
+            if out.ndim == 0 or out.shape[0] != total:
+                raise BackendError("ERR Model did not generate the expected batch size")
+            offset = 0
+            for j in range(n):
+                rows = batch_rows(members[j])
+                members[j].outputs[k] = tensor_from_dlpack(np.ascontiguousarray(out[offset:offset + rows]))
+                offset += rows
+    except BaseException as e:
+        for j in range(n):
+            model_run_fail(members[j], e)
+
+
+cdef void model_batch_execute(ModelRun **members, int n, int64_t total) noexcept nogil:
+    """Each member is charged the whole batch's duration (BEHAVIOUR.md §4.7)."""
+    cdef int64_t started = monotonic_us()
+    cdef int j
+    with gil:
+        model_batch_in_backend(members, n, total)
+    cdef int64_t duration = monotonic_us() - started
+    for j in range(n):
+        members[j].duration_us = duration

@@ -1,7 +1,9 @@
 # One run queue per device (its name upper-cased: `cpu` and `CPU` share one, `GPU:0` and `GPU`
 # do not), each served by THREADS_PER_QUEUE worker threads (BEHAVIOUR.md §1). The main thread
 # only parses and queues; workers run the models and unblock the clients.
+from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport strlen, strcmp
+from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 from redisai_module.execution.model_run cimport ModelRun
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
@@ -62,38 +64,86 @@ cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil:
     return q
 
 
-cdef void run_queue_push(RunQueue *q, ModelRun *run) noexcept nogil:
+cdef inline void push_locked(RunQueue *q, ModelRun *run) noexcept nogil:
     run.next = NULL
-    run.queued_at_ms = monotonic_ms()
-    pthread_mutex_lock(&q.lock)
     if q.tail == NULL:
         q.head = run
     else:
         q.tail.next = run
     q.tail = run
+
+
+cdef void run_queue_push(RunQueue *q, ModelRun *run) noexcept nogil:
+    run.queued_at_ms = monotonic_ms()  # TIMEOUT and MINBATCHTIMEOUT count from here
+    pthread_mutex_lock(&q.lock)
+    push_locked(q, run)
     pthread_cond_signal(&q.wakeup)
     pthread_mutex_unlock(&q.lock)
 
 
-cdef ModelRun *run_queue_pop(RunQueue *q) noexcept nogil:
-    """Blocks until a run is queued."""
-    pthread_mutex_lock(&q.lock)
-    while q.head == NULL:
-        pthread_cond_wait(&q.wakeup, &q.lock)
+cdef inline ModelRun *pop_locked(RunQueue *q) noexcept nogil:
     cdef ModelRun *run = q.head
     q.head = run.next
     if q.head == NULL:
         q.tail = NULL
-    pthread_mutex_unlock(&q.lock)
     return run
 
 
+cdef inline bint run_expired(ModelRun *run) noexcept nogil:
+    return run.timeout_ms > 0 and monotonic_ms() - run.queued_at_ms > run.timeout_ms
+
+
+cdef void finish_run(ModelRun *run) noexcept nogil:
+    RedisModule_BlockedClientMeasureTimeEnd(run.blocked_client)  # SLOWLOG sees the run
+    RedisModule_UnblockClient(run.blocked_client, run)
+
+
+cdef void wait_a_millisecond(RunQueue *q) noexcept nogil:
+    """A batch waiting for MINBATCHSIZE polls every millisecond, as RedisAI's workers do."""
+    cdef timespec deadline
+    clock_gettime(CLOCK_REALTIME, &deadline)
+    deadline.tv_nsec += 1000000
+    if deadline.tv_nsec >= 1000000000:
+        deadline.tv_sec += 1
+        deadline.tv_nsec -= 1000000000
+    pthread_cond_timedwait(&q.wakeup, &q.lock, &deadline)
+
+
 cdef void *run_queue_worker(void *arg) noexcept nogil:
+    """Pop, skip what timed out while queued, batch what can batch, run, unblock."""
     cdef RunQueue *q = <RunQueue *>arg
+    cdef ModelRun *members[MAX_BATCH_MEMBERS]
     cdef ModelRun *run
+    cdef int64_t total
+    cdef int n, k
+    pthread_mutex_lock(&q.lock)
     while True:
-        run = run_queue_pop(q)
-        model_run_execute(run)
-        RedisModule_BlockedClientMeasureTimeEnd(run.blocked_client)  # SLOWLOG sees the run
-        RedisModule_UnblockClient(run.blocked_client, run)
+        while q.head == NULL:
+            pthread_cond_wait(&q.wakeup, &q.lock)
+        run = pop_locked(q)
+        if run_expired(run):
+            run.timed_out = True
+            n = 0
+        elif run.model.batchsize == 0 or batch_rows(run) == 0 or <uint64_t>batch_rows(run) >= run.model.batchsize:
+            n = 1
+            members[0] = run
+            total = 0
+        else:
+            n = collect_batch_locked(q, run, members, &total)
+            if not batch_ready(run, total):
+                for k in range(n):
+                    push_locked(q, members[k])
+                wait_a_millisecond(q)
+                continue
+        pthread_mutex_unlock(&q.lock)
+        if n == 0:
+            finish_run(run)
+        elif n == 1:
+            model_run_execute(run)
+            finish_run(run)
+        else:
+            model_batch_execute(members, n, total)
+            for k in range(n):
+                finish_run(members[k])
+        pthread_mutex_lock(&q.lock)
     return NULL

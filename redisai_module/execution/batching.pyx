@@ -1,0 +1,78 @@
+# Auto-batching (BEHAVIOUR.md §4): runs of the same model instance whose inputs agree beyond
+# dim 0 are concatenated along dim 0, run once, and the outputs split back by each run's own
+# first dimension.
+from libc.stdint cimport int64_t, uint64_t
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.execution.model_run cimport ModelRun
+from redisai_module.objects.tensor cimport RaiTensor
+
+cdef enum:
+    MAX_BATCH_MEMBERS = 1024
+
+
+cdef int64_t batch_rows(ModelRun *run) noexcept nogil:
+    """First dimension shared by all inputs, or 0 when they disagree (or are scalars)."""
+    cdef size_t k
+    if run.ninputs == 0 or run.inputs[0].dl.ndim == 0:
+        return 0
+    cdef int64_t rows = run.inputs[0].dl.shape[0]
+    for k in range(1, run.ninputs):
+        if run.inputs[k].dl.ndim == 0 or run.inputs[k].dl.shape[0] != rows:
+            return 0
+    return rows
+
+
+cdef bint batches_with(ModelRun *leader, ModelRun *run) noexcept nogil:
+    """Same model object, same inputs count, same shapes beyond dim 0 (and same types)."""
+    cdef size_t k
+    cdef int d
+    cdef RaiTensor *a
+    cdef RaiTensor *b
+    if run.model != leader.model or run.ninputs != leader.ninputs:
+        return False
+    for k in range(run.ninputs):
+        a = leader.inputs[k]
+        b = run.inputs[k]
+        if (a.dl.ndim != b.dl.ndim or a.dl.ndim == 0 or a.dl.dtype.code != b.dl.dtype.code
+                or a.dl.dtype.bits != b.dl.dtype.bits):
+            return False
+        for d in range(1, a.dl.ndim):
+            if a.dl.shape[d] != b.dl.shape[d]:
+                return False
+    return True
+
+
+cdef int collect_batch_locked(RunQueue *q, ModelRun *leader, ModelRun **members, int64_t *total) noexcept nogil:
+    """With q locked: move compatible queued runs into members[] after `leader`, until the
+    batch reaches BATCHSIZE (the last one may overshoot: no splitting). Returns the count."""
+    cdef uint64_t batchsize = leader.model.batchsize
+    cdef int n = 1
+    cdef ModelRun *prev = NULL
+    cdef ModelRun *run = q.head
+    cdef ModelRun *next
+    members[0] = leader
+    total[0] = batch_rows(leader)
+    while run != NULL and <uint64_t>total[0] < batchsize and n < MAX_BATCH_MEMBERS:
+        next = run.next
+        if run_expired(run) or not batches_with(leader, run):
+            prev = run
+        else:
+            if prev == NULL:
+                q.head = next
+            else:
+                prev.next = next
+            if q.tail == run:
+                q.tail = prev
+            members[n] = run
+            total[0] += batch_rows(run)
+            n += 1
+        run = next
+    return n
+
+
+cdef bint batch_ready(ModelRun *leader, int64_t total) noexcept nogil:
+    """MINBATCHSIZE not reached: wait, unless MINBATCHTIMEOUT has passed since the leader queued."""
+    cdef RaiModel *m = leader.model
+    if m.minbatchsize == 0 or <uint64_t>total >= m.minbatchsize:
+        return True
+    return m.minbatchtimeout > 0 and monotonic_ms() - leader.queued_at_ms > <int64_t>m.minbatchtimeout
