@@ -49,6 +49,10 @@ cdef extern from *:
     #define RAI_ERR_OUTPUT_KEYS "ERR number of output keys to AI.MODELEXECUTE command does not match the number of given arguments"
     #define RAI_ERR_TIMEOUT_MISSING "ERR No value provided for TIMEOUT"
     #define RAI_ERR_TIMEOUT_VALUE "ERR Invalid value for TIMEOUT"
+    #define RAI_ERR_TFLITE_BATCHING "ERR Auto-batching not supported by the TFLITE backend"
+    #define RAI_ERR_MINBATCHTIMEOUT_WITHOUT_BATCHSIZE "ERR MINBATCHTIMEOUT specified without BATCHSIZE"
+    #define RAI_ERR_TF_NO_INPUTS_OUTPUTS "ERR Insufficient arguments, INPUTS and OUTPUTS not specified"
+    #define RAI_ERR_MODELRUN_ARITY "ERR wrong number of arguments for 'AI.MODELRUN' command"
     #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     """
@@ -100,3 +104,7 @@ cdef extern from *:
     const char *RAI_ERR_TIMEOUT_VALUE
     const char *RAI_ERR_NO_QUEUE
     const char *RAI_ERR_NO_RUN_INFO
+    const char *RAI_ERR_TFLITE_BATCHING
+    const char *RAI_ERR_MINBATCHTIMEOUT_WITHOUT_BATCHSIZE
+    const char *RAI_ERR_TF_NO_INPUTS_OUTPUTS
+    const char *RAI_ERR_MODELRUN_ARITY

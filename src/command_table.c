@@ -15,10 +15,12 @@ static const RaiCommand commands[] = {
     {"ai.tensorset", RAI_TensorSet_Command, "write deny-oom", 1, 1, 1},
     {"ai.tensorget", RAI_TensorGet_Command, "readonly", 1, 1, 1},
     {"ai.modelstore", RAI_ModelStore_Command, "write deny-oom", 1, 1, 1},
+    {"ai.modelset", RAI_ModelSet_Command, "write deny-oom", 1, 1, 1},  /* deprecated */
     {"ai.modelget", RAI_ModelGet_Command, "readonly", 1, 1, 1},
     {"ai.modeldel", RAI_ModelDel_Command, "write", 1, 1, 1},
     /* Variable key lists: the handler answers Redis's key-position requests (getkeys-api). */
     {"ai.modelexecute", RAI_ModelExecute_Command, "write deny-oom getkeys-api", 4, 4, 1},
+    {"ai.modelrun", RAI_ModelRun_Command, "write deny-oom getkeys-api", 3, 3, 1},  /* deprecated */
     {"ai._modelscan", RAI_ModelScan_Command, "readonly", 0, 0, 0},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
 };

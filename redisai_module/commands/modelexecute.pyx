@@ -128,19 +128,27 @@ cdef public int RAI_ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString 
     if nin < 0:
         RedisModule_CloseKey(model_key)
         return REDISMODULE_OK
+    return start_model_run(ctx, model_key, m, argv + 4, nin, argv + 4 + nin + 2, <int>m.noutputs, timeout_ms)
+
+
+cdef int start_model_run(RedisModuleCtx *ctx, RedisModuleKey *model_key, RaiModel *m,
+                         RedisModuleString **inputs, int nin, RedisModuleString **outputs, int nout,
+                         long long timeout_ms) noexcept nogil:
+    """Capture the model and inputs by reference, block the client, queue the run on the
+    model's device. Closes model_key. Shared by AI.MODELEXECUTE and AI.MODELRUN."""
     cdef RunQueue *queue = ensure_run_queue(m.device)
     if queue == NULL:
         RedisModule_CloseKey(model_key)
         return RedisModule_ReplyWithError(ctx, RAI_ERR_NO_QUEUE)
-    cdef ModelRun *run = model_run_new(m, nin, m.noutputs)
+    cdef ModelRun *run = model_run_new(m, nin, nout)
     RedisModule_CloseKey(model_key)
     run.timeout_ms = timeout_ms
-    if not capture_inputs(ctx, run, argv + 4):
+    if not capture_inputs(ctx, run, inputs):
         model_run_free(run)
         return REDISMODULE_OK
-    cdef size_t k
-    for k in range(run.noutputs):
-        run.output_keys[k] = RedisModule_HoldString(NULL, argv[4 + nin + 2 + k])
+    cdef int k
+    for k in range(nout):
+        run.output_keys[k] = RedisModule_HoldString(NULL, outputs[k])
     run.blocked_client = RedisModule_BlockClient(ctx, RAI_ModelExecute_Reply, NULL, RAI_ModelRun_Free, 0)
     RedisModule_BlockedClientMeasureTimeStart(run.blocked_client)
     run_queue_push(queue, run)

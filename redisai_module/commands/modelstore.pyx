@@ -114,6 +114,27 @@ cdef void model_set_blob_from_args(RaiModel *m, RedisModuleString **chunks, int 
         pos += n
 
 
+cdef int store_model(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiModel *m) noexcept nogil:
+    """Load m into its backend, then store it (its reference moves to the key) and reply.
+    Shared by AI.MODELSTORE and AI.MODELSET; both are replicated verbatim."""
+    if not model_load_into_backend(ctx, m):
+        model_decref(m)
+        return REDISMODULE_OK  # the error was replied
+    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, key_name, REDISMODULE_READ | REDISMODULE_WRITE)
+    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds(key, RAI_ModelType):
+        RedisModule_CloseKey(key)
+        model_decref(m)
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
+    cdef size_t key_len
+    cdef const char *name = RedisModule_StringPtrLen(key_name, &key_len)
+    model_track_stats(m, name, key_len)
+    RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
+    RedisModule_CloseKey(key)
+    ensure_run_queue(m.device)  # the device's queue and workers exist from now on
+    RedisModule_ReplicateVerbatim(ctx)
+    return RedisModule_ReplyWithSimpleString(ctx, "OK")
+
+
 cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 6:
         return RedisModule_WrongArity(ctx)
@@ -121,19 +142,4 @@ cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **
     cdef RaiModel *m = model_from_store_args(argv, argc, &err)
     if m == NULL:
         return RedisModule_ReplyWithError(ctx, err)
-    if not model_load_into_backend(ctx, m):
-        model_decref(m)
-        return REDISMODULE_OK  # the error was replied
-    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, argv[1], REDISMODULE_READ | REDISMODULE_WRITE)
-    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds(key, RAI_ModelType):
-        RedisModule_CloseKey(key)
-        model_decref(m)
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
-    cdef size_t key_len
-    cdef const char *key_name = RedisModule_StringPtrLen(argv[1], &key_len)
-    model_track_stats(m, key_name, key_len)
-    RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
-    RedisModule_CloseKey(key)
-    ensure_run_queue(m.device)  # the device's queue and workers exist from now on
-    RedisModule_ReplicateVerbatim(ctx)
-    return RedisModule_ReplyWithSimpleString(ctx, "OK")
+    return store_model(ctx, argv[1], m)

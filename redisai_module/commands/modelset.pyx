@@ -1,0 +1,98 @@
+# AI.MODELSET (deprecated): <key> <backend> <device> [TAG <tag>] [BATCHSIZE <n> [MINBATCHSIZE <m>
+#     [MINBATCHTIMEOUT <t>]]] [INPUTS <name>... OUTPUTS <name>...] BLOB <blob> [<chunk>...]
+# Its own checks and messages (COMMANDS.md §5.2); storing is AI.MODELSTORE's.
+from libc.string cimport strlen
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.redis_api cimport *
+
+
+cdef bint is_modelset_keyword(RedisModuleString *arg) noexcept nogil:
+    return (arg_is(arg, "INPUTS", 6) or arg_is(arg, "OUTPUTS", 7) or arg_is(arg, "TAG", 3)
+            or arg_is(arg, "BATCHSIZE", 9) or arg_is(arg, "MINBATCHSIZE", 12)
+            or arg_is(arg, "MINBATCHTIMEOUT", 15) or arg_is(arg, "BLOB", 4))
+
+
+cdef char **copy_name_span(RedisModuleString **argv, int first, int end, size_t *count) noexcept nogil:
+    cdef char **names = new_name_list(end - first if end > first else 0)
+    cdef size_t n
+    cdef const char *s
+    cdef int k
+    for k in range(first, end):
+        s = RedisModule_StringPtrLen(argv[k], &n)
+        names[k - first] = copy_cstring(s, n)
+    count[0] = end - first if end > first else 0
+    return names
+
+
+cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+    cdef int backend = parse_backend(argv[2])
+    if backend < 0:
+        err[0] = RAI_ERR_UNSUPPORTED_BACKEND
+        return NULL
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(argv[3], &n)
+    if n > 10 or is_modelset_keyword(argv[3]):
+        err[0] = RAI_ERR_INVALID_DEVICE
+        return NULL
+    cdef RaiModel *m = model_new(backend)
+    m.device = copy_cstring(s, n)
+    cdef int i = 4
+    if i + 1 < argc and arg_is(argv[i], "TAG", 3):
+        s = RedisModule_StringPtrLen(argv[i + 1], &n)
+        m.tag = copy_cstring(s, n)
+        m.tag_len = n
+        i += 2
+    else:
+        m.tag = copy_cstring("", 0)
+    if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
+        if backend == RAI_BACKEND_TFLITE:
+            return model_parse_failed(m, RAI_ERR_TFLITE_BATCHING, err)
+        if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
+            return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)
+        i += 2
+    if i < argc and arg_is(argv[i], "MINBATCHSIZE", 12):
+        if m.batchsize == 0:
+            return model_parse_failed(m, RAI_ERR_MINBATCHSIZE_WITHOUT, err)
+        if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.minbatchsize):
+            return model_parse_failed(m, RAI_ERR_MINBATCHSIZE, err)
+        i += 2
+    if i < argc and arg_is(argv[i], "MINBATCHTIMEOUT", 15):
+        if m.batchsize == 0:
+            return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT_WITHOUT_BATCHSIZE, err)
+        if m.minbatchsize == 0:
+            return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT_WITHOUT, err)
+        if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.minbatchtimeout):
+            return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT, err)
+        i += 2
+    if i >= argc:
+        return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
+    cdef int blob_at = i
+    while blob_at < argc and not arg_is(argv[blob_at], "BLOB", 4):
+        blob_at += 1
+    cdef int outputs_at
+    if backend == RAI_BACKEND_TF:
+        if blob_at == i:
+            return model_parse_failed(m, RAI_ERR_TF_NO_INPUTS_OUTPUTS, err)
+        if not arg_is(argv[i], "INPUTS", 6):
+            return model_parse_failed(m, RAI_ERR_INPUTS_NOT_SPECIFIED, err)
+        outputs_at = i + 1
+        while outputs_at < blob_at and not arg_is(argv[outputs_at], "OUTPUTS", 7):
+            outputs_at += 1
+        if outputs_at == blob_at:
+            return model_parse_failed(m, RAI_ERR_OUTPUTS_NOT_SPECIFIED, err)
+        m.inputs = copy_name_span(argv, i + 1, outputs_at, &m.ninputs)
+        m.outputs = copy_name_span(argv, outputs_at + 1, blob_at, &m.noutputs)
+    if blob_at + 1 >= argc:
+        return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
+    model_set_blob_from_args(m, argv + blob_at + 1, argc - blob_at - 1)
+    return m
+
+
+cdef public int RAI_ModelSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc < 4:
+        return RedisModule_WrongArity(ctx)
+    cdef const char *err = NULL
+    cdef RaiModel *m = model_from_set_args(argv, argc, &err)
+    if m == NULL:
+        return RedisModule_ReplyWithError(ctx, err)
+    return store_model(ctx, argv[1], m)
