@@ -1,12 +1,14 @@
 # Load-time arguments: `--loadmodule redisai.so KEY VAL KEY VAL ...` (CONFIG.md §2).
 # Parsed in C before anything else runs; the values are read by the rest of the module.
-from libc.string cimport strncasecmp
+from libc.stdio cimport snprintf
+from libc.string cimport strncasecmp, strrchr, strlen
 from redisai_module.redis_api cimport *
 
 cdef extern from "version.h":
     int REDISAI_MODULE_VERSION
 
 ctypedef struct RaiConfig:
+    char *backends_path           # Redis memory; default <module dir>/backends
     long long threads_per_queue
     long long intra_op_parallelism
     long long inter_op_parallelism
@@ -18,11 +20,40 @@ ctypedef struct RaiConfig:
 cdef RaiConfig rai_config
 
 
+cdef extern from "<dlfcn.h>" nogil:
+    ctypedef struct Dl_info:
+        const char *dli_fname
+    int dladdr(const void *addr, Dl_info *info)
+
+
+cdef void config_set_backends_path(const char *path, size_t n) noexcept nogil:
+    if rai_config.backends_path != NULL:
+        RedisModule_Free(rai_config.backends_path)
+    rai_config.backends_path = copy_cstring(path, n)
+
+
+cdef void config_set_default_backends_path() noexcept nogil:
+    """<directory of redisai.so>/backends, as RedisAI's default."""
+    cdef Dl_info info
+    cdef char path[4096]
+    cdef const char *slash
+    if dladdr(<void *>config_set_defaults, &info) == 0 or info.dli_fname == NULL:
+        config_set_backends_path("backends", 8)
+        return
+    slash = strrchr(info.dli_fname, b'/')
+    if slash == NULL:
+        config_set_backends_path("backends", 8)
+        return
+    snprintf(path, sizeof(path), "%.*s/backends", <int>(slash - info.dli_fname), info.dli_fname)
+    config_set_backends_path(path, strlen(path))
+
+
 cdef void config_set_defaults() noexcept nogil:
+    config_set_default_backends_path()
     rai_config.threads_per_queue = 1
     rai_config.intra_op_parallelism = 0
     rai_config.inter_op_parallelism = 0
-    rai_config.model_chunk_size = 511 * 1024 * 1024
+    rai_config.model_chunk_size = 536346624  # RedisAI's default, exactly as its tests expect
     rai_config.model_execution_timeout = 5000
     rai_config.backend_memory_limit = 0
     rai_config.debug_command = False
@@ -46,6 +77,10 @@ cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleS
         name, slot, minimum = "MODEL_EXECUTION_TIMEOUT", &rai_config.model_execution_timeout, 1000
     elif arg_is(key, "BACKEND_MEMORY_LIMIT", 20):
         name, slot = "BACKEND_MEMORY_LIMIT", &rai_config.backend_memory_limit
+    elif arg_is(key, "BACKENDSPATH", 12):
+        return True  # applied first, before every other argument
+    elif parse_backend(key) >= 0:
+        return load_backend(ctx, parse_backend(key), val)
     elif arg_is(key, "PYTHON_VENV", 11):
         return True  # consumed by the C shim before the interpreter started
     elif arg_is(key, "DEBUG_COMMAND", 13):
@@ -69,6 +104,11 @@ cdef public int RAI_Config_Load(RedisModuleCtx *ctx, RedisModuleString **argv, i
         return REDISMODULE_ERR
     cdef int i
     cdef size_t klen, vlen
+    cdef const char *path
+    for i in range(0, argc, 2):
+        if arg_is(argv[i], "BACKENDSPATH", 12):
+            path = RedisModule_StringPtrLen(argv[i + 1], &vlen)
+            config_set_backends_path(path, vlen)
     for i in range(0, argc, 2):
         if not config_apply(ctx, argv[i], argv[i + 1]):
             RedisModule_Log(ctx, "warning", "ERR error processing argument: %s %s",

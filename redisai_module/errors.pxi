@@ -53,6 +53,11 @@ cdef extern from *:
     #define RAI_ERR_MINBATCHTIMEOUT_WITHOUT_BATCHSIZE "ERR MINBATCHTIMEOUT specified without BATCHSIZE"
     #define RAI_ERR_TF_NO_INPUTS_OUTPUTS "ERR Insufficient arguments, INPUTS and OUTPUTS not specified"
     #define RAI_ERR_MODELRUN_ARITY "ERR wrong number of arguments for 'AI.MODELRUN' command"
+    #define RAI_ERR_LOADING_BACKEND "ERR error loading backend"
+    #define RAI_ERR_BACKENDSPATH_MISSING "ERR BACKENDSPATH: missing path argument"
+    #define RAI_ERR_CHUNK_SIZE_MISSING "ERR MODEL_CHUNK_SIZE: missing chunk size"
+    #define RAI_ERR_CHUNK_SIZE_INVALID "ERR MODEL_CHUNK_SIZE: invalid chunk size"
+    #define RAI_ERR_UNSUPPORTED_SUBCOMMAND "ERR unsupported subcommand"
     #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     """
@@ -108,3 +113,8 @@ cdef extern from *:
     const char *RAI_ERR_MINBATCHTIMEOUT_WITHOUT_BATCHSIZE
     const char *RAI_ERR_TF_NO_INPUTS_OUTPUTS
     const char *RAI_ERR_MODELRUN_ARITY
+    const char *RAI_ERR_LOADING_BACKEND
+    const char *RAI_ERR_BACKENDSPATH_MISSING
+    const char *RAI_ERR_CHUNK_SIZE_MISSING
+    const char *RAI_ERR_CHUNK_SIZE_INVALID
+    const char *RAI_ERR_UNSUPPORTED_SUBCOMMAND

@@ -59,6 +59,7 @@ cdef extern from "redismodule.h" nogil:
     void RedisModule_ReplySetArrayLength(RedisModuleCtx *ctx, long length)
     int RedisModule_ReplyWithLongLong(RedisModuleCtx *ctx, long long ll)
     int RedisModule_ReplyWithDouble(RedisModuleCtx *ctx, double d)
+    int RedisModule_ReplyWithNull(RedisModuleCtx *ctx)
     int RedisModule_ReplyWithCString(RedisModuleCtx *ctx, const char *buf)
     int RedisModule_ReplyWithStringBuffer(RedisModuleCtx *ctx, const char *buf, size_t length)
     int RedisModule_ReplicateVerbatim(RedisModuleCtx *ctx)

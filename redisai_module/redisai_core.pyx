@@ -19,6 +19,7 @@ include "backends/common.pyx"
 include "backends/torch_backend.pyx"
 include "backends/onnx_backend.pyx"
 include "backends/registry.pyx"
+include "backends/loading.pyx"
 
 # execution: per-device run queues and their workers
 include "execution/clock.pyx"
@@ -54,4 +55,5 @@ include "commands/modelexecute.pyx"
 include "commands/modelrun.pyx"
 include "commands/modelscan.pyx"
 include "commands/info.pyx"
+include "commands/config_command.pyx"
 include "debug.pyx"

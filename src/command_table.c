@@ -23,6 +23,7 @@ static const RaiCommand commands[] = {
     {"ai.modelrun", RAI_ModelRun_Command, "write deny-oom getkeys-api", 3, 3, 1},  /* deprecated */
     {"ai._modelscan", RAI_ModelScan_Command, "readonly", 0, 0, 0},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
+    {"ai.config", RAI_Config_Command, "write", 0, 0, 0},
 };
 
 static const RaiCommand debug_command = {"ai._debug", RAI_Debug_Command, "write", 0, 0, 0};

@@ -20,3 +20,17 @@ def backend_adapter(int backend):
 
 def loaded_backends():
     return sorted(adapter.name for adapter in _adapters.values())
+
+
+def is_backend_loaded(int backend):
+    return backend in _adapters
+
+
+def log_warning(message):
+    cdef bytes text = message.encode("utf-8", "replace")
+    RedisModule_Log(NULL, "warning", "%s", <const char *>text)
+
+
+def log_notice(message):
+    cdef bytes text = message.encode("utf-8", "replace")
+    RedisModule_Log(NULL, "notice", "%s", <const char *>text)

@@ -8,6 +8,11 @@ class TorchBackend:
     def __init__(self):
         import torch  # 1-1.6 s: only when the first TORCH model arrives
         self.torch = torch
+        # Process-wide torch settings: set once, before any parallel work starts.
+        if rai_config.intra_op_parallelism:
+            torch.set_num_threads(rai_config.intra_op_parallelism)
+        if rai_config.inter_op_parallelism:
+            torch.set_num_interop_threads(rai_config.inter_op_parallelism)
 
     def _device(self, device):
         kind, index = parse_device(device)

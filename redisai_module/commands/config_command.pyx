@@ -1,0 +1,51 @@
+# AI.CONFIG LOADBACKEND <backend> <path> | BACKENDSPATH <path> | MODEL_CHUNK_SIZE <bytes>
+#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE>            (COMMANDS.md §9; never replicated)
+from libc.string cimport strlen
+from redisai_module.redis_api cimport *
+
+
+cdef int config_loadbackend(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc < 4:
+        return RedisModule_WrongArity(ctx)
+    cdef int backend = parse_backend(argv[2])
+    if backend < 0:
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_UNSUPPORTED_BACKEND)
+    if not load_backend(ctx, backend, argv[3]):
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_LOADING_BACKEND)
+    return RedisModule_ReplyWithSimpleString(ctx, "OK")
+
+
+cdef int config_get(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc < 3:
+        return RedisModule_WrongArity(ctx)
+    if arg_is(argv[2], "BACKENDSPATH", 12):
+        return RedisModule_ReplyWithStringBuffer(ctx, rai_config.backends_path, strlen(rai_config.backends_path))
+    if arg_is(argv[2], "MODEL_CHUNK_SIZE", 16):
+        return RedisModule_ReplyWithLongLong(ctx, rai_config.model_chunk_size)
+    return RedisModule_ReplyWithNull(ctx)
+
+
+cdef public int RAI_Config_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    cdef size_t n
+    cdef const char *s
+    cdef long long size
+    if argc < 2:
+        return RedisModule_WrongArity(ctx)
+    if arg_is(argv[1], "LOADBACKEND", 11):
+        return config_loadbackend(ctx, argv, argc)
+    if arg_is(argv[1], "BACKENDSPATH", 12):
+        if argc < 3:
+            return RedisModule_ReplyWithError(ctx, RAI_ERR_BACKENDSPATH_MISSING)
+        s = RedisModule_StringPtrLen(argv[2], &n)
+        config_set_backends_path(s, n)
+        return RedisModule_ReplyWithSimpleString(ctx, "OK")
+    if arg_is(argv[1], "MODEL_CHUNK_SIZE", 16):
+        if argc < 3:
+            return RedisModule_ReplyWithError(ctx, RAI_ERR_CHUNK_SIZE_MISSING)
+        if RedisModule_StringToLongLong(argv[2], &size) != REDISMODULE_OK or size <= 0:
+            return RedisModule_ReplyWithError(ctx, RAI_ERR_CHUNK_SIZE_INVALID)
+        rai_config.model_chunk_size = size
+        return RedisModule_ReplyWithSimpleString(ctx, "OK")
+    if arg_is(argv[1], "GET", 3):
+        return config_get(ctx, argv, argc)
+    return RedisModule_ReplyWithError(ctx, RAI_ERR_UNSUPPORTED_SUBCOMMAND)
