@@ -1,6 +1,8 @@
 # ONNX: onnxruntime sessions, ONNX-ML models included (non-tensor outputs such as ZipMap are
 # skipped, BEHAVIOUR.md §6).
 import re
+import threading
+import time
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
 
@@ -13,6 +15,31 @@ class OnnxBackend:
         import onnxruntime
         self.np = numpy
         self.ort = onnxruntime
+        self._running = {}  # id -> (deadline, RunOptions) of the runs in flight
+        self._running_lock = threading.Lock()
+        self._watchdog = None
+
+    def _watch(self):
+        """MODEL_EXECUTION_TIMEOUT (BEHAVIOUR.md §6): terminate runs that exceed it."""
+        while True:
+            time.sleep(0.05)
+            now = time.monotonic()
+            with self._running_lock:
+                for deadline, options in self._running.values():
+                    if now > deadline:
+                        options.terminate = True
+
+    def _start_watch(self, options):
+        deadline = time.monotonic() + rai_config.model_execution_timeout / 1000.0
+        with self._running_lock:
+            self._running[id(options)] = (deadline, options)
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="onnx-timeout", daemon=True)
+                self._watchdog.start()
+
+    def _end_watch(self, options):
+        with self._running_lock:
+            del self._running[id(options)]
 
     def _providers(self, device):
         kind, index = parse_device(device)
@@ -44,8 +71,12 @@ class OnnxBackend:
     def run(self, session, inputs):
         np = self.np
         feeds = {meta.name: np.from_dlpack(view) for meta, view in zip(session.get_inputs(), inputs)}
+        options = self.ort.RunOptions()
+        self._start_watch(options)
         try:
-            results = session.run(None, feeds)
+            results = session.run(None, feeds, options)
         except Exception as e:
             raise self._errors(e) from None
+        finally:
+            self._end_watch(options)
         return [np.ascontiguousarray(r) if isinstance(r, np.ndarray) else None for r in results]
