@@ -18,6 +18,8 @@ include "objects/model_backend.pyx"
 include "backends/common.pyx"
 include "backends/torch_backend.pyx"
 include "backends/onnx_backend.pyx"
+include "backends/tf_backend.pyx"
+include "backends/tflite_backend.pyx"
 include "backends/registry.pyx"
 include "backends/loading.pyx"
 

@@ -7,7 +7,8 @@ def backend_adapter(int backend):
     """The adapter for a backend code; None when it cannot be loaded here."""
     adapter = _adapters.get(backend)
     if adapter is None:
-        factory = {RAI_BACKEND_TORCH: TorchBackend, RAI_BACKEND_ONNX: OnnxBackend}.get(backend)
+        factory = {RAI_BACKEND_TF: TFBackend, RAI_BACKEND_TFLITE: TFLiteBackend,
+                   RAI_BACKEND_TORCH: TorchBackend, RAI_BACKEND_ONNX: OnnxBackend}.get(backend)
         if factory is None:
             return None
         try:

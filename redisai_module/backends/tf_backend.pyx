@@ -9,7 +9,9 @@ class TFBackend:
     name = "TF"
 
     def __init__(self):
+        import os
         import numpy
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's info lines out of Redis's output
         import tensorflow  # 2-3 s: only when the first TF model arrives
         from google.protobuf.message import DecodeError
         from tensorflow.core.protobuf.config_pb2 import CallableOptions
@@ -65,9 +67,13 @@ class TFBackend:
             raise BackendError("ERR GPU requested but TF couldn't find CUDA")
         try:
             session = tf.compat.v1.Session(graph=graph, config=self._config(kind, index))
-            options = self._callable_options(feed=[f"{n}:0" for n in inputs],
-                                             fetch=[f"{n}:0" for n in outputs])
-            run = session._make_callable_from_options(options)
+            # A model restored from encoding 0 has no input/output names (PERSISTENCE.md §4): it
+            # loads, but can never run (AI.MODELEXECUTE's counts cannot match zero), so no callable.
+            run = None
+            if outputs:
+                options = self._callable_options(feed=[f"{n}:0" for n in inputs],
+                                                 fetch=[f"{n}:0" for n in outputs])
+                run = session._make_callable_from_options(options)
         except tf.errors.OpError as e:
             raise BackendError(e.message) from None
         except Exception as e:  # e.g. an output node without output 0

@@ -94,7 +94,12 @@ cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexc
             if results[k] is None:
                 continue
             out = np.from_dlpack(results[k])
-            if out.ndim == 0 or out.shape[0] != total:
+            if m.backend == RAI_BACKEND_TF:
+                if out.ndim == 0:
+                    continue  # TF skips 0-d outputs when splitting (BEHAVIOUR.md §4.6)
+                if out.shape[0] != total:
+                    raise BackendError("ERR Tensorflow batching error: model did not generate the expected batch size")
+            elif out.ndim == 0 or out.shape[0] != total:
                 raise BackendError("ERR Model did not generate the expected batch size")
             offset = 0
             for j in range(n):
