@@ -53,7 +53,20 @@ class OnnxBackend:
         """onnxruntime's own message, without the Python binding's status prefix."""
         return BackendError(_ORT_PREFIX.sub("", str(e)))
 
+    def _refuse_external_data(self, blob):
+        """Models must be self-contained: external initializers would make the server read files
+        named by a client (RedisAI refuses them with this message before loading)."""
+        import onnx
+        try:
+            model = onnx.load_model_from_string(blob)
+        except Exception:
+            return  # not a readable model: onnxruntime's own error follows
+        for initializer in model.graph.initializer:
+            if initializer.data_location == onnx.TensorProto.EXTERNAL:
+                raise BackendError("Initializer tensors with external data is not allowed.")
+
     def create(self, blob, device, inputs, outputs):
+        self._refuse_external_data(blob)
         options = self.ort.SessionOptions()
         options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         if rai_config.intra_op_parallelism:

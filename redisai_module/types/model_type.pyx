@@ -46,10 +46,9 @@ cdef public void RAI_ModelType_AofRewrite(RedisModuleIO *aof, RedisModuleString 
     cdef RaiModel *m = <RaiModel *>value
     cdef size_t chunk = <size_t>rai_config.model_chunk_size
     cdef size_t nchunks = m.blob_len // chunk + 1
-    cdef size_t cap = 13 + m.ninputs + m.noutputs + 4 + nchunks
+    cdef size_t cap = 12 + m.ninputs + m.noutputs + 4 + nchunks
     cdef RedisModuleString **args = <RedisModuleString **>RedisModule_Alloc(cap * sizeof(RedisModuleString *))
     cdef size_t n = 0, k
-    args[n] = key; n += 1
     args[n] = aof_cstring(backend_name(m.backend)); n += 1
     args[n] = aof_cstring(m.device); n += 1
     args[n] = aof_cstring("TAG"); n += 1
@@ -74,8 +73,10 @@ cdef public void RAI_ModelType_AofRewrite(RedisModuleIO *aof, RedisModuleString 
         args[n] = RedisModule_CreateString(NULL, m.blob + k * chunk,
                                            chunk if k < nchunks - 1 else m.blob_len % chunk)
         n += 1
-    RedisModule_EmitAOF(aof, "AI.MODELSTORE", "v", args, n)
-    for k in range(1, n):  # args[0] is the key, owned by Redis
+    # The key goes through 's': Redis hands aof_rewrite a stack object that 'v' would try to
+    # retain (a panic in the rewrite child); 's' copies such objects.
+    RedisModule_EmitAOF(aof, "AI.MODELSTORE", "sv", key, args, n)
+    for k in range(n):
         RedisModule_FreeString(NULL, args[k])
     RedisModule_Free(args)
 
