@@ -81,9 +81,20 @@ class OnnxBackend:
         input_names = [i.name for i in session.get_inputs()]
         return session, input_names, [o.name for o in session.get_outputs()]
 
+    def _feed(self, x):
+        """DLPack views as numpy; STRING arrays (bytes) as str, which onnxruntime encodes as UTF-8
+        (it would turn bytes objects into their repr)."""
+        np = self.np
+        if isinstance(x, np.ndarray) and x.dtype == object:
+            try:
+                return np.vectorize(lambda e: e.decode("utf-8"), otypes=[object])(x)
+            except UnicodeDecodeError:
+                raise BackendError("ERR ONNX STRING tensors must hold UTF-8 text") from None
+        return x if isinstance(x, np.ndarray) else np.from_dlpack(x)
+
     def run(self, session, inputs):
         np = self.np
-        feeds = {meta.name: np.from_dlpack(view) for meta, view in zip(session.get_inputs(), inputs)}
+        feeds = {meta.name: self._feed(x) for meta, x in zip(session.get_inputs(), inputs)}
         options = self.ort.RunOptions()
         self._start_watch(options)
         try:

@@ -54,13 +54,13 @@ cdef void model_run_in_backend(ModelRun *run) noexcept:
         model_run_fail(run, "ERR Backend not loaded: " + backend_name(m.backend).decode())
         return
     try:
-        views = [TensorView.wrap(run.inputs[k]) for k in range(run.ninputs)]
-        results = adapter.run(<object>m.handle, views)
+        inputs = [backend_input(run.inputs[k]) for k in range(run.ninputs)]
+        results = adapter.run(<object>m.handle, inputs)
         if len(results) < run.noutputs:
             raise BackendError("ERR Model did not generate the expected number of outputs")
         for k in range(run.noutputs):
             if results[k] is not None:
-                run.outputs[k] = tensor_from_dlpack(results[k])
+                run.outputs[k] = tensor_from_output(results[k])
     except BaseException as e:
         model_run_fail(run, e)
 
@@ -85,7 +85,7 @@ cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexc
         if adapter is None or m.handle == NULL:
             raise BackendError("ERR Backend not loaded: " + backend_name(m.backend).decode())
         import numpy as np
-        batched = [np.concatenate([np.from_dlpack(TensorView.wrap(members[j].inputs[i])) for j in range(n)])
+        batched = [np.concatenate([as_numpy(backend_input(members[j].inputs[i])) for j in range(n)])
                    for i in range(members[0].ninputs)]
         results = adapter.run(<object>m.handle, batched)
         if len(results) < members[0].noutputs:
@@ -93,7 +93,7 @@ cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexc
         for k in range(members[0].noutputs):
             if results[k] is None:
                 continue
-            out = np.from_dlpack(results[k])
+            out = as_numpy(results[k])
             if m.backend == RAI_BACKEND_TF:
                 if out.ndim == 0:
                     continue  # TF skips 0-d outputs when splitting (BEHAVIOUR.md §4.6)
@@ -104,7 +104,7 @@ cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexc
             offset = 0
             for j in range(n):
                 rows = batch_rows(members[j])
-                members[j].outputs[k] = tensor_from_dlpack(np.ascontiguousarray(out[offset:offset + rows]))
+                members[j].outputs[k] = tensor_from_output(np.ascontiguousarray(out[offset:offset + rows]))
                 offset += rows
     except BaseException as e:
         for j in range(n):

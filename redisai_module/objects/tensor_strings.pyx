@@ -1,0 +1,61 @@
+# STRING tensors have no DLPack form: they reach backends as numpy object arrays of bytes, and
+# string-typed outputs (numpy dtype kinds O, S, U) come back as STRING tensors.
+from libc.string cimport memcpy
+from redisai_module.dlpack cimport kDLString
+from redisai_module.objects.tensor cimport RaiTensor
+
+
+cdef object string_tensor_to_array(RaiTensor *t):
+    import numpy as np
+    cdef const char *data = <const char *>t.dl.data
+    cdef size_t k, start, end
+    elements = np.empty(t.length, dtype=object)
+    for k in range(t.length):
+        start = t.offsets[k]
+        end = t.offsets[k + 1] - 1 if k + 1 < t.length else t.nbytes - 1
+        elements[k] = data[start:end].split(b"\0", 1)[0]
+    return elements.reshape([t.dl.shape[i] for i in range(t.dl.ndim)])
+
+
+cdef RaiTensor *string_tensor_from_array(object array) except NULL:
+    """Each element as bytes (str is UTF-8 encoded); inner NULs are refused, as for VALUES."""
+    import numpy as np
+    array = np.asarray(array)
+    encoded = [e.encode("utf-8") if isinstance(e, str) else bytes(e) for e in array.reshape(-1)]
+    if any(b"\0" in e for e in encoded):
+        raise ValueError("ERR C-string value contains null character")
+    blob = b"".join(e + b"\0" for e in encoded)
+    cdef int64_t shape[TENSOR_MAX_NDIM]
+    cdef int d
+    if array.ndim > TENSOR_MAX_NDIM:
+        raise ValueError("ERR tensor has too many dimensions")
+    for d in range(array.ndim):
+        shape[d] = array.shape[d]
+    cdef RaiTensor *t = tensor_alloc(make_dtype(kDLString, 8), array.ndim, shape, len(encoded), len(blob))
+    if t == NULL:
+        raise MemoryError("ERR tensor is too large to allocate")
+    memcpy(t.dl.data, <const char *>blob, len(blob))
+    if not tensor_index_strings(t):
+        tensor_decref(t)
+        raise ValueError("ERR Number of string elements in data blob does not match tensor length")
+    return t
+
+
+cdef object backend_input(RaiTensor *t):
+    """What a backend receives for one input: a zero-copy DLPack view, or a string array."""
+    if t.dl.dtype.code == kDLString:
+        return string_tensor_to_array(t)
+    return TensorView.wrap(t)
+
+
+cdef RaiTensor *tensor_from_output(object value) except NULL:
+    """A backend's output as a new tensor in Redis memory."""
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind in ("O", "S", "U"):
+        return string_tensor_from_array(value)
+    return tensor_from_dlpack(value)
+
+
+cdef object as_numpy(object value):
+    import numpy as np
+    return value if isinstance(value, np.ndarray) else np.from_dlpack(value)
