@@ -1,0 +1,784 @@
+"""Models survive every persistence path (PERSISTENCE.md §3.2, §5.2, §6; BEHAVIOUR.md §7).
+
+BGSAVE + restart, SHUTDOWN SAVE, DEBUG RELOAD, AOF rewrite without RDB preamble (the module's
+aof_rewrite callback emits AI.MODELSTORE ... TAG .. BATCHSIZE .. MINBATCHSIZE .. MINBATCHTIMEOUT .. BLOB
+chunks), the plain AOF (MODELSTORE propagated verbatim), DUMP/RESTORE (byte layout of encoding 4, forged
+payloads of every older encoding, malformed payloads), and the upstream RedisAI model payloads.
+"""
+import json
+
+import pytest
+import redis
+
+from models import (onnx_add_model, sklearn_linear_onnx, sklearn_logreg_onnx, torch_add_model,
+                    torch_two_outputs_model)
+from redis_server import SHARED, running_server, wait_for
+
+TESTDATA = SHARED / "testdata" / "redisai_rdb"
+EMBEDDED = TESTDATA / "embedded"
+MODEL_MODULE_ID = 0x008FFF30E0C42C00  # AI__MODEL, low 10 bits = encoding version
+BACKEND_CODES = {"TF": 0, "TFLITE": 1, "TORCH": 2, "ONNX": 3}
+BAD_FORMAT = "Bad data format"
+
+
+# --------------------------------------------------------------------------------------------------
+# The data set
+
+
+class M:
+    """One model key: how it is stored and what META must say about it."""
+
+    def __init__(self, key, backend, device, blob, inputs, outputs, tag=b"", batch=(0, 0, 0), opts=None):
+        self.key = key if isinstance(key, bytes) else key.encode()
+        self.backend, self.device, self.blob_fn = backend, device, blob
+        self.inputs, self.outputs = inputs, outputs
+        self.tag = tag if isinstance(tag, bytes) else tag.encode()
+        self.batch = batch
+        self.opts = opts if opts is not None else self._default_opts()
+
+    def _default_opts(self):
+        opts = []
+        if self.tag:
+            opts += ["TAG", self.tag]
+        b, mb, t = self.batch
+        if b:
+            opts += ["BATCHSIZE", b]
+        if mb:
+            opts += ["MINBATCHSIZE", mb]
+        if t:
+            opts += ["MINBATCHTIMEOUT", t]
+        return opts
+
+    @property
+    def blob(self):
+        return self.blob_fn()
+
+    def store(self, r, chunks=None):
+        blob = [self.blob] if chunks is None else chunks
+        assert r.execute_command("AI.MODELSTORE", self.key, self.backend, self.device, *self.opts,
+                                 "BLOB", *blob) == b"OK"
+
+    def meta(self):
+        b, mb, t = self.batch
+        return [b"backend", self.backend.encode(), b"device", self.device.encode(), b"tag", self.tag,
+                b"batchsize", b, b"minbatchsize", mb, b"inputs", [i.encode() for i in self.inputs],
+                b"outputs", [o.encode() for o in self.outputs], b"minbatchtimeout", t]
+
+    def full(self):
+        return self.meta() + [b"blob", self.blob]
+
+
+MODELS = [
+    M("torch:add", "TORCH", "cpu", torch_add_model, ["a", "b"], [""], "add v1", (4, 2, 1000)),
+    M("torch:two", "TORCH", "CPU", torch_two_outputs_model, ["a", "b"], ["", ""]),
+    M("torch:bs", "TORCH", "CPU:0", torch_add_model, ["a", "b"], [""], "", (8, 0, 0)),
+    M("onnx:add", "ONNX", "CPU", onnx_add_model, ["a", "b"], ["c"], "", (0, 0, 0), ["TAG", ""]),
+    M("onnx:linear", "ONNX", "Cpu", sklearn_linear_onnx, ["float_input"], ["variable"], "lin", (2, 1, 0)),
+    M("onnx:logreg", "ONNX", "CPU", sklearn_logreg_onnx, ["float_input"], ["output_label", "output_probability"],
+      b"bin\x00\xff tag\r\n"),
+    M(b"key \x00 with\xffbytes", "TORCH", "CPU", torch_add_model, ["a", "b"], [""], "k", (0, 0, 0)),
+]
+TENSOR = ["AI.TENSORSET", "tensor", "INT32", 2, 1, "VALUES", 1, 2]
+
+
+def load(r, models=MODELS):
+    for m in models:
+        m.store(r)
+    assert r.execute_command(*TENSOR) == b"OK"
+
+
+def verify(r, models=MODELS, suffix=b""):
+    for m in models:
+        assert r.execute_command("AI.MODELGET", m.key + suffix, "META") == m.meta(), m.key
+        assert r.execute_command("AI.MODELGET", m.key + suffix, "BLOB") == m.blob, m.key
+        assert r.type(m.key + suffix) == b"AI__MODEL"
+    assert r.execute_command("AI.TENSORGET", "tensor", "VALUES") == [1, 2]
+
+
+def wait_bgsave(r, saves_before, timeout=30):
+    def done():
+        info = r.info("persistence")
+        return info["rdb_saves"] > saves_before and info["rdb_bgsave_in_progress"] == 0
+    wait_for(done, timeout, what="BGSAVE to finish")
+    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
+
+
+def wait_aof_rewrite(r, rewrites_before, timeout=30):
+    def done():
+        info = r.info("persistence")
+        return (info["aof_rewrites"] > rewrites_before and info["aof_rewrite_in_progress"] == 0
+                and info["aof_rewrite_scheduled"] == 0)
+    wait_for(done, timeout, what="BGREWRITEAOF to finish")
+    assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+
+
+def wait_startup_aof(r, timeout=30):
+    wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0
+             and r.info("persistence")["aof_rewrite_scheduled"] == 0, timeout, what="startup AOF")
+
+
+def test_dataset_is_what_we_think(r):
+    load(r)
+    verify(r)
+    assert r.dbsize() == len(MODELS) + 1
+
+
+# --------------------------------------------------------------------------------------------------
+# RDB
+
+
+def test_bgsave_and_restart_keeps_every_model():
+    with running_server() as s:
+        r = s.client()
+        load(r)
+        before = r.info("persistence")["rdb_saves"]
+        assert r.bgsave()
+        wait_bgsave(r, before)
+        s.restart()
+        r = s.client()
+        assert r.info("persistence")["rdb_last_load_keys_loaded"] == len(MODELS) + 1
+        assert r.dbsize() == len(MODELS) + 1
+        verify(r)
+        # once more, from what this server wrote after loading
+        before = r.info("persistence")["rdb_saves"]
+        assert r.bgsave()
+        wait_bgsave(r, before)
+        s.restart()
+        verify(s.client())
+
+
+def test_shutdown_save_keeps_models_and_their_replacements():
+    with running_server() as s:
+        r = s.client()
+        load(r)
+        assert r.save()
+        s.restart()
+        r = s.client()
+        verify(r)
+        # replace one model (another backend), delete another, then SHUTDOWN SAVE
+        assert r.execute_command("AI.MODELSTORE", "torch:two", "ONNX", "CPU", "TAG", "now onnx",
+                                 "BLOB", onnx_add_model()) == b"OK"
+        assert r.execute_command("AI.MODELDEL", "torch:bs") == b"OK"
+        s.restart(save=True)
+        r = s.client()
+        assert r.execute_command("AI.MODELGET", "torch:two", "META") == [
+            b"backend", b"ONNX", b"device", b"CPU", b"tag", b"now onnx", b"batchsize", 0, b"minbatchsize", 0,
+            b"inputs", [b"a", b"b"], b"outputs", [b"c"], b"minbatchtimeout", 0]
+        assert not r.exists("torch:bs")
+        verify(r, [m for m in MODELS if m.key not in (b"torch:two", b"torch:bs")])
+
+
+def test_debug_reload_keeps_every_model(r):
+    load(r)
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert r.dbsize() == len(MODELS) + 1
+    verify(r)
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"  # twice: what we wrote we read back
+    verify(r)
+
+
+def test_rdb_written_with_one_chunk_size_loads_with_another():
+    data = torch_add_model()
+    with running_server(module_args=("DEBUG_COMMAND", "yes", "MODEL_CHUNK_SIZE", 100)) as s:
+        r = s.client()
+        load(r)
+        assert r.execute_command("AI.MODELGET", "torch:add", "BLOB") == \
+            [data[i:i + 100] for i in range(0, len(data), 100)] + ([b""] if len(data) % 100 == 0 else [])
+        assert r.save()
+        s.module_args = ["DEBUG_COMMAND", "yes"]
+        s.restart()
+        r = s.client()
+        verify(r)
+        c = next(d for d in range(len(data) // 3, 1, -1) if len(data) % d == 0)
+        assert r.save()
+        s.module_args = ["DEBUG_COMMAND", "yes", "MODEL_CHUNK_SIZE", str(c)]
+        s.restart()
+        r = s.client()
+        got = r.execute_command("AI.MODELGET", "torch:add", "BLOB")
+        assert got == [data[i:i + c] for i in range(0, len(data), c)] + [b""]
+        assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+        assert r.execute_command("AI.MODELGET", "torch:add", "BLOB") == got
+        assert r.execute_command("AI.MODELGET", "torch:add", "META") == MODELS[0].meta()
+
+
+# --------------------------------------------------------------------------------------------------
+# AOF
+
+
+def parse_resp_commands(data):
+    """The commands of an AOF file (RESP arrays of bulk strings)."""
+    commands, i = [], 0
+    while i < len(data):
+        assert data[i:i + 1] == b"*", f"unexpected byte at {i}: {data[i:i + 20]!r}"
+        end = data.index(b"\r\n", i)
+        n = int(data[i + 1:end])
+        i = end + 2
+        args = []
+        for _ in range(n):
+            assert data[i:i + 1] == b"$"
+            end = data.index(b"\r\n", i)
+            length = int(data[i + 1:end])
+            args.append(data[end + 2:end + 2 + length])
+            assert data[end + 2 + length:end + 4 + length] == b"\r\n"
+            i = end + 4 + length
+        commands.append(args)
+    return commands
+
+
+def aof_files(s):
+    manifest = (s.dir / "appendonlydir" / "appendonly.aof.manifest").read_text().split("\n")
+    files = {}
+    for line in filter(None, manifest):
+        parts = line.split()
+        files[parts[parts.index("type") + 1]] = s.dir / "appendonlydir" / parts[1]
+    return files
+
+
+def chunks_of(data, c):
+    n = len(data) // c + 1
+    return [data[i * c:(i + 1) * c] for i in range(n - 1)] + [data[(n - 1) * c:]]
+
+
+def expected_rewrite(m, chunk_size=None):
+    b, mb, t = m.batch
+    blob = [m.blob] if chunk_size is None else chunks_of(m.blob, chunk_size)
+    return [b"AI.MODELSTORE", m.key, m.backend.encode(), m.device.encode(), b"TAG", m.tag,
+            b"BATCHSIZE", str(b).encode(), b"MINBATCHSIZE", str(mb).encode(), b"MINBATCHTIMEOUT", str(t).encode(),
+            b"BLOB", *blob]
+
+
+def rewrite_and_check(s, r, chunk_size=None):
+    before = r.info("persistence")["aof_rewrites"]
+    assert r.bgrewriteaof()
+    wait_aof_rewrite(r, before)
+    files = aof_files(s)
+    content = files["b"].read_bytes()
+    assert files["b"].name.endswith(".base.aof")
+    assert not content.startswith(b"REDIS")
+    assert b"AI.MODELSTORE" in content
+    commands = parse_resp_commands(content)
+    assert commands[0] == [b"SELECT", b"0"]
+    models = sorted((c for c in commands[1:] if c[0] == b"AI.MODELSTORE"), key=lambda c: c[1])
+    assert models == sorted((expected_rewrite(m, chunk_size) for m in MODELS), key=lambda c: c[1])
+    assert [c for c in commands[1:] if c[0] != b"AI.MODELSTORE"] == [
+        [b"AI.TENSORSET", b"tensor", b"INT32", b"2", b"1", b"BLOB", b"\x01\x00\x00\x00\x02\x00\x00\x00"]]
+    assert files["i"].read_bytes() == b""  # nothing written since: the restart reads the base only
+
+
+def test_aof_rewrite_without_rdb_preamble_emits_modelstore():
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        rewrite_and_check(s, r)
+        s.restart()
+        r = s.client()
+        assert r.dbsize() == len(MODELS) + 1
+        verify(r)
+
+
+def test_aof_rewrite_chunks_the_blob_with_model_chunk_size():
+    data = torch_add_model()
+    c = next(d for d in range(len(data) // 3, 1, -1) if len(data) % d == 0)   # exact: trailing empty chunk
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"},
+                        module_args=("DEBUG_COMMAND", "yes", "MODEL_CHUNK_SIZE", c)) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        rewrite_and_check(s, r, chunk_size=c)
+        assert expected_rewrite(MODELS[0], c)[-1] == b""
+        s.restart()
+        r = s.client()
+        for m in MODELS:
+            assert r.execute_command("AI.MODELGET", m.key, "META") == m.meta()
+            expected = m.blob if len(m.blob) < c else chunks_of(m.blob, c)
+            assert r.execute_command("AI.MODELGET", m.key, "BLOB") == expected, m.key
+
+
+def test_aof_rewrite_then_more_commands_then_restart():
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        before = r.info("persistence")["aof_rewrites"]
+        assert r.bgrewriteaof()
+        wait_aof_rewrite(r, before)
+        # written after the rewrite: in the incremental file
+        assert r.execute_command("AI.MODELDEL", "torch:add") == b"OK"
+        assert r.execute_command("AI.MODELSTORE", "late", "ONNX", "CPU", "TAG", "late", "BLOB",
+                                 onnx_add_model()) == b"OK"
+        s.restart()
+        r = s.client()
+        assert not r.exists("torch:add")
+        assert r.execute_command("AI.MODELGET", "late", "META")[:6] == [b"backend", b"ONNX", b"device", b"CPU",
+                                                                       b"tag", b"late"]
+        verify(r, MODELS[1:])
+
+
+def test_aof_rewrite_with_rdb_preamble_roundtrip():
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "yes"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        load(r)
+        before = r.info("persistence")["aof_rewrites"]
+        assert r.bgrewriteaof()
+        wait_aof_rewrite(r, before)
+        assert aof_files(s)["b"].read_bytes().startswith(b"REDIS")
+        s.restart()
+        verify(s.client())
+
+
+def test_plain_aof_has_modelstore_verbatim_and_replays_it():
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        data = torch_add_model()
+        sent = [["ai.modelstore", "m1", "torch", "cpu", "tag", "x", "BLOB", data[:500], data[500:1000], data[1000:]],
+                ["AI.MODELSTORE", "m2", "ONNX", "CPU", "BATCHSIZE", "4.0", "BLOB", onnx_add_model()],
+                ["AI.MODELDEL", "m2"],
+                ["AI.MODELSTORE", "m3", "ONNX", "CPU", "MINBATCHSIZE", 0, "BLOB", onnx_add_model()]]
+        for c in sent:
+            assert r.execute_command(*c) == b"OK"
+        # failed commands are not propagated
+        with pytest.raises(redis.ResponseError):
+            r.execute_command("AI.MODELSTORE", "bad", "TORCH", "CPU", "BLOB", b"garbage")
+        with pytest.raises(redis.ResponseError):
+            r.execute_command("AI.MODELDEL", "missing")
+        commands = [c for c in parse_resp_commands(aof_files(s)["i"].read_bytes()) if c[0] != b"SELECT"]
+        expected = [[a if isinstance(a, bytes) else str(a).encode() for a in c] for c in sent]
+        assert [[c[0].upper(), *c[1:]] for c in commands] == [[x[0].upper(), *x[1:]] for x in expected]
+        s.restart()
+        r = s.client()
+        assert r.execute_command("AI.MODELGET", "m1") == [
+            b"backend", b"TORCH", b"device", b"cpu", b"tag", b"x", b"batchsize", 0, b"minbatchsize", 0,
+            b"inputs", [b"a", b"b"], b"outputs", [b""], b"minbatchtimeout", 0, b"blob", data]
+        assert not r.exists("m2") and not r.exists("bad")
+        assert r.execute_command("AI.MODELGET", "m3", "BLOB") == onnx_add_model()
+
+
+# AOF round trips of the upstream test (expectations.json "aof_rewrite_roundtrip")
+
+def _aof_cases():
+    cases = json.loads((TESTDATA / "expectations.json").read_text())["aof_rewrite_roundtrip"]["cases"]
+    return [c for c in cases if c["store"][0] == "AI.MODELSTORE"]
+
+
+AOF_CASES = _aof_cases()
+FIXTURE_FILES = {"<graph.pb>": "graph.pb", "<pt-minimal.pt>": "pt-minimal.pt",
+                 "<linear_iris.onnx>": "linear_iris.onnx"}
+
+
+def _expected(reply):
+    if isinstance(reply, str):
+        return reply.encode()
+    if isinstance(reply, list):
+        return [_expected(x) for x in reply]
+    return reply
+
+
+@pytest.mark.parametrize("case", AOF_CASES, ids=[c["store"][5] for c in AOF_CASES])
+def test_upstream_aof_rewrite_roundtrip(case):
+    args = [(EMBEDDED / FIXTURE_FILES[a]).read_bytes() if a in FIXTURE_FILES else a for a in case["store"]]
+    key = case["store"][1]
+    with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
+        r = s.client()
+        wait_startup_aof(r)
+        assert r.execute_command(*args) == b"OK"
+        before = r.info("persistence")["aof_rewrites"]
+        assert r.bgrewriteaof()
+        wait_aof_rewrite(r, before)
+        s.restart()
+        r = s.client()
+        got = r.execute_command("AI.MODELGET", key, "META")
+        backend, device, tag, b, mb, t, inputs, outputs = _expected(case["meta_after_reload"])
+        assert got == [b"backend", backend, b"device", device, b"tag", tag, b"batchsize", b, b"minbatchsize", mb,
+                       b"inputs", inputs, b"outputs", outputs, b"minbatchtimeout", t]
+        assert r.execute_command("AI.MODELGET", key, "BLOB") == args[-1]
+
+
+# --------------------------------------------------------------------------------------------------
+# DUMP payloads: builder, CRC-64/Jones, decoder
+
+
+def _crc_table():
+    poly = 0x95AC9329AC4BC9B5
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc64(data, crc=0):
+    for b in data:
+        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+def rdb_len(n):
+    if n < 1 << 6:
+        return bytes([n])
+    if n < 1 << 14:
+        return bytes([0x40 | (n >> 8), n & 0xFF])
+    if n <= 0xFFFFFFFF:
+        return b"\x80" + n.to_bytes(4, "big")
+    return b"\x81" + n.to_bytes(8, "big")
+
+
+def UINT(n):
+    return rdb_len(2) + rdb_len(n)
+
+
+def STR(b):
+    return rdb_len(5) + rdb_len(len(b)) + b
+
+
+def with_trailer(data, rdb_version=10):
+    data = data + rdb_version.to_bytes(2, "little")
+    return data + crc64(data).to_bytes(8, "little")
+
+
+def model_payload(encver, body, rdb_version=10, eof=True):
+    return with_trailer(b"\x07" + rdb_len(MODEL_MODULE_ID | encver) + body + (b"\x00" if eof else b""), rdb_version)
+
+
+def model_body(encver, backend, device, tag, batch, inputs, outputs, chunks):
+    """The values of an AI__MODEL of the given encoding version (PERSISTENCE.md §3.2, §5.2)."""
+    b, mb, t = batch
+    body = UINT(BACKEND_CODES[backend]) + STR(device + b"\0")
+    body += STR(tag + b"\0") if encver == 0 else STR(tag)
+    body += UINT(b) + UINT(mb)
+    if encver >= 2:
+        body += UINT(t)
+    body += UINT(len(inputs)) + b"".join(STR(i + b"\0") for i in inputs)
+    body += UINT(len(outputs)) + b"".join(STR(o + b"\0") for o in outputs)
+    if encver == 0:
+        body += STR(b"".join(chunks))
+    else:
+        body += UINT(sum(len(c) for c in chunks)) + UINT(len(chunks)) + b"".join(STR(c) for c in chunks)
+    return body
+
+
+def _lzf_decompress(data, out_len):
+    out, i = bytearray(), 0
+    while i < len(data):
+        ctrl = data[i]
+        i += 1
+        if ctrl < 32:
+            out += data[i:i + ctrl + 1]
+            i += ctrl + 1
+        else:
+            length = ctrl >> 5
+            if length == 7:
+                length += data[i]
+                i += 1
+            ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
+            i += 1
+            for _ in range(length + 2):
+                out.append(out[ref])
+                ref += 1
+    assert len(out) == out_len
+    return bytes(out)
+
+
+def _read_len(d, i):
+    b = d[i]
+    kind = b >> 6
+    if kind == 0:
+        return b & 0x3F, i + 1, False
+    if kind == 1:
+        return ((b & 0x3F) << 8) | d[i + 1], i + 2, False
+    if b == 0x80:
+        return int.from_bytes(d[i + 1:i + 5], "big"), i + 5, False
+    if b == 0x81:
+        return int.from_bytes(d[i + 1:i + 9], "big"), i + 9, False
+    assert kind == 3, hex(b)
+    return b & 0x3F, i + 1, True
+
+
+def _read_string(d, i):
+    n, i, special = _read_len(d, i)
+    if not special:
+        return d[i:i + n], i + n
+    if n in (0, 1, 2):   # integer-encoded strings
+        size = 1 << n
+        return str(int.from_bytes(d[i:i + size], "little", signed=True)).encode(), i + size
+    assert n == 3, n      # LZF
+    clen, i, _ = _read_len(d, i)
+    ulen, i, _ = _read_len(d, i)
+    return _lzf_decompress(d[i:i + clen], ulen), i + clen
+
+
+def decode_module_payload(d):
+    """(module id with encver, [(opcode, value), ...]) of a DUMP payload of a module value."""
+    assert d[0] == 7
+    assert int.from_bytes(d[-8:], "little") == crc64(d[:-8]), "bad CRC"
+    mid, i, _ = _read_len(d, 1)
+    values = []
+    while True:
+        op, i, _ = _read_len(d, i)
+        if op == 0:
+            break
+        if op in (1, 2):
+            v, i, _ = _read_len(d, i)
+        elif op == 3:
+            v, i = d[i:i + 4], i + 4
+        elif op == 4:
+            v, i = d[i:i + 8], i + 8
+        else:
+            assert op == 5, op
+            v, i = _read_string(d, i)
+        values.append((op, v))
+    assert len(d) - i == 10, "trailing bytes after EOF"
+    return mid, values
+
+
+def decode_v4_model(values):
+    it = iter(values)
+
+    def u():
+        op, v = next(it)
+        assert op == 2, (op, v)
+        return v
+
+    def s():
+        op, v = next(it)
+        assert op == 5, (op, v)
+        return v
+    out = {"backend": u(), "device": s(), "tag": s(), "batch": (u(), u(), u())}
+    out["inputs"] = [s() for _ in range(u())]
+    out["outputs"] = [s() for _ in range(u())]
+    out["length"] = u()
+    out["chunks"] = [s() for _ in range(u())]
+    assert next(it, None) is None, "extra values"
+    return out
+
+
+def test_crc_and_decoder_read_the_upstream_samples():
+    assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+    data = (TESTDATA / "v4_torch_model.bin").read_bytes()
+    mid, values = decode_module_payload(data)
+    assert mid == MODEL_MODULE_ID | 4
+    m = decode_v4_model(values)
+    assert m == {"backend": 2, "device": b"CPU\0", "tag": b"PT_MINIMAL_V4", "batch": (4, 2, 1000),
+                 "inputs": [b"a\0", b"b\0"], "outputs": [b"\0"], "length": 1352,
+                 "chunks": [(EMBEDDED / "pt-minimal.pt").read_bytes()]}
+    # our builder gives the same values
+    assert decode_module_payload(model_payload(4, model_body(
+        4, "TORCH", b"CPU", b"PT_MINIMAL_V4", (4, 2, 1000), [b"a", b"b"], [b""],
+        [(EMBEDDED / "pt-minimal.pt").read_bytes()])))[1] == values
+
+
+# --------------------------------------------------------------------------------------------------
+# DUMP / RESTORE
+
+
+def expected_v4(m, chunk_size=536346624):
+    blob = m.blob
+    return {"backend": BACKEND_CODES[m.backend], "device": m.device.encode() + b"\0", "tag": m.tag,
+            "batch": m.batch, "inputs": [i.encode() + b"\0" for i in m.inputs],
+            "outputs": [o.encode() + b"\0" for o in m.outputs], "length": len(blob),
+            "chunks": chunks_of(blob, chunk_size)}
+
+
+def test_dump_restore_roundtrip_every_model(r):
+    load(r)
+    dumps = {m.key: r.dump(m.key) for m in MODELS}
+    for m in MODELS:
+        mid, values = decode_module_payload(dumps[m.key])
+        assert mid == MODEL_MODULE_ID | 4
+        assert dumps[m.key][-10:-8] == (10).to_bytes(2, "little")  # Redis 7.0 writes RDB version 10
+        assert decode_v4_model(values) == expected_v4(m), m.key
+    pipe = r.pipeline(transaction=False)
+    for m in MODELS:
+        pipe.restore(m.key + b":copy", 0, dumps[m.key])
+    assert pipe.execute() == [b"OK"] * len(MODELS)
+    verify(r, suffix=b":copy")
+    for m in MODELS:
+        assert r.dump(m.key + b":copy") == dumps[m.key]
+    # REPLACE over a string and over another model; BUSYKEY without REPLACE
+    r.set("plain", "x")
+    assert r.restore("plain", 0, dumps[b"onnx:add"], replace=True) == b"OK"
+    assert r.execute_command("AI.MODELGET", "plain", "META") == MODELS[3].meta()
+    assert r.restore("plain", 0, dumps[b"torch:add"], replace=True) == b"OK"
+    assert r.execute_command("AI.MODELGET", "plain", "META") == MODELS[0].meta()
+    with pytest.raises(redis.ResponseError, match="BUSYKEY"):
+        r.restore("plain", 0, dumps[b"torch:two"])
+    # with a TTL
+    assert r.restore("ttl", 100000, dumps[b"torch:add"]) == b"OK"
+    assert 0 < r.pttl("ttl") <= 100000
+    # into a different server
+    with running_server() as other:
+        o = other.client()
+        for m in MODELS:
+            assert o.restore(m.key, 0, dumps[m.key]) == b"OK"
+        assert o.execute_command(*TENSOR) == b"OK"
+        verify(o)
+
+
+def test_dump_is_byte_exact_without_compression():
+    with running_server({"rdbcompression": "no"}) as s:
+        r = s.client()
+        for m in MODELS:
+            m.store(r)
+            body = model_body(4, m.backend, m.device.encode(), m.tag, m.batch,
+                              [i.encode() for i in m.inputs], [o.encode() for o in m.outputs], [m.blob])
+            assert r.dump(m.key) == model_payload(4, body), m.key
+
+
+def test_dump_uses_model_chunk_size():
+    data = onnx_add_model()
+    c = next(d for d in range(len(data) // 3, 1, -1) if len(data) % d == 0)
+    with running_server(module_args=("DEBUG_COMMAND", "yes", "MODEL_CHUNK_SIZE", c)) as s:
+        r = s.client()
+        m = MODELS[3]
+        m.store(r)
+        got = decode_v4_model(decode_module_payload(r.dump(m.key))[1])
+        assert got == expected_v4(m, c)
+        assert got["chunks"][-1] == b"" and len(got["chunks"]) == len(data) // c + 1
+
+
+@pytest.mark.parametrize("encver", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("which", ["torch", "onnx"])
+def test_forged_payload_of_every_encoding_restores(r, encver, which):
+    if which == "torch":
+        backend, blob, inputs, outputs = "TORCH", torch_add_model(), [b"a", b"b"], [b""]
+    else:
+        backend, blob, inputs, outputs = "ONNX", sklearn_linear_onnx(), [b"float_input"], [b"variable"]
+    chunks = [blob[:100], blob[100:200], blob[200:], b""]   # several chunks, a trailing empty one
+    # stored names are ignored for non-TF backends: give none, they are introspected
+    body = model_body(encver, backend, b"cpu", b"forged tag", (6, 3, 77), [], [], chunks)
+    assert r.restore("k", 0, model_payload(encver, body, rdb_version=9)) == b"OK"
+    timeout = 77 if encver >= 2 else 0
+    assert r.execute_command("AI.MODELGET", "k") == [
+        b"backend", backend.encode(), b"device", b"cpu", b"tag", b"forged tag", b"batchsize", 6,
+        b"minbatchsize", 3, b"inputs", inputs, b"outputs", outputs, b"minbatchtimeout", timeout, b"blob", blob]
+    # re-saved in encoding 4 with the introspected names
+    got = decode_v4_model(decode_module_payload(r.dump("k"))[1])
+    assert got["inputs"] == [i + b"\0" for i in inputs] and got["outputs"] == [o + b"\0" for o in outputs]
+    assert got["chunks"] == [blob] and got["length"] == len(blob)
+
+
+def _good_body():
+    return model_body(4, "TORCH", b"CPU", b"t", (0, 0, 0), [b"a", b"b"], [b""], [torch_add_model()])
+
+
+BAD_PAYLOADS = {
+    "encver 5": lambda: model_payload(5, _good_body()),
+    "encver 63": lambda: model_payload(63, _good_body()),
+    "corrupt torch blob": lambda: model_payload(4, model_body(4, "TORCH", b"CPU", b"t", (0, 0, 0), [], [],
+                                                              [b"not a model"])),
+    "corrupt onnx blob": lambda: model_payload(4, model_body(4, "ONNX", b"CPU", b"t", (0, 0, 0), [], [],
+                                                             [b"not a model"])),
+    "unknown backend 7": lambda: model_payload(4, UINT(7) + _good_body()[len(UINT(2)):]),
+    "truncated values": lambda: model_payload(4, _good_body()[:40], eof=False),
+    "truncated before chunks": lambda: model_payload(4, model_body(4, "TORCH", b"CPU", b"t", (0, 0, 0), [], [],
+                                                                   [])[:-2], eof=False),
+    "missing chunk": lambda: model_payload(4, UINT(2) + STR(b"CPU\0") + STR(b"t") + UINT(0) * 3 + UINT(0) + UINT(0)
+                                           + UINT(len(torch_add_model())) + UINT(2) + STR(torch_add_model()),
+                                           eof=False),
+    "bad device": lambda: model_payload(4, model_body(4, "TORCH", b"TPU", b"t", (0, 0, 0), [], [],
+                                                      [torch_add_model()])),
+    "gpu device": lambda: model_payload(4, model_body(4, "ONNX", b"GPU", b"t", (0, 0, 0), [], [],
+                                                      [onnx_add_model()])),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_PAYLOADS))
+def test_malformed_payload_fails_cleanly(r, server, name):
+    r.execute_command("AI.TENSORSET", "bystander", "INT8", 1, "VALUES", 7)
+    payload = BAD_PAYLOADS[name]()
+    with pytest.raises(redis.ResponseError) as e:
+        r.restore("k", 0, payload)
+    assert str(e.value) == BAD_FORMAT
+    assert not r.exists("k")
+    assert server.alive()
+    assert r.ping()
+    assert r.execute_command("AI.TENSORGET", "bystander", "VALUES") == [7]
+    # and the key can still be used afterwards
+    assert r.execute_command("AI.MODELSTORE", "k", "TORCH", "CPU", "BLOB", torch_add_model()) == b"OK"
+
+
+def test_bad_crc_is_refused_by_redis(r):
+    payload = bytearray(model_payload(4, _good_body()))
+    payload[-1] ^= 0xFF
+    with pytest.raises(redis.ResponseError, match="checksum"):
+        r.restore("k", 0, bytes(payload))
+    assert not r.exists("k")
+
+
+# --------------------------------------------------------------------------------------------------
+# The upstream RedisAI model payloads
+
+
+def _model_entries():
+    entries = json.loads((TESTDATA / "expectations.json").read_text())["payloads"]
+    return [e for e in entries if e["module_type_name"] == "AI__MODEL"]
+
+
+MODEL_ENTRIES = _model_entries()
+NON_TF = [e for e in MODEL_ENTRIES if not e["file"].endswith("_tf_model.bin")]
+TF = [e for e in MODEL_ENTRIES if e["file"].endswith("_tf_model.bin")]
+
+
+def test_all_shared_model_payloads_are_covered():
+    assert sorted(e["file"] for e in NON_TF) == sorted(
+        [f"v{i}_{k}_model.bin" for i in range(5) for k in ("torch", "onnx")])
+    assert sorted(e["file"] for e in TF) == [f"v{i}_tf_model.bin" for i in range(5)]
+
+
+def _check_follow_up(r, entry):
+    for follow in entry["follow_up"]:
+        reply = r.execute_command(*follow["command"])
+        if "reply" in follow:
+            assert reply == _expected(follow["reply"]), follow["command"]
+        else:  # the ONNX linear_iris value
+            assert float(reply[0]) == -0.090524077415466309, reply
+
+
+def _restore_and_check(r, entry):
+    payload = (TESTDATA / entry["file"]).read_bytes()
+    assert len(payload) == entry["byte_len"]
+    r.execute_command("AI.TENSORSET", "bystander", "INT8", 1, "VALUES", 7)
+    if entry["flushall_before_restore"]:
+        r.flushall()
+    assert r.restore(entry["key"], 0, payload, replace=True) == b"OK"
+    exp = entry["expected_after_restore"]
+    assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
+    return payload, exp
+
+
+@pytest.mark.parametrize("entry", NON_TF, ids=[e["file"] for e in NON_TF])
+def test_upstream_payload_restores_with_expected_meta(r, entry):
+    payload, exp = _restore_and_check(r, entry)
+    key = entry["key"]
+    blob_file = [v for v in entry["decoded_values_in_order"] if "embedded_file" in v][0]["embedded_file"]
+    blob = (TESTDATA / blob_file).read_bytes()
+    assert r.execute_command("AI.MODELGET", key, "BLOB") == blob
+    # RESTORE ... REPLACE again over the restored key
+    assert r.restore(key, 0, payload, replace=True) == b"OK"
+    assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
+    # re-saved as encoding 4 with the same values, and read back
+    mid, values = decode_module_payload(r.dump(key))
+    assert mid == MODEL_MODULE_ID | 4
+    meta = _expected(exp["reply"])
+    assert decode_v4_model(values) == {
+        "backend": BACKEND_CODES[meta[1].decode()], "device": meta[3] + b"\0", "tag": meta[5],
+        "batch": (meta[7], meta[9], meta[15]), "inputs": [i + b"\0" for i in meta[11]],
+        "outputs": [o + b"\0" for o in meta[13]], "length": len(blob), "chunks": [blob]}
+    assert r.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
+    assert r.execute_command("AI.MODELGET", key, "BLOB") == blob
+    _check_follow_up(r, entry)
+
+
+@pytest.mark.parametrize("entry", TF, ids=[e["file"] for e in TF])
+def test_upstream_tf_payload_restores_with_expected_meta(r, entry):
+    _restore_and_check(r, entry)
+    if entry["follow_up"]:
+        _check_follow_up(r, entry)
