@@ -23,16 +23,11 @@ cdef int report_modelrun_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int
 cdef public int RAI_ModelRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_modelrun_keys(ctx, argv, argc)
-    if blocking_refused(ctx):
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
-    if argc < 6:
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MODELRUN_ARITY)
-    cdef const char *err = NULL
-    cdef RedisModuleKey *model_key = open_value_key(ctx, argv[1], RAI_ModelType, REDISMODULE_READ,
-                                                    RAI_ERR_MODEL_EMPTY, &err)
+    cdef RaiModel *m = NULL
+    cdef RedisModuleKey *model_key = open_model_to_run(ctx, argv, argc, 6, RAI_ERR_MODELRUN_ARITY, &m)
     if model_key == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
-    cdef RaiModel *m = <RaiModel *>RedisModule_ModuleTypeGetValue(model_key)
+        return REDISMODULE_OK  # the error was replied
+    cdef const char *err = NULL
     cdef long long timeout_ms = 0
     cdef int i = 2
     if arg_is(argv[2], "TIMEOUT", 7):

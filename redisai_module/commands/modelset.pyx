@@ -36,14 +36,7 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
         return NULL
     cdef RaiModel *m = model_new(backend)
     m.device = copy_cstring(s, n)
-    cdef int i = 4
-    if i + 1 < argc and arg_is(argv[i], "TAG", 3):
-        s = RedisModule_StringPtrLen(argv[i + 1], &n)
-        m.tag = copy_cstring(s, n)
-        m.tag_len = n
-        i += 2
-    else:
-        m.tag = copy_cstring("", 0)
+    cdef int i = parse_model_tag(argv, argc, 4, m)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if backend == RAI_BACKEND_TFLITE:
             return model_parse_failed(m, RAI_ERR_TFLITE_BATCHING, err)

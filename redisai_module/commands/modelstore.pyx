@@ -30,6 +30,19 @@ cdef bint parse_name_list(RedisModuleString **argv, int argc, int *i, char ***na
     return True
 
 
+cdef int parse_model_tag(RedisModuleString **argv, int argc, int i, RaiModel *m) noexcept nogil:
+    """An optional `TAG <tag>` at argv[i] (default ""); returns the index after it."""
+    cdef size_t n
+    cdef const char *s
+    if i + 1 < argc and arg_is(argv[i], "TAG", 3):
+        s = RedisModule_StringPtrLen(argv[i + 1], &n)
+        m.tag = copy_cstring(s, n)
+        m.tag_len = n
+        return i + 2
+    m.tag = copy_cstring("", 0)
+    return i
+
+
 cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
     cdef int backend = parse_backend(argv[2])
     if backend < 0:
@@ -42,14 +55,7 @@ cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const c
     cdef size_t n
     cdef const char *s = RedisModule_StringPtrLen(argv[3], &n)
     m.device = copy_cstring(s, n)
-    cdef int i = 4
-    if i < argc and arg_is(argv[i], "TAG", 3) and i + 1 < argc:
-        s = RedisModule_StringPtrLen(argv[i + 1], &n)
-        m.tag = copy_cstring(s, n)
-        m.tag_len = n
-        i += 2
-    else:
-        m.tag = copy_cstring("", 0)
+    cdef int i = parse_model_tag(argv, argc, 4, m)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
             return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)

@@ -65,6 +65,21 @@ cdef bint load_chunked_blob(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     return pos == total
 
 
+cdef RaiModel *load_model_identity(RedisModuleIO *io, bint tag_has_nul) noexcept nogil:
+    """backend, device+NUL, tag (stored with its NUL in encoding 0 only): the fields every model
+    encoding starts with. NULL (logged) on a short read or an unknown backend."""
+    cdef RaiModel *m = model_new(<int>RedisModule_LoadUnsigned(io))
+    if RedisModule_IsIOError(io) or backend_name(m.backend) == NULL:
+        return model_load_failed(io, m)
+    m.device = load_buffer_cstring(io, True, NULL)
+    if m.device == NULL:
+        return model_load_failed(io, m)
+    m.tag = load_buffer_cstring(io, tag_has_nul, &m.tag_len)
+    if m.tag == NULL:
+        return model_load_failed(io, m)
+    return m
+
+
 cdef RaiModel *model_load_failed(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     RedisModule_LogIOError(io, "warning", "Experienced a short read while reading a model from RDB")
     model_decref(m)

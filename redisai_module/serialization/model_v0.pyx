@@ -7,15 +7,9 @@ from redisai_module.redis_api cimport *
 
 
 cdef RaiModel *model_rdb_load_v0(RedisModuleIO *io) noexcept nogil:
-    cdef RaiModel *m = model_new(<int>RedisModule_LoadUnsigned(io))
-    if RedisModule_IsIOError(io) or backend_name(m.backend) == NULL:
-        return model_load_failed(io, m)
-    m.device = load_buffer_cstring(io, True, NULL)
-    if m.device == NULL:
-        return model_load_failed(io, m)
-    m.tag = load_buffer_cstring(io, True, &m.tag_len)
-    if m.tag == NULL:
-        return model_load_failed(io, m)
+    cdef RaiModel *m = load_model_identity(io, True)
+    if m == NULL:
+        return NULL
     m.batchsize = RedisModule_LoadUnsigned(io)
     m.minbatchsize = RedisModule_LoadUnsigned(io)
     if (not load_name_list(io, &m.inputs, &m.ninputs)

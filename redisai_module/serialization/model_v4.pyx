@@ -34,15 +34,9 @@ cdef void model_rdb_save_v4(RedisModuleIO *io, RaiModel *m) noexcept nogil:
 
 
 cdef RaiModel *model_rdb_load_v4(RedisModuleIO *io) noexcept nogil:
-    cdef RaiModel *m = model_new(<int>RedisModule_LoadUnsigned(io))
-    if RedisModule_IsIOError(io) or backend_name(m.backend) == NULL:
-        return model_load_failed(io, m)
-    m.device = load_buffer_cstring(io, True, NULL)
-    if m.device == NULL:
-        return model_load_failed(io, m)
-    m.tag = load_buffer_cstring(io, False, &m.tag_len)
-    if m.tag == NULL:
-        return model_load_failed(io, m)
+    cdef RaiModel *m = load_model_identity(io, False)
+    if m == NULL:
+        return NULL
     m.batchsize = RedisModule_LoadUnsigned(io)
     m.minbatchsize = RedisModule_LoadUnsigned(io)
     m.minbatchtimeout = RedisModule_LoadUnsigned(io)
