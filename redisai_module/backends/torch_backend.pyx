@@ -49,12 +49,17 @@ class TorchBackend:
         module, dev = handle
         torch = self.torch
         with torch.inference_mode():
-            result = module(*[torch.from_dlpack(view).to(dev) for view in inputs])
+            args = [torch.from_dlpack(view) for view in inputs]
+            if dev != "cpu":
+                args = [a.to(dev) for a in args]
+            result = module(*args)
         if isinstance(result, torch.Tensor):
             result = (result,)
         outputs = []
         for value in result:
             if not isinstance(value, torch.Tensor):
                 raise BackendError("Model did not return tensors")
-            outputs.append(value.detach().contiguous().cpu())
+            if value.device.type != "cpu" or not value.is_contiguous():
+                value = value.contiguous().cpu()
+            outputs.append(value)
         return outputs

@@ -109,6 +109,26 @@ cdef void wait_a_millisecond(RunQueue *q) noexcept nogil:
     pthread_cond_timedwait(&q.wakeup, &q.lock, &deadline)
 
 
+cdef extern from *:
+    """
+    static inline void *rai_load_ptr(void **p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+    static inline void rai_cpu_relax(void) { __builtin_ia32_pause(); }
+    """
+    void *rai_load_ptr(void **p) nogil
+    void rai_cpu_relax() nogil
+
+cdef enum:
+    IDLE_SPIN_US = 50  # a sleeping worker takes tens of microseconds to wake on a VM
+
+
+cdef void spin_for_work(RunQueue *q) noexcept nogil:
+    """With q unlocked: watch the queue briefly before sleeping, so back-to-back requests of
+    one client do not each pay a thread wake-up."""
+    cdef int64_t until = monotonic_us() + IDLE_SPIN_US
+    while rai_load_ptr(<void **>&q.head) == NULL and monotonic_us() < until:
+        rai_cpu_relax()
+
+
 cdef void *run_queue_worker(void *arg) noexcept nogil:
     """Pop, skip what timed out while queued, batch what can batch, run, unblock."""
     cdef RunQueue *q = <RunQueue *>arg
@@ -118,6 +138,10 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
     cdef int n, k
     pthread_mutex_lock(&q.lock)
     while True:
+        if q.head == NULL:
+            pthread_mutex_unlock(&q.lock)
+            spin_for_work(q)
+            pthread_mutex_lock(&q.lock)
         while q.head == NULL:
             pthread_cond_wait(&q.wakeup, &q.lock)
         run = pop_locked(q)
