@@ -58,6 +58,10 @@ cdef extern from *:
     #define RAI_ERR_CHUNK_SIZE_MISSING "ERR MODEL_CHUNK_SIZE: missing chunk size"
     #define RAI_ERR_CHUNK_SIZE_INVALID "ERR MODEL_CHUNK_SIZE: invalid chunk size"
     #define RAI_ERR_UNSUPPORTED_SUBCOMMAND "ERR unsupported subcommand"
+    #define RAI_ERR_SCRIPT_EMPTY "ERR script key is empty"
+    #define RAI_ERR_MISSING_ENTRY_POINTS "ERR Insufficient arguments, missing script entry points"
+    #define RAI_ERR_ENTRY_POINTS_COUNT "ERR Non numeric entry points number provided to AI.SCRIPTSTORE command"
+    #define RAI_ERR_MISSING_SOURCE "ERR Insufficient arguments, missing script SOURCE"
     #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     """
@@ -118,3 +122,7 @@ cdef extern from *:
     const char *RAI_ERR_CHUNK_SIZE_MISSING
     const char *RAI_ERR_CHUNK_SIZE_INVALID
     const char *RAI_ERR_UNSUPPORTED_SUBCOMMAND
+    const char *RAI_ERR_SCRIPT_EMPTY
+    const char *RAI_ERR_MISSING_ENTRY_POINTS
+    const char *RAI_ERR_ENTRY_POINTS_COUNT
+    const char *RAI_ERR_MISSING_SOURCE

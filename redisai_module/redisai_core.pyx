@@ -14,6 +14,8 @@ include "objects/deferred_release.pyx"
 include "objects/run_stats.pyx"
 include "objects/model.pyx"
 include "objects/model_backend.pyx"
+include "objects/script.pyx"
+include "objects/script_backend.pyx"
 
 # backends: one adapter per framework, each imported on first use
 include "backends/common.pyx"
@@ -38,10 +40,15 @@ include "serialization/model_load.pyx"
 include "serialization/model_v0.pyx"
 include "serialization/model_v1.pyx"
 include "serialization/model_v4.pyx"
+include "serialization/script_load.pyx"
+include "serialization/script_v0.pyx"
+include "serialization/script_v1.pyx"
+include "serialization/script_v4.pyx"
 
 # types: the Redis module type callbacks (nogil; see each file for the one exception)
 include "types/tensor_type.pyx"
 include "types/model_type.pyx"
+include "types/script_type.pyx"
 
 # commands: argument parsing and replies
 include "commands/parsing.pyx"
@@ -57,6 +64,8 @@ include "commands/modeldel.pyx"
 include "commands/modelexecute.pyx"
 include "commands/modelrun.pyx"
 include "commands/modelscan.pyx"
+include "commands/scriptstore.pyx"
+include "commands/scriptget.pyx"
 include "commands/info.pyx"
 include "commands/config_command.pyx"
 include "debug.pyx"

@@ -22,6 +22,11 @@ static const RaiCommand commands[] = {
     {"ai.modelexecute", RAI_ModelExecute_Command, "write deny-oom getkeys-api", 4, 4, 1},
     {"ai.modelrun", RAI_ModelRun_Command, "write deny-oom getkeys-api", 3, 3, 1},  /* deprecated */
     {"ai._modelscan", RAI_ModelScan_Command, "readonly", 0, 0, 0},
+    {"ai.scriptstore", RAI_ScriptStore_Command, "write deny-oom", 1, 1, 1},
+    {"ai.scriptset", RAI_ScriptSet_Command, "write deny-oom", 1, 1, 1},  /* deprecated */
+    {"ai.scriptget", RAI_ScriptGet_Command, "readonly", 1, 1, 1},
+    {"ai.scriptdel", RAI_ScriptDel_Command, "write", 1, 1, 1},
+    {"ai._scriptscan", RAI_ScriptScan_Command, "readonly", 0, 0, 0},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0},
 };

@@ -34,5 +34,18 @@ int RAI_RegisterDataTypes(RedisModuleCtx *ctx) {
         RedisModule_Log(ctx, "warning", "could not create the AI__MODEL type");
         return REDISMODULE_ERR;
     }
+    RedisModuleTypeMethods script_methods = {
+        .version = REDISMODULE_TYPE_METHOD_VERSION,
+        .rdb_load = RAI_ScriptType_RdbLoad,
+        .rdb_save = RAI_ScriptType_RdbSave,
+        .aof_rewrite = RAI_ScriptType_AofRewrite,
+        .mem_usage = RAI_ScriptType_MemUsage,
+        .free = RAI_ScriptType_Free,
+    };
+    RAI_ScriptType = RedisModule_CreateDataType(ctx, "AI_SCRIPT", RAI_ENCODING_VERSION, &script_methods);
+    if (!RAI_ScriptType) {
+        RedisModule_Log(ctx, "warning", "could not create the AI_SCRIPT type");
+        return REDISMODULE_ERR;
+    }
     return REDISMODULE_OK;
 }

@@ -20,7 +20,8 @@ PYTHON_CALL = re.compile(r"\b(_?Py\w*|__Pyx_\w+)\s*\(")
 HARMLESS = {"__Pyx_RefNannySetupContext", "__Pyx_RefNannyFinishContext", "__Pyx_RefNannyDeclarations"}
 # The one sanctioned way into Python: rdb_load of a model must load it into its backend. rdb_load
 # runs only on the main thread (RDB load, RESTORE, replica sync), never in a forked child.
-GIL_GATEWAYS = {"RAI_ModelType_RdbLoad": "model_load_into_backend"}
+GIL_GATEWAYS = {"RAI_ModelType_RdbLoad": "model_load_into_backend",
+                "RAI_ScriptType_RdbLoad": "script_load_into_backend"}
 
 
 def function_body(source, open_brace):
@@ -72,17 +73,19 @@ def test_every_type_callback_is_found(generated):
     callbacks = {m.group(1) for m in CALLBACK_DEF.finditer(generated)}
     expected = {f"RAI_TensorType_{cb}" for cb in
                 ("RdbLoad", "RdbSave", "AofRewrite", "MemUsage", "Free", "Copy")}
-    expected |= {f"RAI_ModelType_{cb}" for cb in ("RdbLoad", "RdbSave", "AofRewrite", "MemUsage", "Free")}
+    expected |= {f"RAI_{kind}Type_{cb}" for kind in ("Model", "Script")
+                 for cb in ("RdbLoad", "RdbSave", "AofRewrite", "MemUsage", "Free")}
     assert expected <= callbacks
 
 
-def test_only_model_rdb_load_enters_python_and_only_through_its_gateway(generated):
-    """Without the gateway exemption the model loader does reach Python: the scan sees it."""
+@pytest.mark.parametrize("loader,gateway", sorted(GIL_GATEWAYS.items()))
+def test_only_rdb_loads_enter_python_and_only_through_their_gateway(generated, loader, gateway):
+    """Without the gateway exemption the loader does reach Python (the scan sees it), and no
+    other callback reaches that gateway."""
     defs = definitions(generated)
-    reached = reachable("RAI_ModelType_RdbLoad", defs)
-    assert any(fn.endswith("_model_load_into_backend") for fn in reached)
-    assert not any(fn.endswith("_model_load_into_backend")
-                   for cb in defs if cb.startswith("RAI_") and cb != "RAI_ModelType_RdbLoad"
+    assert any(fn.endswith("_" + gateway) for fn in reachable(loader, defs))
+    assert not any(fn.endswith("_" + gateway)
+                   for cb in defs if re.fullmatch(r"RAI_\w+Type_\w+", cb) and cb != loader
                    for fn in reachable(cb, defs))
 
 

@@ -45,6 +45,26 @@ class TorchBackend:
         input_names = [arg.name for arg in schema.arguments[1:]]  # self excluded
         return (module, dev), input_names, [""] * self._output_count(schema)
 
+    def compile_script(self, source, device, entry_points):
+        """A TorchScript compilation unit; each entry point must take
+        (tensors: List[Tensor], keys: List[str], args: List[str]) (COMMANDS.md §6.1)."""
+        dev = self._device(device)
+        # Names resolve explicitly: `torch` only (BEHAVIOUR.md §9.1; the redis/redisAI
+        # namespaces come with script execution). There is no Python frame to look into here.
+        unit = self.torch._C.CompilationUnit()
+        unit.define(source, {"torch": self.torch}.get)
+        for name in entry_points:
+            function = unit.find_function(name)
+            if function is None:
+                raise BackendError(f"Function {name} does not exist in the given script.")
+            params = function.schema.arguments
+            if len(params) != 3:
+                raise BackendError(f"Wrong number of inputs in function {name}. Expected 3 but was {len(params)}")
+            if [str(p.type) for p in params] != ["List[Tensor]", "List[str]", "List[str]"]:
+                raise BackendError(f"Wrong inputs type in function {name}. Expected signature similar to: "
+                                   f"def {name}(tensors: List[Tensor], keys: List[str], args: List[str])")
+        return unit, dev
+
     def run(self, handle, inputs):
         module, dev = handle
         torch = self.torch

@@ -12,18 +12,6 @@ cdef bint is_modelset_keyword(RedisModuleString *arg) noexcept nogil:
             or arg_is(arg, "MINBATCHTIMEOUT", 15) or arg_is(arg, "BLOB", 4))
 
 
-cdef char **copy_name_span(RedisModuleString **argv, int first, int end, size_t *count) noexcept nogil:
-    cdef char **names = new_name_list(end - first if end > first else 0)
-    cdef size_t n
-    cdef const char *s
-    cdef int k
-    for k in range(first, end):
-        s = RedisModule_StringPtrLen(argv[k], &n)
-        names[k - first] = copy_cstring(s, n)
-    count[0] = end - first if end > first else 0
-    return names
-
-
 cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
     cdef int backend = parse_backend(argv[2])
     if backend < 0:

@@ -30,6 +30,19 @@ cdef bint lenient_uint(RedisModuleString *arg, uint64_t *out) noexcept nogil:
     return True
 
 
+cdef bint lenient_int(RedisModuleString *arg, long long *out) noexcept nogil:
+    """The signed ArgsCursor reader: a strict integer, or a double that is an exact integer."""
+    cdef double d
+    if RedisModule_StringToLongLong(arg, out) == REDISMODULE_OK:
+        return True
+    if RedisModule_StringToDouble(arg, &d) != REDISMODULE_OK or d != floor(d):
+        return False
+    if d > <double>INT64_MAX or d < -<double>INT64_MAX:
+        return False
+    out[0] = <long long>d
+    return True
+
+
 cdef bint device_is_valid(RedisModuleString *arg) noexcept nogil:
     """CPU or GPU, optionally followed by ':' and digits, under 10 characters (§5.1 check 3)."""
     cdef size_t n, i
@@ -57,3 +70,16 @@ cdef int parse_backend(RedisModuleString *arg) noexcept nogil:
     if arg_is(arg, "ONNX", 4):
         return RAI_BACKEND_ONNX
     return -1
+
+
+cdef char **copy_name_span(RedisModuleString **argv, int first, int end, size_t *count) noexcept nogil:
+    """argv[first:end] as a list of NUL-terminated names (input/output names, entry points)."""
+    cdef char **names = new_name_list(end - first if end > first else 0)
+    cdef size_t n
+    cdef const char *s
+    cdef int k
+    for k in range(first, end):
+        s = RedisModule_StringPtrLen(argv[k], &n)
+        names[k - first] = copy_cstring(s, n)
+    count[0] = end - first if end > first else 0
+    return names

@@ -1,0 +1,100 @@
+# AI.SCRIPTSTORE <key> <device> [TAG <tag>] ENTRY_POINTS <n> <fn>... SOURCE <script>
+# AI.SCRIPTSET <key> <device> [TAG <tag>] SOURCE <script>        (deprecated, no entry points)
+# Checks in the order of COMMANDS.md §6.1-6.2; the source is compiled before the key's type is
+# checked, as RedisAI does.
+from libc.stdint cimport int64_t
+from redisai_module.objects.script cimport RaiScript
+from redisai_module.redis_api cimport *
+
+
+cdef RaiScript *script_with_device_and_tag(RedisModuleString **argv, int argc, int *i) noexcept nogil:
+    """A new script with argv[2] as device and an optional TAG at argv[3]; *i: the next index."""
+    cdef RaiScript *s = script_new()
+    cdef size_t n
+    cdef const char *text = RedisModule_StringPtrLen(argv[2], &n)
+    s.device = copy_cstring(text, n)
+    i[0] = 3
+    if i[0] + 1 < argc and arg_is(argv[i[0]], "TAG", 3):
+        text = RedisModule_StringPtrLen(argv[i[0] + 1], &n)
+        s.tag = copy_cstring(text, n)
+        s.tag_len = n
+        i[0] += 2
+    else:
+        s.tag = copy_cstring("", 0)
+    return s
+
+
+cdef RaiScript *script_parse_failed(RaiScript *s, const char *error, const char **err) noexcept nogil:
+    script_decref(s)
+    err[0] = error
+    return NULL
+
+
+cdef void script_set_source(RaiScript *s, RedisModuleString *arg) noexcept nogil:
+    cdef size_t n
+    cdef const char *text = RedisModule_StringPtrLen(arg, &n)
+    s.source = copy_cstring(text, n)
+    s.source_len = n
+
+
+cdef RaiScript *script_from_store_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+    cdef int i
+    cdef RaiScript *s = script_with_device_and_tag(argv, argc, &i)
+    cdef long long count
+    cdef double d
+    if i >= argc or not arg_is(argv[i], "ENTRY_POINTS", 12):
+        return script_parse_failed(s, RAI_ERR_MISSING_ENTRY_POINTS, err)
+    i += 1
+    if i >= argc or not lenient_int(argv[i], &count):
+        return script_parse_failed(s, RAI_ERR_ENTRY_POINTS_COUNT, err)
+    i += 1
+    if count < 0 or count > argc - i:  # a negative count reads as a huge one, as in RedisAI
+        return script_parse_failed(s, RAI_ERR_MISSING_ENTRY_POINTS, err)
+    s.entry_points = copy_name_span(argv, i, i + <int>count, &s.nentry_points)
+    i += <int>count
+    if i + 1 >= argc or not arg_is(argv[i], "SOURCE", 6):
+        return script_parse_failed(s, RAI_ERR_MISSING_SOURCE, err)
+    script_set_source(s, argv[i + 1])  # anything after the source is ignored
+    return s
+
+
+cdef int store_script(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiScript *s) noexcept nogil:
+    """Compile s, then store it (its reference moves to the key), reply, replicate verbatim."""
+    if not script_load_into_backend(ctx, s):
+        script_decref(s)
+        return REDISMODULE_OK  # the error was replied
+    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, key_name, REDISMODULE_READ | REDISMODULE_WRITE)
+    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds(key, RAI_ScriptType):
+        RedisModule_CloseKey(key)
+        script_decref(s)
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
+    cdef size_t key_len
+    cdef const char *name = RedisModule_StringPtrLen(key_name, &key_len)
+    script_track_stats(s, name, key_len)
+    RedisModule_ModuleTypeSetValue(key, RAI_ScriptType, s)
+    RedisModule_CloseKey(key)
+    ensure_run_queue(s.device)
+    RedisModule_ReplicateVerbatim(ctx)
+    return RedisModule_ReplyWithSimpleString(ctx, "OK")
+
+
+cdef public int RAI_ScriptStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc < 8:
+        return RedisModule_WrongArity(ctx)
+    cdef const char *err = NULL
+    cdef RaiScript *s = script_from_store_args(argv, argc, &err)
+    if s == NULL:
+        return RedisModule_ReplyWithError(ctx, err)
+    return store_script(ctx, argv[1], s)
+
+
+cdef public int RAI_ScriptSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc != 5 and argc != 7:
+        return RedisModule_WrongArity(ctx)
+    cdef int i
+    cdef RaiScript *s = script_with_device_and_tag(argv, argc, &i)
+    if i + 1 >= argc or not arg_is(argv[i], "SOURCE", 6):
+        script_decref(s)
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_MISSING_SOURCE)
+    script_set_source(s, argv[i + 1])
+    return store_script(ctx, argv[1], s)

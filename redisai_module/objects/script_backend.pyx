@@ -1,0 +1,38 @@
+# Compiling a script's source with TorchScript (the one step of a script's life that needs Python).
+from cpython.ref cimport Py_INCREF
+from redisai_module.objects.script cimport RaiScript
+from redisai_module.redis_api cimport *
+
+
+cdef object script_attach_handle(RaiScript *s):
+    """Compile s; None on success, else the client-visible error text."""
+    release_parked()
+    adapter = backend_adapter(RAI_BACKEND_TORCH)
+    if adapter is None:
+        return "ERR Could not load backend"
+    try:
+        handle = adapter.compile_script(s.source[:s.source_len].decode("utf-8", "surrogateescape"),
+                                        s.device.decode("latin-1"),
+                                        names_of(s.entry_points, s.nentry_points))
+    except Exception as e:
+        return one_line(e)
+    Py_INCREF(handle)
+    s.handle = <void *>handle
+    return None
+
+
+cdef bint script_load_into_backend(RedisModuleCtx *ctx, RaiScript *s) noexcept nogil:
+    """Compile s; on failure reply with the error (or log it when ctx is NULL: RDB loading)."""
+    with gil:
+        try:
+            error = script_attach_handle(s)
+        except BaseException as e:  # never let an exception escape into Redis
+            error = one_line(e)
+        if error is None:
+            return True
+        message = error.encode("utf-8", "replace")
+        if ctx != NULL:
+            RedisModule_ReplyWithError(ctx, message)
+        else:
+            RedisModule_Log(NULL, "warning", "could not load a script from RDB: %s", <const char *>message)
+        return False
