@@ -11,6 +11,7 @@ import zipfile
 import pytest
 import redis
 
+from gpu import needs_no_gpu
 from models import (onnx_add_model, onnx_mul_model, sklearn_linear_onnx, sklearn_logreg_onnx,
                     torch_add_model, torch_two_outputs_model)
 from redis_server import SHARED, RedisServer
@@ -161,6 +162,7 @@ def test_3_onnx_keeps_the_device_case_too(r):
     assert r.execute_command("AI.MODELGET", "m", "META") == meta("ONNX", "cpu:3", inputs=["a", "b"], outputs=["c"])
 
 
+@needs_no_gpu
 @pytest.mark.parametrize("device", ["GPU", "gpu", "GPU:0", "GPU:1"])
 def test_3_gpu_device_passes_parsing_then_the_cpu_only_torch_backend_refuses_it(r, server, device):
     args = ["AI.MODELSTORE", "m", "TORCH", device, "BLOB", torch_add_model()]
@@ -486,7 +488,8 @@ FAILING_STORES = [
     ["AI.MODELSTORE", "m", "TORCH", "CPU", "TAG", "new", "BLOB", b"corrupt"],
     ["AI.MODELSTORE", "m", "ONNX", "CPU", "TAG", "new", "BLOB", b"corrupt"],
     ["AI.MODELSTORE", "m", "TORCH", "CPU", "TAG", "new", "BLOB", onnx_add_model()],
-    ["AI.MODELSTORE", "m", "TORCH", "GPU", "TAG", "new", "BLOB", torch_add_model()],
+    pytest.param(["AI.MODELSTORE", "m", "TORCH", "GPU", "TAG", "new", "BLOB", torch_add_model()],
+                 marks=needs_no_gpu),
 ]
 
 

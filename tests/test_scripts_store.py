@@ -6,6 +6,7 @@ import time
 import pytest
 import redis
 
+from gpu import needs_no_gpu
 from redis_server import SHARED, running_server, wait_for
 
 TESTDATA = SHARED / "testdata" / "redisai_rdb"
@@ -72,6 +73,7 @@ def test_compile_error_is_one_line_and_changes_nothing(r):
     assert meta(r, "s")[5] == [b"bar"]
 
 
+@needs_no_gpu
 def test_gpu_without_cuda(r):
     assert error_of(r, "AI.SCRIPTSTORE", "s", "GPU", "ENTRY_POINTS", 1, "bar", "SOURCE", ENTRY_SRC) == \
         "GPU requested but Torch couldn't find CUDA"
