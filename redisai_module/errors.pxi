@@ -62,6 +62,24 @@ cdef extern from *:
     #define RAI_ERR_MISSING_ENTRY_POINTS "ERR Insufficient arguments, missing script entry points"
     #define RAI_ERR_ENTRY_POINTS_COUNT "ERR Non numeric entry points number provided to AI.SCRIPTSTORE command"
     #define RAI_ERR_MISSING_SOURCE "ERR Insufficient arguments, missing script SOURCE"
+    #define RAI_ERR_SCRIPTEXECUTE_ARITY "ERR wrong number of arguments for 'AI.SCRIPTEXECUTE' command"
+    #define RAI_ERR_SCRIPT_KEYS_OR_INPUTS_FIRST "ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command"
+    #define RAI_ERR_SCRIPT_KEYS_MISSING "ERR Missing arguments after KEYS keyword"
+    #define RAI_ERR_SCRIPT_KEYS_COUNT "ERR Invalid or negative value found in number of KEYS"
+    #define RAI_ERR_SCRIPT_KEYS_LENGTH "ERR Number of pre declared KEYS to be used in the command does not match the number of given arguments"
+    #define RAI_ERR_SCRIPT_ARGUMENTS "ERR Invalid arguments provided to AI.SCRIPTEXECUTE"
+    #define RAI_ERR_SCRIPT_INPUTS_COUNT "ERR Invalid argument for inputs count in AI.SCRIPTEXECUTE"
+    #define RAI_ERR_SCRIPT_ARGS_COUNT "ERR Invalid argument for keys count in AI.SCRIPTEXECUTE"
+    #define RAI_ERR_SCRIPT_OUTPUTS_COUNT "ERR Invalid argument for outputs count in AI.SCRIPTEXECUTE"
+    #define RAI_ERR_SCRIPT_INPUTS_LENGTH "ERR number of inputs to AI.SCRIPTEXECUTE command does not match the number of given arguments"
+    #define RAI_ERR_SCRIPT_ARGS_LENGTH "ERR number of args to AI.SCRIPTEXECUTE command does not match the number of given arguments"
+    #define RAI_ERR_SCRIPT_OUTPUTS_LENGTH "ERR number of outputs to AI.SCRIPTEXECUTE command does not match the number of given arguments"
+    #define RAI_ERR_SCRIPT_REPEATED_KEYS "ERR Already Encountered KEYS scope in AI.SCRIPTEXECUTE command"
+    #define RAI_ERR_SCRIPT_REPEATED_INPUTS "ERR Already Encountered INPUTS scope in AI.SCRIPTEXECUTE command"
+    #define RAI_ERR_SCRIPT_REPEATED_ARGS "ERR Already Encountered ARGS scope in AI.SCRIPTEXECUTE command"
+    #define RAI_ERR_SCRIPT_REPEATED_OUTPUTS "ERR Already Encountered OUTPUTS scope in AI.SCRIPTEXECUTE command"
+    #define RAI_ERR_SCRIPT_TIMEOUT_MISSING "ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE"
+    #define RAI_ERR_SCRIPT_AFTER_TIMEOUT "ERR Encountered problem parsing AI.SCRIPTEXECUTE"
     #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     """
@@ -126,3 +144,21 @@ cdef extern from *:
     const char *RAI_ERR_MISSING_ENTRY_POINTS
     const char *RAI_ERR_ENTRY_POINTS_COUNT
     const char *RAI_ERR_MISSING_SOURCE
+    const char *RAI_ERR_SCRIPTEXECUTE_ARITY
+    const char *RAI_ERR_SCRIPT_KEYS_OR_INPUTS_FIRST
+    const char *RAI_ERR_SCRIPT_KEYS_MISSING
+    const char *RAI_ERR_SCRIPT_KEYS_COUNT
+    const char *RAI_ERR_SCRIPT_KEYS_LENGTH
+    const char *RAI_ERR_SCRIPT_ARGUMENTS
+    const char *RAI_ERR_SCRIPT_INPUTS_COUNT
+    const char *RAI_ERR_SCRIPT_ARGS_COUNT
+    const char *RAI_ERR_SCRIPT_OUTPUTS_COUNT
+    const char *RAI_ERR_SCRIPT_INPUTS_LENGTH
+    const char *RAI_ERR_SCRIPT_ARGS_LENGTH
+    const char *RAI_ERR_SCRIPT_OUTPUTS_LENGTH
+    const char *RAI_ERR_SCRIPT_REPEATED_KEYS
+    const char *RAI_ERR_SCRIPT_REPEATED_INPUTS
+    const char *RAI_ERR_SCRIPT_REPEATED_ARGS
+    const char *RAI_ERR_SCRIPT_REPEATED_OUTPUTS
+    const char *RAI_ERR_SCRIPT_TIMEOUT_MISSING
+    const char *RAI_ERR_SCRIPT_AFTER_TIMEOUT

@@ -26,6 +26,7 @@ static const RaiCommand commands[] = {
     {"ai.scriptset", RAI_ScriptSet_Command, "write deny-oom", 1, 1, 1},  /* deprecated */
     {"ai.scriptget", RAI_ScriptGet_Command, "readonly", 1, 1, 1},
     {"ai.scriptdel", RAI_ScriptDel_Command, "write", 1, 1, 1},
+    {"ai.scriptexecute", RAI_ScriptExecute_Command, "write deny-oom getkeys-api", 5, 5, 1},
     {"ai._scriptscan", RAI_ScriptScan_Command, "readonly", 0, 0, 0},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0},

@@ -65,6 +65,53 @@ class TorchBackend:
                                    f"def {name}(tensors: List[Tensor], keys: List[str], args: List[str])")
         return unit, dev
 
+    def _legacy_arguments(self, function, name, tensors):
+        """Parameters filled left to right: Tensor takes the next input, List[Tensor] takes all
+        the remaining ones; surplus inputs are ignored (BEHAVIOUR.md §9.3)."""
+        params = function.schema.arguments
+        if len(params) > len(tensors):
+            raise BackendError(f"Wrong number of inputs provided to function: {name}")
+        arguments, taken = [], 0
+        for param in params:
+            kind = str(param.type)
+            if kind == "Tensor":
+                arguments.append(tensors[taken])
+                taken += 1
+            elif kind == "List[Tensor]":
+                arguments.append(tensors[taken:])
+                break
+            else:
+                raise BackendError(f"Unsupported input type in function definition: {name}")
+        return arguments
+
+    def _script_outputs(self, result, name, noutputs):
+        """A Tensor, or a list/tuple of Tensors, checked against the OUTPUTS count (§9.4)."""
+        torch = self.torch
+        if noutputs == 0:
+            return []
+        values = [result] if isinstance(result, torch.Tensor) else result
+        if not isinstance(values, (list, tuple)) or not all(isinstance(v, torch.Tensor) for v in values):
+            raise BackendError(f"Function returned non-tensor values{name}")
+        if len(values) != noutputs:
+            raise BackendError(f"Function returned unexpected number of outputs - {name}")
+        return [v.contiguous().cpu() for v in values]
+
+    def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
+        unit, dev = handle
+        torch = self.torch
+        function = unit.find_function(name)
+        if function is None:
+            raise BackendError(f"Function does not exist: {name}")
+        tensors = [torch.from_dlpack(view) for view in inputs]
+        if dev != "cpu":
+            tensors = [t.to(dev) for t in tensors]
+        with torch.inference_mode():
+            if name in entry_points:
+                result = function(tensors, keys, args)
+            else:
+                result = function(*self._legacy_arguments(function, name, tensors))
+        return self._script_outputs(result, name, noutputs)
+
     def run(self, handle, inputs):
         module, dev = handle
         torch = self.torch

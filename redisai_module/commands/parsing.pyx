@@ -12,6 +12,12 @@ cdef inline bint arg_is(RedisModuleString *arg, const char *word, size_t word_le
     return n == word_len and strncasecmp(s, word, n) == 0
 
 
+cdef inline int fail(RedisModuleCtx *ctx, const char *error) noexcept nogil:
+    """Reply `error` and return -1: the shape of every parse step that replies its own error."""
+    RedisModule_ReplyWithError(ctx, error)
+    return -1
+
+
 cdef bint lenient_uint(RedisModuleString *arg, uint64_t *out) noexcept nogil:
     """RedisAI's ArgsCursor unsigned reader: a strict integer, or a double that is an exact
     integer ("4.0", "4e0"); negatives and values above INT64_MAX are refused."""

@@ -3,14 +3,14 @@
 # first dimension.
 from libc.stdint cimport int64_t, uint64_t
 from redisai_module.objects.model cimport RaiModel
-from redisai_module.execution.model_run cimport ModelRun
+from redisai_module.execution.run cimport Run
 from redisai_module.objects.tensor cimport RaiTensor
 
 cdef enum:
     MAX_BATCH_MEMBERS = 1024
 
 
-cdef int64_t batch_rows(ModelRun *run) noexcept nogil:
+cdef int64_t batch_rows(Run *run) noexcept nogil:
     """First dimension shared by all inputs, or 0 when they disagree (or are scalars)."""
     cdef size_t k
     if run.ninputs == 0 or run.inputs[0].dl.ndim == 0:
@@ -22,7 +22,7 @@ cdef int64_t batch_rows(ModelRun *run) noexcept nogil:
     return rows
 
 
-cdef bint batches_with(ModelRun *leader, ModelRun *run) noexcept nogil:
+cdef bint batches_with(Run *leader, Run *run) noexcept nogil:
     """Same model object, same inputs count, same shapes beyond dim 0 (and same types)."""
     cdef size_t k
     cdef int d
@@ -42,14 +42,14 @@ cdef bint batches_with(ModelRun *leader, ModelRun *run) noexcept nogil:
     return True
 
 
-cdef int collect_batch_locked(RunQueue *q, ModelRun *leader, ModelRun **members, int64_t *total) noexcept nogil:
+cdef int collect_batch_locked(RunQueue *q, Run *leader, Run **members, int64_t *total) noexcept nogil:
     """With q locked: move compatible queued runs into members[] after `leader`, until the
     batch reaches BATCHSIZE (the last one may overshoot: no splitting). Returns the count."""
     cdef uint64_t batchsize = leader.model.batchsize
     cdef int n = 1
-    cdef ModelRun *prev = NULL
-    cdef ModelRun *run = q.head
-    cdef ModelRun *next
+    cdef Run *prev = NULL
+    cdef Run *run = q.head
+    cdef Run *next
     members[0] = leader
     total[0] = batch_rows(leader)
     while run != NULL and <uint64_t>total[0] < batchsize and n < MAX_BATCH_MEMBERS:
@@ -70,7 +70,7 @@ cdef int collect_batch_locked(RunQueue *q, ModelRun *leader, ModelRun **members,
     return n
 
 
-cdef bint batch_ready(ModelRun *leader, int64_t total) noexcept nogil:
+cdef bint batch_ready(Run *leader, int64_t total) noexcept nogil:
     """MINBATCHSIZE not reached: wait, unless MINBATCHTIMEOUT has passed since the leader queued."""
     cdef RaiModel *m = leader.model
     if m.minbatchsize == 0 or <uint64_t>total >= m.minbatchsize:

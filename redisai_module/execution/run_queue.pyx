@@ -4,7 +4,7 @@
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport strlen, strcmp
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
-from redisai_module.execution.model_run cimport ModelRun
+from redisai_module.execution.run cimport Run
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
 
@@ -18,8 +18,8 @@ ctypedef struct RunQueue:
     char *device
     pthread_mutex_t lock
     pthread_cond_t wakeup
-    ModelRun *head
-    ModelRun *tail
+    Run *head
+    Run *tail
 
 # Created and looked up on the main thread only; a queue, once created, lives for ever.
 cdef RunQueue *run_queues[MAX_RUN_QUEUES]
@@ -64,7 +64,7 @@ cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil:
     return q
 
 
-cdef inline void push_locked(RunQueue *q, ModelRun *run) noexcept nogil:
+cdef inline void push_locked(RunQueue *q, Run *run) noexcept nogil:
     run.next = NULL
     if q.tail == NULL:
         q.head = run
@@ -73,7 +73,7 @@ cdef inline void push_locked(RunQueue *q, ModelRun *run) noexcept nogil:
     q.tail = run
 
 
-cdef void run_queue_push(RunQueue *q, ModelRun *run) noexcept nogil:
+cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil:
     run.queued_at_ms = monotonic_ms()  # TIMEOUT and MINBATCHTIMEOUT count from here
     pthread_mutex_lock(&q.lock)
     push_locked(q, run)
@@ -81,19 +81,19 @@ cdef void run_queue_push(RunQueue *q, ModelRun *run) noexcept nogil:
     pthread_mutex_unlock(&q.lock)
 
 
-cdef inline ModelRun *pop_locked(RunQueue *q) noexcept nogil:
-    cdef ModelRun *run = q.head
+cdef inline Run *pop_locked(RunQueue *q) noexcept nogil:
+    cdef Run *run = q.head
     q.head = run.next
     if q.head == NULL:
         q.tail = NULL
     return run
 
 
-cdef inline bint run_expired(ModelRun *run) noexcept nogil:
+cdef inline bint run_expired(Run *run) noexcept nogil:
     return run.timeout_ms > 0 and monotonic_ms() - run.queued_at_ms > run.timeout_ms
 
 
-cdef void finish_run(ModelRun *run) noexcept nogil:
+cdef void finish_run(Run *run) noexcept nogil:
     RedisModule_BlockedClientMeasureTimeEnd(run.blocked_client)  # SLOWLOG sees the run
     RedisModule_UnblockClient(run.blocked_client, run)
 
@@ -132,8 +132,8 @@ cdef void spin_for_work(RunQueue *q) noexcept nogil:
 cdef void *run_queue_worker(void *arg) noexcept nogil:
     """Pop, skip what timed out while queued, batch what can batch, run, unblock."""
     cdef RunQueue *q = <RunQueue *>arg
-    cdef ModelRun *members[MAX_BATCH_MEMBERS]
-    cdef ModelRun *run
+    cdef Run *members[MAX_BATCH_MEMBERS]
+    cdef Run *run
     cdef int64_t total
     cdef int n, k
     pthread_mutex_lock(&q.lock)
@@ -148,7 +148,8 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
         if run_expired(run):
             run.timed_out = True
             n = 0
-        elif run.model.batchsize == 0 or batch_rows(run) == 0 or <uint64_t>batch_rows(run) >= run.model.batchsize:
+        elif (run.model == NULL or run.model.batchsize == 0 or batch_rows(run) == 0
+              or <uint64_t>batch_rows(run) >= run.model.batchsize):  # scripts never batch
             n = 1
             members[0] = run
             total = 0

@@ -1,16 +1,16 @@
-# A model run's life: created by AI.MODELEXECUTE, executed by a worker (the only step that takes
-# the GIL), freed after the reply (or after the client went away).
+# A run's life: created by AI.MODELEXECUTE / AI.SCRIPTEXECUTE (and their deprecated forms),
+# executed by a worker (the only step that takes the GIL), freed after the reply (or after the
+# client went away).
 from libc.string cimport memset
-from redisai_module.execution.model_run cimport ModelRun
+from redisai_module.execution.run cimport Run
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
 
-cdef ModelRun *model_run_new(RaiModel *model, size_t ninputs, size_t noutputs) noexcept nogil:
-    cdef ModelRun *run = <ModelRun *>RedisModule_Alloc(sizeof(ModelRun))
-    memset(run, 0, sizeof(ModelRun))
-    run.model = model_incref(model)
+cdef Run *run_new(size_t ninputs, size_t noutputs) noexcept nogil:
+    cdef Run *run = <Run *>RedisModule_Alloc(sizeof(Run))
+    memset(run, 0, sizeof(Run))
     run.ninputs = ninputs
     run.inputs = <RaiTensor **>RedisModule_Alloc((ninputs if ninputs else 1) * sizeof(RaiTensor *))
     memset(run.inputs, 0, (ninputs if ninputs else 1) * sizeof(RaiTensor *))
@@ -22,7 +22,21 @@ cdef ModelRun *model_run_new(RaiModel *model, size_t ninputs, size_t noutputs) n
     return run
 
 
-cdef void model_run_free(ModelRun *run) noexcept nogil:
+cdef Run *model_run_new(RaiModel *model, size_t ninputs, size_t noutputs) noexcept nogil:
+    cdef Run *run = run_new(ninputs, noutputs)
+    run.model = model_incref(model)
+    return run
+
+
+cdef Run *script_run_new(RaiScript *script, const char *function, size_t function_len,
+                         size_t ninputs, size_t noutputs) noexcept nogil:
+    cdef Run *run = run_new(ninputs, noutputs)
+    run.script = script_incref(script)
+    run.function = copy_cstring(function, function_len)
+    return run
+
+
+cdef void run_free(Run *run) noexcept nogil:
     cdef size_t k
     for k in range(run.ninputs):
         tensor_decref(run.inputs[k])
@@ -35,16 +49,21 @@ cdef void model_run_free(ModelRun *run) noexcept nogil:
     RedisModule_Free(run.output_keys)
     if run.error != NULL:
         RedisModule_Free(run.error)
+    if run.function != NULL:
+        RedisModule_Free(run.function)
+    free_name_list(run.keys, run.nkeys)
+    free_name_list(run.args, run.nargs)
     model_decref(run.model)
+    script_decref(run.script)
     RedisModule_Free(run)
 
 
-cdef void model_run_fail(ModelRun *run, message) noexcept:
+cdef void model_run_fail(Run *run, message) noexcept:
     encoded = one_line(message).encode("utf-8", "replace")
     run.error = copy_cstring(encoded, len(encoded))
 
 
-cdef void model_run_in_backend(ModelRun *run) noexcept:
+cdef void model_run_in_backend(Run *run) noexcept:
     """Hand the inputs to the backend zero-copy, copy its outputs into Redis memory."""
     cdef RaiModel *m = run.model
     cdef size_t k
@@ -65,15 +84,38 @@ cdef void model_run_in_backend(ModelRun *run) noexcept:
         model_run_fail(run, e)
 
 
-cdef void model_run_execute(ModelRun *run) noexcept nogil:
+cdef void script_run_in_backend(Run *run) noexcept:
+    """Call the script function with the calling convention its kind asks for (BEHAVIOUR.md §9)."""
+    cdef RaiScript *s = run.script
+    cdef size_t k
+    release_parked()
+    adapter = backend_adapter(RAI_BACKEND_TORCH)
+    try:
+        if adapter is None or s.handle == NULL:
+            raise BackendError("ERR Backend not loaded: TORCH")
+        results = adapter.run_script(
+            <object>s.handle, run.function.decode("utf-8", "surrogateescape"),
+            [backend_input(run.inputs[k]) for k in range(run.ninputs)],
+            names_of(run.keys, run.nkeys), names_of(run.args, run.nargs),
+            names_of(s.entry_points, s.nentry_points), run.noutputs)
+        for k in range(run.noutputs):
+            run.outputs[k] = tensor_from_output(results[k])
+    except BaseException as e:
+        model_run_fail(run, e)
+
+
+cdef void model_run_execute(Run *run) noexcept nogil:
     """On a worker: run one request (the GIL is taken only around the backend call)."""
     cdef int64_t started = monotonic_us()
     with gil:
-        model_run_in_backend(run)
+        if run.script != NULL:
+            script_run_in_backend(run)
+        else:
+            model_run_in_backend(run)
     run.duration_us = monotonic_us() - started
 
 
-cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexcept:
+cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
     """Concatenate each input along dim 0, run once, split each output by the members' rows."""
     cdef RaiModel *m = members[0].model
     cdef int j
@@ -111,7 +153,7 @@ cdef void model_batch_in_backend(ModelRun **members, int n, int64_t total) noexc
             model_run_fail(members[j], e)
 
 
-cdef void model_batch_execute(ModelRun **members, int n, int64_t total) noexcept nogil:
+cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogil:
     """Each member is charged the whole batch's duration (BEHAVIOUR.md §4.7)."""
     cdef int64_t started = monotonic_us()
     cdef int j

@@ -1,0 +1,109 @@
+# What every blocking command shares: starting a run (E.MULTI, input capture, blocking the
+# client, queueing), and the unblock path: write the outputs, replicate them as AI.TENSORSET
+# (never the command itself), reply; and the accounting when a run is freed.
+from redisai_module.execution.run cimport Run
+from redisai_module.objects.run_stats cimport RunStats
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef inline bint blocking_refused(RedisModuleCtx *ctx) noexcept nogil:
+    """MULTI, Lua and functions cannot wait for a background run (E.MULTI)."""
+    return (RedisModule_GetContextFlags(ctx) & (REDISMODULE_CTX_FLAGS_MULTI | REDISMODULE_CTX_FLAGS_LUA
+                                                | REDISMODULE_CTX_FLAGS_DENY_BLOCKING)) != 0
+
+
+cdef bint capture_inputs(RedisModuleCtx *ctx, Run *run, RedisModuleString **names) noexcept nogil:
+    """Take a reference to each input tensor now: later writes to the keys do not affect the run."""
+    cdef const char *err = NULL
+    cdef RedisModuleKey *key = NULL
+    cdef RaiTensor *t
+    cdef size_t k
+    for k in range(run.ninputs):
+        t = read_tensor_key(ctx, names[k], &key, &err)
+        if t == NULL:
+            RedisModule_ReplyWithError(ctx, err)
+            return False
+        run.inputs[k] = tensor_incref(t)
+        RedisModule_CloseKey(key)
+    return True
+
+
+cdef int start_run(RedisModuleCtx *ctx, Run *run, const char *device, RedisModuleString **inputs,
+                   RedisModuleString **outputs, long long timeout_ms) noexcept nogil:
+    """Capture the inputs by reference, block the client, queue `run` on `device`'s queue."""
+    cdef RunQueue *queue = ensure_run_queue(device)
+    if queue == NULL:
+        run_free(run)
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_NO_QUEUE)
+    run.timeout_ms = timeout_ms
+    if not capture_inputs(ctx, run, inputs):
+        run_free(run)
+        return REDISMODULE_OK
+    cdef size_t k
+    for k in range(run.noutputs):
+        run.output_keys[k] = RedisModule_HoldString(NULL, outputs[k])
+    run.blocked_client = RedisModule_BlockClient(ctx, RAI_Run_Reply, NULL, RAI_Run_Free, 0)
+    RedisModule_BlockedClientMeasureTimeStart(run.blocked_client)
+    run_queue_push(queue, run)
+    return REDISMODULE_OK
+
+
+cdef void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, RaiTensor *t) noexcept nogil:
+    """Replicas and the AOF get the result, never the run (BEHAVIOUR.md §7)."""
+    cdef RedisModuleString *dims[TENSOR_MAX_NDIM]
+    tensor_dim_strings(t, dims)
+    RedisModule_Replicate(ctx, "AI.TENSORSET", "scvcb", key, dtype_name(t.dl.dtype), dims,
+                          <size_t>t.dl.ndim, "BLOB", <const char *>t.dl.data, t.nbytes)
+    free_dim_strings(t, dims)
+
+
+cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    cdef Run *run = <Run *>RedisModule_GetBlockedClientPrivateData(ctx)
+    cdef const char *err = NULL
+    cdef RedisModuleKey *key
+    cdef size_t k
+    if run.timed_out:
+        return RedisModule_ReplyWithSimpleString(ctx, "TIMEDOUT")
+    if run.error != NULL:
+        return RedisModule_ReplyWithError(ctx, run.error)
+    # Check every output key before writing any, so a WRONGTYPE leaves all of them untouched.
+    for k in range(run.noutputs):
+        if run.outputs[k] == NULL:
+            continue
+        key = open_tensor_key_for_write(ctx, run.output_keys[k], &err)
+        if key == NULL:
+            return RedisModule_ReplyWithError(ctx, err)
+        RedisModule_CloseKey(key)
+    for k in range(run.noutputs):
+        if run.outputs[k] == NULL:
+            continue  # e.g. an ONNX map output: no tensor, no key
+        key = open_tensor_key_for_write(ctx, run.output_keys[k], &err)
+        store_tensor(key, tensor_incref(run.outputs[k]))
+        RedisModule_CloseKey(key)
+        replicate_tensor(ctx, run.output_keys[k], run.outputs[k])
+    return RedisModule_ReplyWithSimpleString(ctx, "OK")
+
+
+cdef void count_run(Run *run) noexcept nogil:
+    """AI.INFO accounting (BEHAVIOUR.md §11): runs that did not start count nothing."""
+    cdef RunStats *s = run.script.stats if run.script != NULL else run.model.stats
+    cdef RaiTensor *first
+    if s == NULL or run.timed_out:
+        return
+    s.calls += 1
+    if run.error != NULL:
+        s.errors += 1
+        return
+    s.duration_us += run.duration_us
+    if run.script != NULL:
+        return  # scripts count no samples (AI.INFO reports -1)
+    first = run.outputs[0] if run.noutputs else NULL
+    if first != NULL:
+        s.samples += first.dl.shape[0] if first.dl.ndim > 0 else 1
+
+
+cdef void RAI_Run_Free(RedisModuleCtx *ctx, void *privdata) noexcept nogil:
+    """After the reply, or when the client went away: the run counts either way."""
+    count_run(<Run *>privdata)
+    run_free(<Run *>privdata)

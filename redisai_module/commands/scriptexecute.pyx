@@ -1,0 +1,143 @@
+# AI.SCRIPTEXECUTE <key> <function> [KEYS n k...] [INPUTS n t...] [ARGS n a...] [OUTPUTS n o...]
+#     [TIMEOUT ms]        Checks in the order of COMMANDS.md §6.5; executed like AI.MODELEXECUTE.
+from libc.stdio cimport snprintf
+from libc.string cimport memset
+from redisai_module.execution.run cimport Run
+from redisai_module.objects.script cimport RaiScript
+from redisai_module.redis_api cimport *
+
+ctypedef struct ScriptCall:
+    int keys_at
+    int nkeys
+    int inputs_at
+    int ninputs
+    int args_at
+    int nargs
+    int outputs_at
+    int noutputs
+    long long timeout_ms
+
+
+cdef int reply_unexpected(RedisModuleCtx *ctx, RedisModuleString *arg) noexcept nogil:
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
+    cdef char message[256]
+    snprintf(message, sizeof(message), "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: %.*s",
+             <int>(n if n < 160 else 160), s)
+    RedisModule_ReplyWithError(ctx, message)
+    return -1
+
+
+cdef int parse_counted_section(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int i,
+                               const char *count_error, const char *length_error,
+                               int *at, int *count) noexcept nogil:
+    """INPUTS/ARGS/OUTPUTS <n> <item>...: 0 or negative counts mean an empty section (RedisAI's
+    quirk). Returns the index after the section, or -1 after replying the error."""
+    cdef long long n
+    if i + 1 >= argc:
+        return fail(ctx, RAI_ERR_SCRIPT_ARGUMENTS)
+    if RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK:
+        return fail(ctx, count_error)
+    if n > argc - (i + 2):
+        return fail(ctx, length_error)
+    at[0] = i + 2
+    count[0] = <int>n if n > 0 else 0
+    return i + 2 + count[0]
+
+
+cdef int parse_script_call(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, ScriptCall *call) noexcept nogil:
+    """The sections after the function name; 0, or -1 after replying the error."""
+    cdef long long n
+    cdef int i = 3
+    cdef bint seen_keys = False, seen_inputs = False, seen_args = False, seen_outputs = False
+    if argc <= 3 or not (arg_is(argv[3], "KEYS", 4) or arg_is(argv[3], "INPUTS", 6)):
+        return fail(ctx, RAI_ERR_SCRIPT_KEYS_OR_INPUTS_FIRST)
+    while i < argc:
+        if arg_is(argv[i], "KEYS", 4):
+            if seen_keys:
+                return fail(ctx, RAI_ERR_SCRIPT_REPEATED_KEYS)
+            seen_keys = True
+            if argc - i < 3:
+                return fail(ctx, RAI_ERR_SCRIPT_KEYS_MISSING)
+            if RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK or n <= 0:
+                return fail(ctx, RAI_ERR_SCRIPT_KEYS_COUNT)
+            if n > argc - (i + 2):
+                return fail(ctx, RAI_ERR_SCRIPT_KEYS_LENGTH)
+            call.keys_at, call.nkeys = i + 2, <int>n
+            i += 2 + <int>n
+        elif arg_is(argv[i], "INPUTS", 6):
+            if seen_inputs:
+                return fail(ctx, RAI_ERR_SCRIPT_REPEATED_INPUTS)
+            seen_inputs = True
+            i = parse_counted_section(ctx, argv, argc, i, RAI_ERR_SCRIPT_INPUTS_COUNT,
+                                      RAI_ERR_SCRIPT_INPUTS_LENGTH, &call.inputs_at, &call.ninputs)
+        elif arg_is(argv[i], "ARGS", 4):
+            if seen_args:
+                return fail(ctx, RAI_ERR_SCRIPT_REPEATED_ARGS)
+            seen_args = True
+            i = parse_counted_section(ctx, argv, argc, i, RAI_ERR_SCRIPT_ARGS_COUNT,
+                                      RAI_ERR_SCRIPT_ARGS_LENGTH, &call.args_at, &call.nargs)
+        elif arg_is(argv[i], "OUTPUTS", 7):
+            if seen_outputs:
+                return fail(ctx, RAI_ERR_SCRIPT_REPEATED_OUTPUTS)
+            seen_outputs = True
+            i = parse_counted_section(ctx, argv, argc, i, RAI_ERR_SCRIPT_OUTPUTS_COUNT,
+                                      RAI_ERR_SCRIPT_OUTPUTS_LENGTH, &call.outputs_at, &call.noutputs)
+        elif arg_is(argv[i], "TIMEOUT", 7):
+            if i + 1 >= argc:
+                return fail(ctx, RAI_ERR_SCRIPT_TIMEOUT_MISSING)
+            if RedisModule_StringToLongLong(argv[i + 1], &call.timeout_ms) != REDISMODULE_OK or call.timeout_ms <= 0:
+                return fail(ctx, RAI_ERR_TIMEOUT_VALUE)
+            if i + 2 < argc:
+                return fail(ctx, RAI_ERR_SCRIPT_AFTER_TIMEOUT)
+            i += 2
+        else:
+            return reply_unexpected(ctx, argv[i])
+        if i < 0:
+            return -1
+    return 0
+
+
+cdef int report_script_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    """§11: the script key, then KEYS/INPUTS/OUTPUTS sections while they parse; a section is only
+    reported when a token follows it (RedisAI's off-by-one), TIMEOUT and ARGS stop the scan."""
+    cdef long long n
+    cdef int i = 3, k
+    if argc < 6:
+        return REDISMODULE_OK
+    RedisModule_KeyAtPos(ctx, 1)
+    while i + 1 < argc and (arg_is(argv[i], "KEYS", 4) or arg_is(argv[i], "INPUTS", 6)
+                            or arg_is(argv[i], "OUTPUTS", 7)):
+        if RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK or n <= 0 or i + 2 + n >= argc:
+            break
+        for k in range(i + 2, i + 2 + <int>n):
+            RedisModule_KeyAtPos(ctx, k)
+        i += 2 + <int>n
+    return REDISMODULE_OK
+
+
+cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if RedisModule_IsKeysPositionRequest(ctx):
+        return report_script_keys(ctx, argv, argc)
+    if blocking_refused(ctx):
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
+    if argc < 3:
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_SCRIPTEXECUTE_ARITY)
+    cdef const char *err = NULL
+    cdef RedisModuleKey *key = open_value_key(ctx, argv[1], RAI_ScriptType, REDISMODULE_READ,
+                                              RAI_ERR_SCRIPT_EMPTY, &err)
+    if key == NULL:
+        return RedisModule_ReplyWithError(ctx, err)
+    cdef RaiScript *s = <RaiScript *>RedisModule_ModuleTypeGetValue(key)
+    cdef ScriptCall call
+    memset(&call, 0, sizeof(ScriptCall))
+    if parse_script_call(ctx, argv, argc, &call) < 0:
+        RedisModule_CloseKey(key)
+        return REDISMODULE_OK
+    cdef size_t n
+    cdef const char *function = RedisModule_StringPtrLen(argv[2], &n)
+    cdef Run *run = script_run_new(s, function, n, call.ninputs, call.noutputs)
+    RedisModule_CloseKey(key)
+    run.keys = copy_name_span(argv, call.keys_at, call.keys_at + call.nkeys, &run.nkeys)
+    run.args = copy_name_span(argv, call.args_at, call.args_at + call.nargs, &run.nargs)
+    return start_run(ctx, run, s.device, argv + call.inputs_at, argv + call.outputs_at, call.timeout_ms)
