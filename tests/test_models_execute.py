@@ -6,7 +6,6 @@ converted ones included, with the ZipMap output skipped), run-time failures, rep
 as AI.TENSORSET, inputs and model captured at parse time, a responsive server while a run is in flight,
 and concurrent clients.
 """
-import socket
 import threading
 import time
 
@@ -18,6 +17,7 @@ from models import (onnx_add_model, onnx_mul_model, onnx_sum_model, sklearn_line
                     sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict, torch_add_model,
                     torch_failing_model, torch_mlp_model, torch_mlp_reference, torch_two_outputs_model)
 from redis_server import running_server, wait_for
+from resp import Raw, raw
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 E_MULTI = "Cannot run RedisAI command within a transaction or a LUA script"
@@ -35,63 +35,6 @@ def error_of(r, *args):
     with pytest.raises(redis.ResponseError) as e:
         r.execute_command(*args)
     return str(e.value)
-
-
-def encode(args):
-    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
-
-
-def read_reply(f):
-    line = f.readline()
-    assert line.endswith(b"\r\n"), line
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest.decode()
-    if kind == b"-":
-        return ("error", rest.decode())
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        n = int(rest)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if kind == b"*":
-        n = int(rest)
-        return None if n < 0 else [read_reply(f) for _ in range(n)]
-    raise AssertionError(f"unexpected RESP line {line!r}")
-
-
-class Raw:
-    """A plain socket connection: send now, read the reply later. With a name, CLIENT SETNAME first."""
-
-    def __init__(self, port, timeout=60, name=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.f = self.sock.makefile("rb")
-        self.name = name
-        if name:
-            assert self.call("CLIENT", "SETNAME", name) == "OK"
-
-    def send(self, *args):
-        self.sock.sendall(encode(args))
-
-    def read(self):
-        return read_reply(self.f)
-
-    def call(self, *args):
-        self.send(*args)
-        return self.read()
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-
-def raw(port, *args):
-    c = Raw(port)
-    try:
-        return c.call(*args)
-    finally:
-        c.close()
 
 
 def tset(r, key, array, dtype="FLOAT"):

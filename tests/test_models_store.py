@@ -5,7 +5,6 @@ leading "ERR "; the raw wire text is checked where the prefix matters), the repl
 including blob chunking (MODEL_CHUNK_SIZE given at load time), and AI.MODELDEL.
 """
 import io
-import socket
 import zipfile
 
 import pytest
@@ -15,6 +14,7 @@ from gpu import needs_no_gpu
 from models import (onnx_add_model, onnx_mul_model, sklearn_linear_onnx, sklearn_logreg_onnx,
                     torch_add_model, torch_two_outputs_model)
 from redis_server import SHARED, RedisServer
+from resp import raw
 
 EMBEDDED = SHARED / "testdata" / "redisai_rdb" / "embedded"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -35,34 +35,6 @@ def error_of(r, *args):
     with pytest.raises(redis.ResponseError) as e:
         r.execute_command(*args)
     return str(e.value)
-
-
-def _read_resp(f):
-    line = f.readline()
-    assert line.endswith(b"\r\n"), line
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest.decode()
-    if kind == b"-":
-        return ("error", rest.decode())
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        n = int(rest)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if kind == b"*":
-        n = int(rest)
-        return None if n < 0 else [_read_resp(f) for _ in range(n)]
-    raise AssertionError(f"unexpected RESP line {line!r}")
-
-
-def raw(port, *args):
-    """One command on a fresh connection; the reply as on the wire (errors as ("error", text))."""
-    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    data = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(data)
-        return _read_resp(sock.makefile("rb"))
 
 
 def meta(backend, device="CPU", tag=b"", batchsize=0, minbatchsize=0, inputs=(), outputs=(),

@@ -5,7 +5,6 @@ errors, run-time errors on one line, every parse error in the spec's order, TIME
 a long run, E.MULTI, replication of the outputs as AI.TENSORSET (never the command), AI.INFO counters
 and COMMAND GETKEYS.
 """
-import socket
 import threading
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 import redis
 
 from redis_server import SHARED, running_server, wait_for
+from resp import raw
 
 TESTDATA = SHARED / "testdata" / "redisai_rdb"
 ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
@@ -79,40 +79,6 @@ def error_of(r, *args):
     with pytest.raises(redis.ResponseError) as e:
         r.execute_command(*args)
     return str(e.value)
-
-
-def encode(args):
-    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
-
-
-def read_reply(f):
-    line = f.readline()
-    assert line.endswith(b"\r\n"), line
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest.decode()
-    if kind == b"-":
-        return ("error", rest.decode())
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        n = int(rest)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if kind == b"*":
-        n = int(rest)
-        return None if n < 0 else [read_reply(f) for _ in range(n)]
-    raise AssertionError(f"unexpected RESP line {line!r}")
-
-
-def raw(port, *args):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        f = s.makefile("rb")
-        s.sendall(encode(args))
-        try:
-            return read_reply(f)
-        finally:
-            f.close()
 
 
 def tset(r, key, array, dtype="FLOAT"):
