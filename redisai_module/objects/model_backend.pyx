@@ -40,6 +40,20 @@ cdef object model_attach_handle(RaiModel *m):
     return None
 
 
+cdef bint report_load_error(RedisModuleCtx *ctx, object error, str what):
+    """True when there is no error; else reply it to the client, or log it when ctx is NULL
+    (RDB loading has no client). Called with the GIL held."""
+    if error is None:
+        return True
+    cdef bytes message = error.encode("utf-8", "replace")
+    cdef bytes kind = what.encode()
+    if ctx != NULL:
+        RedisModule_ReplyWithError(ctx, message)
+    else:
+        RedisModule_Log(NULL, "warning", "could not load a %s from RDB: %s", <const char *>kind, <const char *>message)
+    return False
+
+
 cdef bint model_load_into_backend(RedisModuleCtx *ctx, RaiModel *m) noexcept nogil:
     """Load m into its backend; on failure reply with the error (or log it when ctx is NULL)."""
     with gil:
@@ -47,11 +61,4 @@ cdef bint model_load_into_backend(RedisModuleCtx *ctx, RaiModel *m) noexcept nog
             error = model_attach_handle(m)
         except BaseException as e:  # never let an exception escape into Redis
             error = one_line(e)
-        if error is None:
-            return True
-        message = error.encode("utf-8", "replace")
-        if ctx != NULL:
-            RedisModule_ReplyWithError(ctx, message)
-        else:
-            RedisModule_Log(NULL, "warning", "could not load a model from RDB: %s", <const char *>message)
-        return False
+        return report_load_error(ctx, error, "model")

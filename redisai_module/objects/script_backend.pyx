@@ -28,11 +28,4 @@ cdef bint script_load_into_backend(RedisModuleCtx *ctx, RaiScript *s) noexcept n
             error = script_attach_handle(s)
         except BaseException as e:  # never let an exception escape into Redis
             error = one_line(e)
-        if error is None:
-            return True
-        message = error.encode("utf-8", "replace")
-        if ctx != NULL:
-            RedisModule_ReplyWithError(ctx, message)
-        else:
-            RedisModule_Log(NULL, "warning", "could not load a script from RDB: %s", <const char *>message)
-        return False
+        return report_load_error(ctx, error, "script")

@@ -80,6 +80,14 @@ cdef RaiModel *load_model_identity(RedisModuleIO *io, bint tag_has_nul) noexcept
     return m
 
 
+cdef const char *key_name_from_io(RedisModuleIO *io, size_t *length) noexcept nogil:
+    """The name of the key being loaded (RDB, RESTORE), or NULL where Redis gives none."""
+    cdef const RedisModuleString *key = RedisModule_GetKeyNameFromIO(io)
+    if key == NULL:
+        return NULL
+    return RedisModule_StringPtrLen(key, length)
+
+
 cdef RaiModel *model_load_failed(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     RedisModule_LogIOError(io, "warning", "Experienced a short read while reading a model from RDB")
     model_decref(m)
@@ -92,10 +100,8 @@ cdef RaiModel *model_load_finish(RedisModuleIO *io, RaiModel *m) noexcept nogil:
         model_decref(m)
         return NULL
     cdef size_t key_len
-    cdef const RedisModuleString *key = RedisModule_GetKeyNameFromIO(io)
-    cdef const char *key_name
-    if key != NULL:
-        key_name = RedisModule_StringPtrLen(key, &key_len)
+    cdef const char *key_name = key_name_from_io(io, &key_len)
+    if key_name != NULL:
         model_track_stats(m, key_name, key_len)
     ensure_run_queue(m.device)
     return m

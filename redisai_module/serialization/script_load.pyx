@@ -30,10 +30,8 @@ cdef RaiScript *script_load_finish(RedisModuleIO *io, RaiScript *s) noexcept nog
         script_decref(s)
         return NULL
     cdef size_t key_len
-    cdef const RedisModuleString *key = RedisModule_GetKeyNameFromIO(io)
-    cdef const char *key_name
-    if key != NULL:
-        key_name = RedisModule_StringPtrLen(key, &key_len)
+    cdef const char *key_name = key_name_from_io(io, &key_len)
+    if key_name != NULL:
         script_track_stats(s, key_name, key_len)
     ensure_run_queue(s.device)
     return s
