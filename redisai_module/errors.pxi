@@ -82,6 +82,40 @@ cdef extern from *:
     #define RAI_ERR_SCRIPT_AFTER_TIMEOUT "ERR Encountered problem parsing AI.SCRIPTEXECUTE"
     #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
+    #define RAI_ERR_SCRIPTRUN_ARITY "ERR wrong number of arguments for 'AI.SCRIPTRUN' command"
+    #define RAI_ERR_SCRIPTRUN_TIMEOUT_REPEATED "ERR Already encountered an TIMEOUT section in SCRIPTRUN"
+    #define RAI_ERR_SCRIPTRUN_INPUTS_AFTER_OUTPUTS "ERR Already encountered an INPUTS section in SCRIPTRUN"
+    #define RAI_ERR_SCRIPTRUN_INPUTS_REPEATED "ERR Already encountered an INPUTS keyword in SCRIPTRUN"
+    #define RAI_ERR_SCRIPTRUN_OUTPUTS_REPEATED "ERR Already encountered an OUTPUTS keyword in SCRIPTRUN"
+    #define RAI_ERR_SCRIPTRUN_VARIADIC_OUTSIDE "ERR Encountered a variable size list of tensors outside of input section"
+    #define RAI_ERR_SCRIPTRUN_VARIADIC_REPEATED "ERR Already encountered a variable size list of tensors"
+    #define RAI_ERR_SCRIPTRUN_UNRECOGNIZED "ERR Unrecongnized parameter to SCRIPTRUN"
+    #define RAI_ERR_TIMEOUT_IN_DAG "ERR TIMEOUT not allowed within a DAG command"
+    #define RAI_ERR_DAGEXECUTE_ARITY "ERR missing arguments for 'AI.DAGEXECUTE' command"
+    #define RAI_ERR_DAGEXECUTE_RO_ARITY "ERR missing arguments for 'AI.DAGEXECUTE_RO' command"
+    #define RAI_ERR_DAGRUN_ARITY "ERR wrong number of arguments for 'AI.DAGRUN' command"
+    #define RAI_ERR_DAGRUN_RO_ARITY "ERR wrong number of arguments for 'AI.DAGRUN_RO' command"
+    #define RAI_ERR_DAG_LOAD_MISSING "ERR missing arguments after LOAD keyword in DAG command"
+    #define RAI_ERR_DAG_LOAD_COUNT "ERR invalid or negative value found in number of keys to LOAD"
+    #define RAI_ERR_DAG_LOAD_LENGTH "ERR number of keys to LOAD into DAG does not match the number of given arguments"
+    #define RAI_ERR_DAG_PERSIST_READ_ONLY "ERR PERSIST cannot be specified in a read-only DAG"
+    #define RAI_ERR_DAG_PERSIST_MISSING "ERR missing arguments after PERSIST keyword in DAG command"
+    #define RAI_ERR_DAG_PERSIST_COUNT "ERR invalid or negative value found in number of keys to PERSIST"
+    #define RAI_ERR_DAG_PERSIST_UNIQUE "ERR PERSIST keys must be unique"
+    #define RAI_ERR_DAG_PERSIST_LENGTH "ERR number of keys to PERSIST after DAG execution does not match the number of given arguments"
+    #define RAI_ERR_DAG_ROUTING_MISSING "ERR Missing ROUTING value"
+    #define RAI_ERR_DAG_NEEDS_KEYWORD "ERR AI.DAGEXECUTE and AI.DAGEXECUTE_RO commands must contain at least one out of ROUTING, LOAD, PERSIST keywords"
+    #define RAI_ERR_DAG_EMPTY "ERR DAG is empty"
+    #define RAI_ERR_DAG_TENSORSET_ARITY "wrong number of arguments for 'AI.TENSORSET' command"
+    #define RAI_ERR_DAG_TENSORGET_ARITY "wrong number of arguments for 'AI.TENSORGET' command"
+    #define RAI_ERR_DAG_SCRIPTEXECUTE_READ_ONLY "ERR AI.SCRIPTEXECUTE command cannot be specified in a read-only DAG"
+    #define RAI_ERR_DAG_MODELRUN_IN_DAGEXECUTE "Deprecated AI.MODELRUN cannot be used in AI.DAGEXECUTE command"
+    #define RAI_ERR_DAG_SCRIPTRUN_IN_DAGEXECUTE "Deprecated AI.SCRIPTRUN cannot be used in AI.DAGEXECUTE command"
+    #define RAI_ERR_DAG_MODELEXECUTE_IN_DAGRUN "AI.MODELEXECUTE cannot be used in a deprecated AI.DAGRUN command"
+    #define RAI_ERR_DAG_SCRIPTEXECUTE_IN_DAGRUN "AI.SCRIPTEXECUTE cannot be used in a deprecated AI.DAGRUN command"
+    #define RAI_ERR_DAG_UNSUPPORTED_OP "Unsupported command within DAG"
+    #define RAI_ERR_DAG_INPUT_NOT_FOUND "ERR INPUT key cannot be found in DAG"
+    #define RAI_ERR_DAG_PERSIST_NOT_FOUND "ERR PERSIST key cannot be found in DAG"
     """
     const char *RAI_ERR_WRONGTYPE
     const char *RAI_ERR_TENSOR_EMPTY
@@ -162,3 +196,37 @@ cdef extern from *:
     const char *RAI_ERR_SCRIPT_REPEATED_OUTPUTS
     const char *RAI_ERR_SCRIPT_TIMEOUT_MISSING
     const char *RAI_ERR_SCRIPT_AFTER_TIMEOUT
+    const char *RAI_ERR_SCRIPTRUN_ARITY
+    const char *RAI_ERR_SCRIPTRUN_TIMEOUT_REPEATED
+    const char *RAI_ERR_SCRIPTRUN_INPUTS_AFTER_OUTPUTS
+    const char *RAI_ERR_SCRIPTRUN_INPUTS_REPEATED
+    const char *RAI_ERR_SCRIPTRUN_OUTPUTS_REPEATED
+    const char *RAI_ERR_SCRIPTRUN_VARIADIC_OUTSIDE
+    const char *RAI_ERR_SCRIPTRUN_VARIADIC_REPEATED
+    const char *RAI_ERR_SCRIPTRUN_UNRECOGNIZED
+    const char *RAI_ERR_TIMEOUT_IN_DAG
+    const char *RAI_ERR_DAGEXECUTE_ARITY
+    const char *RAI_ERR_DAGEXECUTE_RO_ARITY
+    const char *RAI_ERR_DAGRUN_ARITY
+    const char *RAI_ERR_DAGRUN_RO_ARITY
+    const char *RAI_ERR_DAG_LOAD_MISSING
+    const char *RAI_ERR_DAG_LOAD_COUNT
+    const char *RAI_ERR_DAG_LOAD_LENGTH
+    const char *RAI_ERR_DAG_PERSIST_READ_ONLY
+    const char *RAI_ERR_DAG_PERSIST_MISSING
+    const char *RAI_ERR_DAG_PERSIST_COUNT
+    const char *RAI_ERR_DAG_PERSIST_UNIQUE
+    const char *RAI_ERR_DAG_PERSIST_LENGTH
+    const char *RAI_ERR_DAG_ROUTING_MISSING
+    const char *RAI_ERR_DAG_NEEDS_KEYWORD
+    const char *RAI_ERR_DAG_EMPTY
+    const char *RAI_ERR_DAG_TENSORSET_ARITY
+    const char *RAI_ERR_DAG_TENSORGET_ARITY
+    const char *RAI_ERR_DAG_SCRIPTEXECUTE_READ_ONLY
+    const char *RAI_ERR_DAG_MODELRUN_IN_DAGEXECUTE
+    const char *RAI_ERR_DAG_SCRIPTRUN_IN_DAGEXECUTE
+    const char *RAI_ERR_DAG_MODELEXECUTE_IN_DAGRUN
+    const char *RAI_ERR_DAG_SCRIPTEXECUTE_IN_DAGRUN
+    const char *RAI_ERR_DAG_UNSUPPORTED_OP
+    const char *RAI_ERR_DAG_INPUT_NOT_FOUND
+    const char *RAI_ERR_DAG_PERSIST_NOT_FOUND

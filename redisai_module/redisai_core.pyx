@@ -26,11 +26,12 @@ include "backends/tflite_backend.pyx"
 include "backends/registry.pyx"
 include "backends/loading.pyx"
 
-# execution: per-device run queues and their workers
+# execution: per-device run queues and their workers; runs and DAGs
 include "execution/clock.pyx"
 include "execution/run_queue.pyx"
 include "execution/batching.pyx"
 include "execution/run.pyx"
+include "execution/dag.pyx"
 
 # serialization: one frozen decoder per shipped encoding, and the current codec
 include "serialization/tensor_load.pyx"
@@ -68,6 +69,10 @@ include "commands/modelscan.pyx"
 include "commands/scriptstore.pyx"
 include "commands/scriptget.pyx"
 include "commands/scriptexecute.pyx"
+include "commands/scriptrun.pyx"
+include "commands/dag_names.pyx"
+include "commands/dag_parse.pyx"
+include "commands/dagexecute.pyx"
 include "commands/info.pyx"
 include "commands/config_command.pyx"
 include "debug.pyx"

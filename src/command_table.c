@@ -27,7 +27,12 @@ static const RaiCommand commands[] = {
     {"ai.scriptget", RAI_ScriptGet_Command, "readonly", 1, 1, 1},
     {"ai.scriptdel", RAI_ScriptDel_Command, "write", 1, 1, 1},
     {"ai.scriptexecute", RAI_ScriptExecute_Command, "write deny-oom getkeys-api", 5, 5, 1},
+    {"ai.scriptrun", RAI_ScriptRun_Command, "write deny-oom getkeys-api", 4, 4, 1},  /* deprecated */
     {"ai._scriptscan", RAI_ScriptScan_Command, "readonly", 0, 0, 0},
+    {"ai.dagexecute", RAI_DagExecute_Command, "write deny-oom getkeys-api", 3, 3, 1},
+    {"ai.dagexecute_ro", RAI_DagExecuteRO_Command, "readonly getkeys-api", 3, 3, 1},
+    {"ai.dagrun", RAI_DagRun_Command, "write deny-oom getkeys-api", 3, 3, 1},  /* deprecated */
+    {"ai.dagrun_ro", RAI_DagRunRO_Command, "readonly getkeys-api", 3, 3, 1},  /* deprecated */
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0},
 };

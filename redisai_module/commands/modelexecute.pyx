@@ -19,26 +19,6 @@ cdef int reply_invalid_argument(RedisModuleCtx *ctx, RedisModuleString *arg) noe
     return RedisModule_ReplyWithError(ctx, message)
 
 
-cdef RedisModuleKey *open_model_to_run(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int min_argc,
-                                       const char *arity_error, RaiModel **m) noexcept nogil:
-    """The checks every model-running command starts with: E.MULTI, its arity, the model key.
-    Replies the error and returns NULL, or returns the open model key with *m set."""
-    cdef const char *err = NULL
-    if blocking_refused(ctx):
-        RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
-        return NULL
-    if argc < min_argc:
-        RedisModule_ReplyWithError(ctx, arity_error)
-        return NULL
-    cdef RedisModuleKey *key = open_value_key(ctx, argv[1], RAI_ModelType, REDISMODULE_READ,
-                                              RAI_ERR_MODEL_EMPTY, &err)
-    if key == NULL:
-        RedisModule_ReplyWithError(ctx, err)
-        return NULL
-    m[0] = <RaiModel *>RedisModule_ModuleTypeGetValue(key)
-    return key
-
-
 cdef int parse_run_counts(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, RaiModel *m,
                           long long *timeout_ms) noexcept nogil:
     """Checks 3-17 of §5.5; replies the error and returns -1, or returns the input count."""
@@ -106,8 +86,11 @@ cdef int report_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) no
 cdef public int RAI_ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_keys(ctx, argv, argc)
+    if blocking_refused(ctx):
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiModel *m = NULL
-    cdef RedisModuleKey *model_key = open_model_to_run(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY, &m)
+    cdef RedisModuleKey *model_key = open_run_target(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY, RAI_ModelType,
+                                                     RAI_ERR_MODEL_EMPTY, <void **>&m)
     if model_key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef long long timeout_ms

@@ -20,34 +20,55 @@ cdef int report_modelrun_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int
     return REDISMODULE_OK
 
 
-cdef public int RAI_ModelRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
-    if RedisModule_IsKeysPositionRequest(ctx):
-        return report_modelrun_keys(ctx, argv, argc)
-    cdef RaiModel *m = NULL
-    cdef RedisModuleKey *model_key = open_model_to_run(ctx, argv, argc, 6, RAI_ERR_MODELRUN_ARITY, &m)
-    if model_key == NULL:
-        return REDISMODULE_OK  # the error was replied
+ctypedef struct ModelRunArgs:
+    int first_input
+    int ninputs
+    int first_output
+    int noutputs
+    long long timeout_ms
+
+
+cdef int parse_modelrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, RaiModel *m,
+                        ModelRunArgs *a) noexcept nogil:
+    """Checks 3-7 of §5.6 (argv[1] is the model); 0, or -1 after replying the error."""
     cdef const char *err = NULL
-    cdef long long timeout_ms = 0
     cdef int i = 2
+    a.timeout_ms = 0
     if arg_is(argv[2], "TIMEOUT", 7):
-        if RedisModule_StringToLongLong(argv[3], &timeout_ms) != REDISMODULE_OK or timeout_ms <= 0:
+        if RedisModule_StringToLongLong(argv[3], &a.timeout_ms) != REDISMODULE_OK or a.timeout_ms <= 0:
             err = RAI_ERR_TIMEOUT_VALUE
         i = 4
     if err == NULL and (i >= argc or not arg_is(argv[i], "INPUTS", 6)):
         err = RAI_ERR_INPUTS_NOT_SPECIFIED
-    cdef int first_input = i + 1
-    i = first_input
+    a.first_input = i + 1
+    i = a.first_input
     while i < argc and not arg_is(argv[i], "OUTPUTS", 7):
         i += 1
-    cdef int nin = i - first_input
-    cdef int first_output = i + 1 if i < argc else argc
-    cdef int nout = argc - first_output
-    if err == NULL and <size_t>nin != m.ninputs:
+    a.ninputs = i - a.first_input
+    a.first_output = i + 1 if i < argc else argc
+    a.noutputs = argc - a.first_output
+    if err == NULL and <size_t>a.ninputs != m.ninputs:
         err = RAI_ERR_INPUTS_MODEL_MISMATCH
-    if err == NULL and <size_t>nout != m.noutputs:
+    if err == NULL and <size_t>a.noutputs != m.noutputs:
         err = RAI_ERR_OUTPUTS_MODEL_MISMATCH
     if err != NULL:
+        return fail(ctx, err)
+    return 0
+
+
+cdef public int RAI_ModelRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if RedisModule_IsKeysPositionRequest(ctx):
+        return report_modelrun_keys(ctx, argv, argc)
+    if blocking_refused(ctx):
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
+    cdef RaiModel *m = NULL
+    cdef RedisModuleKey *model_key = open_run_target(ctx, argv, argc, 6, RAI_ERR_MODELRUN_ARITY, RAI_ModelType,
+                                                     RAI_ERR_MODEL_EMPTY, <void **>&m)
+    if model_key == NULL:
+        return REDISMODULE_OK  # the error was replied
+    cdef ModelRunArgs a
+    if parse_modelrun(ctx, argv, argc, m, &a) < 0:
         RedisModule_CloseKey(model_key)
-        return RedisModule_ReplyWithError(ctx, err)
-    return start_model_run(ctx, model_key, m, argv + first_input, nin, argv + first_output, nout, timeout_ms)
+        return REDISMODULE_OK
+    return start_model_run(ctx, model_key, m, argv + a.first_input, a.ninputs, argv + a.first_output,
+                           a.noutputs, a.timeout_ms)

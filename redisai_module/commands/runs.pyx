@@ -13,6 +13,23 @@ cdef inline bint blocking_refused(RedisModuleCtx *ctx) noexcept nogil:
                                                 | REDISMODULE_CTX_FLAGS_DENY_BLOCKING)) != 0
 
 
+cdef RedisModuleKey *open_run_target(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int min_argc,
+                                     const char *arity_error, RedisModuleType *type, const char *empty_error,
+                                     void **value) noexcept nogil:
+    """The arity check and the model or script key (argv[1]) every run, alone or in a DAG,
+    starts with. Replies the error and returns NULL, or returns the open key with *value set."""
+    cdef const char *err = NULL
+    if argc < min_argc:
+        RedisModule_ReplyWithError(ctx, arity_error)
+        return NULL
+    cdef RedisModuleKey *key = open_value_key(ctx, argv[1], type, REDISMODULE_READ, empty_error, &err)
+    if key == NULL:
+        RedisModule_ReplyWithError(ctx, err)
+        return NULL
+    value[0] = RedisModule_ModuleTypeGetValue(key)
+    return key
+
+
 cdef bint capture_inputs(RedisModuleCtx *ctx, Run *run, RedisModuleString **names) noexcept nogil:
     """Take a reference to each input tensor now: later writes to the keys do not affect the run."""
     cdef const char *err = NULL

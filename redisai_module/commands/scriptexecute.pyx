@@ -45,12 +45,14 @@ cdef int parse_counted_section(RedisModuleCtx *ctx, RedisModuleString **argv, in
     return i + 2 + count[0]
 
 
-cdef int parse_script_call(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, ScriptCall *call) noexcept nogil:
-    """The sections after the function name; 0, or -1 after replying the error."""
+cdef int parse_script_call(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, ScriptCall *call,
+                           bint in_dag) noexcept nogil:
+    """The sections after the function name; 0, or -1 after replying the error. Inside a DAG
+    the sections may start with any of them."""
     cdef long long n
     cdef int i = 3
     cdef bint seen_keys = False, seen_inputs = False, seen_args = False, seen_outputs = False
-    if argc <= 3 or not (arg_is(argv[3], "KEYS", 4) or arg_is(argv[3], "INPUTS", 6)):
+    if not in_dag and (argc <= 3 or not (arg_is(argv[3], "KEYS", 4) or arg_is(argv[3], "INPUTS", 6))):
         return fail(ctx, RAI_ERR_SCRIPT_KEYS_OR_INPUTS_FIRST)
     while i < argc:
         if arg_is(argv[i], "KEYS", 4):
@@ -121,17 +123,14 @@ cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString
         return report_script_keys(ctx, argv, argc)
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
-    if argc < 3:
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_SCRIPTEXECUTE_ARITY)
-    cdef const char *err = NULL
-    cdef RedisModuleKey *key = open_value_key(ctx, argv[1], RAI_ScriptType, REDISMODULE_READ,
-                                              RAI_ERR_SCRIPT_EMPTY, &err)
+    cdef RaiScript *s = NULL
+    cdef RedisModuleKey *key = open_run_target(ctx, argv, argc, 3, RAI_ERR_SCRIPTEXECUTE_ARITY, RAI_ScriptType,
+                                               RAI_ERR_SCRIPT_EMPTY, <void **>&s)
     if key == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
-    cdef RaiScript *s = <RaiScript *>RedisModule_ModuleTypeGetValue(key)
+        return REDISMODULE_OK  # the error was replied
     cdef ScriptCall call
     memset(&call, 0, sizeof(ScriptCall))
-    if parse_script_call(ctx, argv, argc, &call) < 0:
+    if parse_script_call(ctx, argv, argc, &call, False) < 0:
         RedisModule_CloseKey(key)
         return REDISMODULE_OK
     cdef size_t n

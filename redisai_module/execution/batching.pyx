@@ -42,31 +42,53 @@ cdef bint batches_with(Run *leader, Run *run) noexcept nogil:
     return True
 
 
-cdef int collect_batch_locked(RunQueue *q, Run *leader, Run **members, int64_t *total) noexcept nogil:
-    """With q locked: move compatible queued runs into members[] after `leader`, until the
-    batch reaches BATCHSIZE (the last one may overshoot: no splitting). Returns the count."""
+cdef inline bint step_batchable(Run *step) noexcept nogil:
+    cdef int64_t rows
+    if step.model == NULL or step.model.batchsize == 0:
+        return False
+    rows = batch_rows(step)
+    return rows != 0 and <uint64_t>rows < step.model.batchsize
+
+
+cdef Run *queued_step(Run *item) noexcept nogil:
+    """What a queued item would run next if taken into a batch now, or NULL."""
+    cdef Run *step = item
+    if run_expired(item):
+        return NULL
+    if item.dag != NULL and dag_next_step(item, &step) != DAG_STEP_READY:
+        return NULL
+    return step
+
+
+cdef int collect_batch_locked(RunQueue *q, Run **items, Run **steps, int64_t *total) noexcept nogil:
+    """With q locked and the leader in items[0]/steps[0]: move queued items whose next step
+    batches with the leader's into items[] (their steps into steps[]), until the batch reaches
+    BATCHSIZE (the last one may overshoot: no splitting). Returns the count."""
+    cdef Run *leader = steps[0]
     cdef uint64_t batchsize = leader.model.batchsize
     cdef int n = 1
     cdef Run *prev = NULL
-    cdef Run *run = q.head
+    cdef Run *item = q.head
     cdef Run *next
-    members[0] = leader
+    cdef Run *step
     total[0] = batch_rows(leader)
-    while run != NULL and <uint64_t>total[0] < batchsize and n < MAX_BATCH_MEMBERS:
-        next = run.next
-        if run_expired(run) or not batches_with(leader, run):
-            prev = run
+    while item != NULL and <uint64_t>total[0] < batchsize and n < MAX_BATCH_MEMBERS:
+        next = item.next
+        step = queued_step(item)
+        if step == NULL or not batches_with(leader, step):
+            prev = item
         else:
             if prev == NULL:
                 q.head = next
             else:
                 prev.next = next
-            if q.tail == run:
+            if q.tail == item:
                 q.tail = prev
-            members[n] = run
-            total[0] += batch_rows(run)
+            items[n] = item
+            steps[n] = step
+            total[0] += batch_rows(step)
             n += 1
-        run = next
+        item = next
     return n
 
 

@@ -1,11 +1,15 @@
-# One queued execution of a model or a script function: what the command captured on the main
-# thread (references to the model or script and the input tensors), and what the worker leaves
-# for the reply (outputs or an error).
+# The work the run queues carry. A Run is one model or script call: what the command captured
+# on the main thread (references to the model or script and the input tensors) and what the
+# worker leaves for the reply (outputs or an error). A Dag is a chain of such calls sharing
+# tensors by slot; it is queued as one Run "part" per device (BEHAVIOUR.md §3).
 from libc.stdint cimport int64_t
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.script cimport RaiScript
 from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.pthreads cimport pthread_mutex_t
 from redisai_module.redis_api cimport RedisModuleBlockedClient, RedisModuleString
+
+cdef struct Dag
 
 ctypedef struct Run:
     Run *next                 # run queue link
@@ -27,3 +31,42 @@ ctypedef struct Run:
     int64_t queued_at_ms
     bint timed_out
     int64_t duration_us
+    Dag *dag                       # set on a DAG's per-device part: its steps are the DAG's ops
+    int dag_part                   #   on this device, walked in order from dag_cursor
+    size_t dag_cursor
+
+cdef enum DagOpKind:
+    DAG_TENSORSET
+    DAG_TENSORGET
+    DAG_MODEL
+    DAG_SCRIPT
+
+cdef enum DagOpStatus:
+    DAG_OP_PENDING
+    DAG_OP_DONE
+    DAG_OP_FAILED
+
+ctypedef struct DagOp:
+    DagOpKind kind
+    DagOpStatus status
+    Run *run                       # model and script ops: the call (inputs/outputs by slot)
+    int part                       # the device part that runs it
+    size_t *input_slots            # run.ninputs of them; TENSORGET: its one slot
+    size_t *output_slots           # run.noutputs of them; TENSORSET: its one slot
+    int tensorget_format
+
+cdef struct Dag:
+    pthread_mutex_t lock           # slots and status, shared by the parts' workers
+    size_t nslots
+    RaiTensor **slots              # one reference each; NULL until produced
+    size_t nops
+    DagOp *ops
+    size_t npersist
+    RedisModuleString **persist_keys
+    size_t *persist_slots
+    int nparts
+    Run **parts
+    int parts_left
+    bint failed
+    bint timed_out
+    RedisModuleBlockedClient *blocked_client

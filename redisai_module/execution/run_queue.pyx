@@ -129,13 +129,35 @@ cdef void spin_for_work(RunQueue *q) noexcept nogil:
         rai_cpu_relax()
 
 
+cdef inline void push_front_locked(RunQueue *q, Run *run) noexcept nogil:
+    run.next = q.head
+    q.head = run
+    if q.tail == NULL:
+        q.tail = run
+
+
+cdef void stop_item(Run *item) noexcept nogil:
+    """A popped item that will not run: it timed out, or its DAG failed or timed out."""
+    if item.dag == NULL:
+        item.timed_out = True
+        finish_run(item)
+        return
+    if run_expired(item):
+        dag_time_out(item)
+    dag_part_finished(item)
+
+
 cdef void *run_queue_worker(void *arg) noexcept nogil:
-    """Pop, skip what timed out while queued, batch what can batch, run, unblock."""
+    """Pop, skip what timed out while queued, wait for DAG inputs from other devices, batch
+    what can batch, run, unblock (or put a DAG part back at the front for its next step)."""
     cdef RunQueue *q = <RunQueue *>arg
-    cdef Run *members[MAX_BATCH_MEMBERS]
-    cdef Run *run
+    cdef Run *items[MAX_BATCH_MEMBERS]  # what was popped: runs, or DAG parts
+    cdef Run *steps[MAX_BATCH_MEMBERS]  # what each executes: the run itself, or the part's op
+    cdef Run *item
+    cdef Run *step
+    cdef DagStepState state
     cdef int64_t total
-    cdef int n, k
+    cdef int n, k, again
     pthread_mutex_lock(&q.lock)
     while True:
         if q.head == NULL:
@@ -144,31 +166,48 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             pthread_mutex_lock(&q.lock)
         while q.head == NULL:
             pthread_cond_wait(&q.wakeup, &q.lock)
-        run = pop_locked(q)
-        if run_expired(run):
-            run.timed_out = True
-            n = 0
-        elif (run.model == NULL or run.model.batchsize == 0 or batch_rows(run) == 0
-              or <uint64_t>batch_rows(run) >= run.model.batchsize):  # scripts never batch
-            n = 1
-            members[0] = run
-            total = 0
-        else:
-            n = collect_batch_locked(q, run, members, &total)
-            if not batch_ready(run, total):
+        item = pop_locked(q)
+        step = item
+        state = DAG_STEP_READY
+        if run_expired(item):
+            state = DAG_PART_DONE
+        elif item.dag != NULL:
+            state = dag_next_step(item, &step)
+        if state == DAG_PART_DONE:
+            pthread_mutex_unlock(&q.lock)
+            stop_item(item)
+            pthread_mutex_lock(&q.lock)
+            continue
+        if state == DAG_STEP_WAIT:
+            push_locked(q, item)
+            wait_a_millisecond(q)
+            continue
+        items[0] = item
+        steps[0] = step
+        n = 1
+        total = 0
+        if step_batchable(step):  # scripts never batch
+            n = collect_batch_locked(q, items, steps, &total)
+            if not batch_ready(step, total):
                 for k in range(n):
-                    push_locked(q, members[k])
+                    push_locked(q, items[k])
                 wait_a_millisecond(q)
                 continue
         pthread_mutex_unlock(&q.lock)
-        if n == 0:
-            finish_run(run)
-        elif n == 1:
-            model_run_execute(run)
-            finish_run(run)
+        if n == 1:
+            model_run_execute(step)
         else:
-            model_batch_execute(members, n, total)
-            for k in range(n):
-                finish_run(members[k])
+            model_batch_execute(steps, n, total)
+        again = 0
+        for k in range(n):
+            if items[k].dag == NULL:
+                finish_run(items[k])
+            elif dag_step_done(items[k], steps[k]):
+                items[again] = items[k]
+                again += 1
+            else:
+                dag_part_finished(items[k])
         pthread_mutex_lock(&q.lock)
+        for k in range(again - 1, -1, -1):
+            push_front_locked(q, items[k])  # a DAG continues before other work
     return NULL

@@ -1,0 +1,133 @@
+# AI.DAGEXECUTE, AI.DAGEXECUTE_RO and the deprecated AI.DAGRUN, AI.DAGRUN_RO: parse everything
+# (dag_parse.pyx), block the client, queue one part per device (execution/dag.pyx); the reply
+# callback answers one element per op and stores the PERSIST keys when every op succeeded.
+from redisai_module.execution.run cimport *
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef int report_dag_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    """§11: LOAD and PERSIST keys, the ROUTING value, and the key after every AI.MODELEXECUTE
+    and AI.SCRIPTEXECUTE token; DAG-local tensor names are not keys."""
+    cdef long long n
+    cdef int i = 1, k
+    while i < argc:
+        if arg_is(argv[i], "LOAD", 4) or arg_is(argv[i], "PERSIST", 7):
+            if (i + 1 >= argc or RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK or n <= 0
+                    or i + 1 + n >= argc - 1):
+                break
+            for k in range(i + 2, i + 2 + <int>n):
+                RedisModule_KeyAtPos(ctx, k)
+            i += 2 + <int>n
+            continue
+        if (arg_is(argv[i], "ROUTING", 7) or arg_is(argv[i], "AI.MODELEXECUTE", 15)
+                or arg_is(argv[i], "AI.SCRIPTEXECUTE", 16)) and i + 1 < argc:
+            RedisModule_KeyAtPos(ctx, i + 1)
+            i += 1
+        i += 1
+    return REDISMODULE_OK
+
+
+cdef void queue_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
+    cdef Dag *dag = p.dag
+    cdef int k
+    dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
+    dag.blocked_client = RedisModule_BlockClient(ctx, RAI_Dag_Reply, NULL, RAI_Dag_Free, 0)
+    RedisModule_BlockedClientMeasureTimeStart(dag.blocked_client)
+    for k in range(dag.nparts):
+        dag.parts[k].timeout_ms = p.timeout_ms if p.timeout_ms > 0 else 0
+        run_queue_push(p.part_queues[k], dag.parts[k])
+
+
+cdef int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bint read_only,
+                     bint deprecated, const char *arity_error) noexcept nogil:
+    if RedisModule_IsKeysPositionRequest(ctx):
+        return report_dag_keys(ctx, argv, argc)
+    if blocking_refused(ctx):
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
+    if argc < (4 if deprecated else 6):
+        return RedisModule_ReplyWithError(ctx, arity_error)
+    cdef DagParse p
+    dag_parse_init(&p, argc, read_only, deprecated)
+    if parse_dag(ctx, argv, argc, &p) < 0:
+        dag_free(p.dag)  # the error was replied; nothing ran, nothing was written
+    else:
+        queue_dag(ctx, &p)
+    dag_parse_free(&p)
+    return REDISMODULE_OK
+
+
+cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
+    cdef RaiTensor *t
+    if op.kind == DAG_TENSORSET:
+        return RedisModule_ReplyWithSimpleString(ctx, "OK")
+    if op.kind == DAG_TENSORGET:
+        t = dag.slots[op.input_slots[0]]
+        if t == NULL:
+            return RedisModule_ReplyWithSimpleString(ctx, "NA")  # its producer failed or never ran
+        return reply_tensor(ctx, t, op.tensorget_format)
+    if op.status == DAG_OP_DONE:
+        return RedisModule_ReplyWithSimpleString(ctx, "OK")
+    if op.status == DAG_OP_FAILED:
+        return RedisModule_ReplyWithError(ctx, op.run.error)
+    return RedisModule_ReplyWithSimpleString(ctx, "NA")  # skipped after an earlier failure
+
+
+cdef int persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag) noexcept nogil:
+    """Store and replicate each PERSIST key; the first one that cannot be written adds one
+    error element and stops (keys stored before it stay). Returns the elements added."""
+    cdef const char *err = NULL
+    cdef RedisModuleKey *key
+    cdef RaiTensor *t
+    cdef size_t k
+    for k in range(dag.npersist):
+        t = dag.slots[dag.persist_slots[k]]
+        if t == NULL:
+            continue  # e.g. an ONNX output that is not a tensor
+        key = open_tensor_key_for_write(ctx, dag.persist_keys[k], &err)
+        if key == NULL:
+            RedisModule_ReplyWithError(ctx, err)
+            return 1
+        store_tensor(key, tensor_incref(t))
+        RedisModule_CloseKey(key)
+        replicate_tensor(ctx, dag.persist_keys[k], t)
+    return 0
+
+
+cdef int RAI_Dag_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    cdef Dag *dag = <Dag *>RedisModule_GetBlockedClientPrivateData(ctx)
+    cdef size_t k
+    if dag.timed_out:
+        return RedisModule_ReplyWithSimpleString(ctx, "TIMEDOUT")
+    RedisModule_ReplyWithArray(ctx, REDISMODULE_POSTPONED_ARRAY_LEN)
+    for k in range(dag.nops):
+        reply_dag_op(ctx, dag, &dag.ops[k])
+    cdef long extra = 0 if dag.failed else persist_dag_outputs(ctx, dag)
+    RedisModule_ReplySetArrayLength(ctx, <long>dag.nops + extra)
+    return REDISMODULE_OK
+
+
+cdef void RAI_Dag_Free(RedisModuleCtx *ctx, void *privdata) noexcept nogil:
+    """After the reply, or when the client went away: every step that ran counts in AI.INFO."""
+    cdef Dag *dag = <Dag *>privdata
+    cdef size_t k
+    for k in range(dag.nops):
+        if dag.ops[k].run != NULL and dag.ops[k].status != DAG_OP_PENDING:
+            count_run(dag.ops[k].run)
+    dag_free(dag)
+
+
+cdef public int RAI_DagExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    return dag_command(ctx, argv, argc, False, False, RAI_ERR_DAGEXECUTE_ARITY)
+
+
+cdef public int RAI_DagExecuteRO_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    return dag_command(ctx, argv, argc, True, False, RAI_ERR_DAGEXECUTE_RO_ARITY)
+
+
+cdef public int RAI_DagRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    return dag_command(ctx, argv, argc, False, True, RAI_ERR_DAGRUN_ARITY)
+
+
+cdef public int RAI_DagRunRO_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    return dag_command(ctx, argv, argc, True, True, RAI_ERR_DAGRUN_RO_ARITY)

@@ -1,0 +1,135 @@
+# A DAG on the run queues (BEHAVIOUR.md §3): one part per device, each a Run that walks the
+# DAG's ops of its device in order. Model and script ops are ordinary Runs whose inputs are
+# taken from the DAG's slots when they become ready and whose outputs fill new slots;
+# TENSORSET and TENSORGET ops do nothing here (built at parse time, read by the reply).
+from libc.string cimport memset
+from redisai_module.execution.run cimport *
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.pthreads cimport *
+from redisai_module.redis_api cimport *
+
+cdef enum DagStepState:
+    DAG_STEP_READY   # *step is the next op to execute
+    DAG_STEP_WAIT    # its inputs come from another device and are not there yet
+    DAG_PART_DONE    # nothing left for this part (or the DAG failed or timed out)
+
+
+cdef void *zalloc(size_t n) noexcept nogil:
+    cdef void *p = RedisModule_Alloc(n if n else 1)
+    memset(p, 0, n if n else 1)
+    return p
+
+
+cdef Dag *dag_new(size_t capacity) noexcept nogil:
+    """An empty DAG with room for `capacity` ops, slots and parts (the command's argc bounds
+    all three); ops and parts are appended as they are parsed."""
+    cdef Dag *dag = <Dag *>zalloc(sizeof(Dag))
+    pthread_mutex_init(&dag.lock, NULL)
+    dag.ops = <DagOp *>zalloc(capacity * sizeof(DagOp))
+    dag.nslots = capacity
+    dag.slots = <RaiTensor **>zalloc(capacity * sizeof(RaiTensor *))
+    dag.parts = <Run **>zalloc(capacity * sizeof(Run *))
+    return dag
+
+
+cdef void dag_free(Dag *dag) noexcept nogil:
+    # RedisModule_Free(NULL) is a no-op (zfree), so partially built DAGs free the same way.
+    cdef size_t k
+    cdef DagOp *op
+    for k in range(dag.nops):
+        op = &dag.ops[k]
+        if op.run != NULL:
+            run_free(op.run)
+        RedisModule_Free(op.input_slots)
+        RedisModule_Free(op.output_slots)
+    for k in range(dag.nslots):
+        tensor_decref(dag.slots[k])
+    for k in range(dag.npersist):
+        if dag.persist_keys[k] != NULL:
+            RedisModule_FreeString(NULL, dag.persist_keys[k])
+    for k in range(<size_t>dag.nparts):
+        run_free(dag.parts[k])
+    RedisModule_Free(dag.persist_keys)
+    RedisModule_Free(dag.persist_slots)
+    RedisModule_Free(dag.parts)
+    RedisModule_Free(dag.slots)
+    RedisModule_Free(dag.ops)
+    pthread_mutex_destroy(&dag.lock)
+    RedisModule_Free(dag)
+
+
+cdef inline bint op_does_work(DagOp *op) noexcept nogil:
+    return op.kind == DAG_MODEL or op.kind == DAG_SCRIPT
+
+
+cdef DagStepState dag_next_step(Run *part, Run **step) noexcept nogil:
+    """The part's next model/script op if its inputs are all produced (they become the step's
+    inputs, by reference). Also used on queued parts when a worker looks for batch members."""
+    cdef Dag *dag = part.dag
+    cdef DagOp *op
+    cdef RaiTensor *t
+    cdef size_t k
+    cdef DagStepState state = DAG_PART_DONE
+    pthread_mutex_lock(&dag.lock)
+    while not (dag.failed or dag.timed_out) and part.dag_cursor < dag.nops:
+        op = &dag.ops[part.dag_cursor]
+        if op.part != part.dag_part or not op_does_work(op):
+            part.dag_cursor += 1
+            continue
+        state = DAG_STEP_READY
+        for k in range(op.run.ninputs):
+            if dag.slots[op.input_slots[k]] == NULL:
+                state = DAG_STEP_WAIT
+        if state == DAG_STEP_READY:
+            for k in range(op.run.ninputs):
+                if op.run.inputs[k] == NULL:
+                    op.run.inputs[k] = tensor_incref(dag.slots[op.input_slots[k]])
+            op.run.queued_at_ms = part.queued_at_ms  # MINBATCHTIMEOUT counts from the DAG's queueing
+            step[0] = op.run
+        break
+    pthread_mutex_unlock(&dag.lock)
+    return state
+
+
+cdef bint dag_step_done(Run *part, Run *step) noexcept nogil:
+    """Publish the step's outputs (or its failure, which stops every part); True if this part
+    has more to do."""
+    cdef Dag *dag = part.dag
+    cdef DagOp *op
+    cdef size_t k
+    cdef bint more = False
+    pthread_mutex_lock(&dag.lock)
+    op = &dag.ops[part.dag_cursor]
+    if step.error != NULL:
+        op.status = DAG_OP_FAILED
+        dag.failed = True
+    else:
+        op.status = DAG_OP_DONE
+        for k in range(step.noutputs):
+            dag.slots[op.output_slots[k]] = tensor_incref(step.outputs[k])
+    part.dag_cursor += 1
+    if not dag.failed and not dag.timed_out:
+        for k in range(part.dag_cursor, dag.nops):
+            if dag.ops[k].part == part.dag_part and op_does_work(&dag.ops[k]):
+                more = True
+                break
+    pthread_mutex_unlock(&dag.lock)
+    return more
+
+
+cdef void dag_time_out(Run *part) noexcept nogil:
+    pthread_mutex_lock(&part.dag.lock)
+    part.dag.timed_out = True
+    pthread_mutex_unlock(&part.dag.lock)
+
+
+cdef void dag_part_finished(Run *part) noexcept nogil:
+    """The last part to finish unblocks the client (the reply callback reads the slots)."""
+    cdef Dag *dag = part.dag
+    pthread_mutex_lock(&dag.lock)
+    dag.parts_left -= 1
+    cdef bint last = dag.parts_left == 0
+    pthread_mutex_unlock(&dag.lock)
+    if last:
+        RedisModule_BlockedClientMeasureTimeEnd(dag.blocked_client)
+        RedisModule_UnblockClient(dag.blocked_client, dag)
