@@ -3,6 +3,7 @@ shared object, linked against the libpython of the virtual environment it will e
 
     .venv/bin/python setup.py build_ext      (run by opt/build.sh after get_deps.py)
 """
+import os
 import shutil
 import sys
 import sysconfig
@@ -31,7 +32,10 @@ class BuildModule(build_ext):
     def run(self):
         super().run()
         INSTALL.parent.mkdir(exist_ok=True)
-        shutil.copy2(self.get_ext_fullpath("redisai"), INSTALL)
+        # Copy then rename: servers that have the old file mapped keep it intact.
+        staging = INSTALL.with_suffix(".so.tmp")
+        shutil.copy2(self.get_ext_fullpath("redisai"), staging)
+        os.replace(staging, INSTALL)
         print(f"module installed at {INSTALL}")
 
 
