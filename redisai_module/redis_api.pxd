@@ -92,3 +92,29 @@ cdef extern from "redismodule.h" nogil:
 
     # logging
     void RedisModule_Log(RedisModuleCtx *ctx, const char *level, const char *fmt, ...)
+
+    # scripts calling Redis (redis.execute, redisAI.model_execute) from a worker thread
+    ctypedef struct RedisModuleCallReply
+    ctypedef struct RedisModuleUser
+    int REDISMODULE_REPLY_STRING
+    int REDISMODULE_REPLY_ERROR
+    int REDISMODULE_REPLY_INTEGER
+    int REDISMODULE_REPLY_ARRAY
+    int REDISMODULE_REPLY_NULL
+    int REDISMODULE_CMD_KEY_ACCESS
+    RedisModuleCtx *RedisModule_GetThreadSafeContext(RedisModuleBlockedClient *bc)
+    void RedisModule_FreeThreadSafeContext(RedisModuleCtx *ctx)
+    void RedisModule_ThreadSafeContextLock(RedisModuleCtx *ctx)
+    void RedisModule_ThreadSafeContextUnlock(RedisModuleCtx *ctx)
+    RedisModuleCallReply *RedisModule_Call(RedisModuleCtx *ctx, const char *cmdname, const char *fmt, ...)
+    void RedisModule_FreeCallReply(RedisModuleCallReply *reply)
+    int RedisModule_CallReplyType(RedisModuleCallReply *reply)
+    long long RedisModule_CallReplyInteger(RedisModuleCallReply *reply)
+    size_t RedisModule_CallReplyLength(RedisModuleCallReply *reply)
+    RedisModuleCallReply *RedisModule_CallReplyArrayElement(RedisModuleCallReply *reply, size_t idx)
+    const char *RedisModule_CallReplyStringPtr(RedisModuleCallReply *reply, size_t *len)
+    RedisModuleString *RedisModule_GetCurrentUserName(RedisModuleCtx *ctx)
+    RedisModuleUser *RedisModule_GetModuleUserFromUserName(RedisModuleString *name)
+    void RedisModule_FreeModuleUser(RedisModuleUser *user)
+    int RedisModule_ACLCheckCommandPermissions(RedisModuleUser *user, RedisModuleString **argv, int argc)
+    int RedisModule_ACLCheckKeyPermissions(RedisModuleUser *user, RedisModuleString *key, int flags)

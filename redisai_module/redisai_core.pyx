@@ -20,6 +20,7 @@ include "objects/script_backend.pyx"
 # backends: one adapter per framework, each imported on first use
 include "backends/common.pyx"
 include "backends/torch_backend.pyx"
+include "backends/script_extensions.pyx"
 include "backends/onnx_backend.pyx"
 include "backends/tf_backend.pyx"
 include "backends/tflite_backend.pyx"

@@ -13,6 +13,8 @@ class TorchBackend:
             torch.set_num_threads(rai_config.intra_op_parallelism)
         if rai_config.inter_op_parallelism:
             torch.set_num_interop_threads(rai_config.inter_op_parallelism)
+        self._script_ops = register_script_extensions(torch)
+        self._script_names = script_names(torch)
 
     def _device(self, device):
         kind, index = parse_device(device)
@@ -49,10 +51,10 @@ class TorchBackend:
         """A TorchScript compilation unit; each entry point must take
         (tensors: List[Tensor], keys: List[str], args: List[str]) (COMMANDS.md §6.1)."""
         dev = self._device(device)
-        # Names resolve explicitly: `torch` only (BEHAVIOUR.md §9.1; the redis/redisAI
-        # namespaces come with script execution). There is no Python frame to look into here.
+        # Names resolve explicitly to torch, redis and redisAI (BEHAVIOUR.md §9.1); there is no
+        # Python frame to look into here.
         unit = self.torch._C.CompilationUnit()
-        unit.define(source, {"torch": self.torch}.get)
+        unit.define(source, self._script_names)
         for name in entry_points:
             function = unit.find_function(name)
             if function is None:

@@ -34,6 +34,11 @@ cdef void queue_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
     dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
     dag.blocked_client = RedisModule_BlockClient(ctx, RAI_Dag_Reply, NULL, RAI_Dag_Free, 0)
     RedisModule_BlockedClientMeasureTimeStart(dag.blocked_client)
+    cdef size_t i
+    for i in range(dag.nops):
+        if dag.ops[i].kind == DAG_SCRIPT:  # the script's Redis calls run as the caller, on its behalf
+            dag.ops[i].run.user = RedisModule_GetCurrentUserName(ctx)
+            dag.ops[i].run.blocked_client = dag.blocked_client
     for k in range(dag.nparts):
         dag.parts[k].timeout_ms = p.timeout_ms if p.timeout_ms > 0 else 0
         run_queue_push(p.part_queues[k], dag.parts[k])

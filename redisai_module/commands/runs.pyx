@@ -60,6 +60,8 @@ cdef int start_run(RedisModuleCtx *ctx, Run *run, const char *device, RedisModul
     cdef size_t k
     for k in range(run.noutputs):
         run.output_keys[k] = RedisModule_HoldString(NULL, outputs[k])
+    if run.script != NULL:
+        run.user = RedisModule_GetCurrentUserName(ctx)  # what the script's Redis calls run as
     run.blocked_client = RedisModule_BlockClient(ctx, RAI_Run_Reply, NULL, RAI_Run_Free, 0)
     RedisModule_BlockedClientMeasureTimeStart(run.blocked_client)
     run_queue_push(queue, run)

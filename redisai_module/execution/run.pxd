@@ -26,7 +26,8 @@ ctypedef struct Run:
     RedisModuleString **output_keys
     RaiTensor **outputs            # filled by the worker; NULL where the model gave no tensor
     char *error                    # one-line error text, or NULL
-    RedisModuleBlockedClient *blocked_client
+    RedisModuleBlockedClient *blocked_client  # the client waiting (for a DAG step: the DAG's)
+    RedisModuleString *user        # script runs: the caller's ACL user, for Redis calls the script makes
     int64_t timeout_ms             # 0: none
     int64_t queued_at_ms
     bint timed_out

@@ -51,6 +51,8 @@ cdef void run_free(Run *run) noexcept nogil:
         RedisModule_Free(run.error)
     if run.function != NULL:
         RedisModule_Free(run.function)
+    if run.user != NULL:
+        RedisModule_FreeString(NULL, run.user)
     free_name_list(run.keys, run.nkeys)
     free_name_list(run.args, run.nargs)
     model_decref(run.model)
@@ -93,6 +95,7 @@ cdef void script_run_in_backend(Run *run) noexcept:
     try:
         if adapter is None or s.handle == NULL:
             raise BackendError("ERR Backend not loaded: TORCH")
+        rai_set_script_run(run)  # for the Redis calls the script makes (script_extensions.pyx)
         results = adapter.run_script(
             <object>s.handle, run.function.decode("utf-8", "surrogateescape"),
             [backend_input(run.inputs[k]) for k in range(run.ninputs)],
@@ -102,6 +105,8 @@ cdef void script_run_in_backend(Run *run) noexcept:
             run.outputs[k] = tensor_from_output(results[k])
     except BaseException as e:
         model_run_fail(run, e)
+    finally:
+        rai_set_script_run(NULL)
 
 
 cdef void model_run_execute(Run *run) noexcept nogil:

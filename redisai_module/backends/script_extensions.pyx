@@ -1,0 +1,179 @@
+# What TorchScript scripts can call besides torch (BEHAVIOUR.md §9.7): redis.execute,
+# redis.asList and redisAI.model_execute, as custom torch ops with Python kernels. They run on
+# the worker thread that runs the script, as the client that sent the command: every Redis call
+# passes that user's ACL check. The GIL is released before Redis's lock is taken (the main
+# thread may hold Redis's lock while it waits for the GIL), and never held under it.
+from libc.errno cimport errno, EACCES
+from libc.string cimport strerror
+from redisai_module.execution.run cimport Run
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.redis_api cimport *
+
+cdef extern from *:
+    """
+    static __thread void *rai_script_run = NULL;  /* the run whose script this thread executes */
+    static inline void rai_set_script_run(void *run) { rai_script_run = run; }
+    static inline void *rai_get_script_run(void) { return rai_script_run; }
+    """
+    void rai_set_script_run(void *run) nogil
+    void *rai_get_script_run() nogil
+
+REDIS_ERROR_PREFIX = "Redis command returned an error: "
+
+
+def register_script_extensions(torch):
+    """Define the ops once per process; the returned libraries must stay referenced."""
+    # torch.library.Library reads its caller's Python frame, and Cython code has none: the two
+    # constructors run as a line of exec'd Python.
+    made = {"Library": torch.library.Library}
+    exec("redis_ops, ai_ops = Library('redis', 'DEF'), Library('redisAI', 'DEF')", made)
+    redis_ops, ai_ops = made["redis_ops"], made["ai_ops"]
+    # CONSERVATIVE: the ops have side effects, TorchScript must neither drop nor reorder them.
+    redis_ops.define("execute(str cmd, str[] args) -> Any", alias_analysis="CONSERVATIVE")
+    redis_ops.define("asList(Any v) -> Any[]", alias_analysis="CONSERVATIVE")
+    redis_ops.impl("execute", _redis_execute, "CompositeExplicitAutograd")
+    redis_ops.impl("asList", _redis_as_list, "CompositeExplicitAutograd")
+    ai_ops.define("model_execute(str key, Tensor[] inputs, int num_outputs) -> Tensor[]",
+                  alias_analysis="CONSERVATIVE")
+    ai_ops.impl("model_execute", _model_execute, "CompositeExplicitAutograd")
+    return redis_ops, ai_ops
+
+
+def script_names(torch):
+    """Name resolution for script sources: torch, redis, redisAI, in any case."""
+    names = {"torch": torch, "redis": torch.ops.redis, "redisai": torch.ops.redisAI}
+    return lambda name: names.get(name.lower())
+
+
+cdef Run *current_script_run() except NULL:
+    cdef Run *run = <Run *>rai_get_script_run()
+    if run == NULL or run.blocked_client == NULL or run.user == NULL:
+        raise RuntimeError("redis and redisAI calls are only available while a script runs on a RedisAI queue")
+    return run
+
+
+cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx) noexcept nogil:
+    """Take Redis's lock in a context of the run's client; its ACL user, or NULL if that user
+    no longer exists."""
+    ctx[0] = RedisModule_GetThreadSafeContext(run.blocked_client)
+    RedisModule_ThreadSafeContextLock(ctx[0])
+    return RedisModule_GetModuleUserFromUserName(run.user)
+
+
+cdef void unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept nogil:
+    if user != NULL:
+        RedisModule_FreeModuleUser(user)
+    RedisModule_ThreadSafeContextUnlock(ctx)
+    RedisModule_FreeThreadSafeContext(ctx)
+
+
+cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, int argc, int *error) noexcept nogil:
+    """argv[0] is the command. Replicated like the client's own command (the `!` flag). NULL
+    with *error an errno when Redis refuses before running it: ACL (EACCES), unknown command
+    (ENOENT), arity (EINVAL)."""
+    cdef RedisModuleCtx *ctx
+    cdef RedisModuleCallReply *reply = NULL
+    cdef const char *name
+    cdef size_t n
+    cdef int k
+    cdef RedisModuleUser *user = lock_as_caller(run, &ctx)
+    if user == NULL:
+        error[0] = EACCES
+    elif RedisModule_ACLCheckCommandPermissions(user, argv, argc) != REDISMODULE_OK:
+        error[0] = errno
+    else:
+        name = RedisModule_StringPtrLen(argv[0], &n)
+        reply = RedisModule_Call(ctx, name, "!v", argv + 1, <size_t>(argc - 1))
+        error[0] = errno
+    for k in range(argc):  # under the lock: a SET may have kept a reference to its value
+        RedisModule_FreeString(NULL, argv[k])
+    unlock(ctx, user)
+    return reply
+
+
+cdef object reply_to_python(RedisModuleCallReply *reply):
+    """null → None, string → str, integer → int, array → tuple (heterogeneous, recursively;
+    redis.asList makes it a list); an error reply raises."""
+    cdef size_t n, k
+    cdef const char *s
+    cdef int kind = RedisModule_CallReplyType(reply)
+    if kind == REDISMODULE_REPLY_INTEGER:
+        return RedisModule_CallReplyInteger(reply)
+    if kind == REDISMODULE_REPLY_ARRAY:
+        return tuple(reply_to_python(RedisModule_CallReplyArrayElement(reply, k))
+                     for k in range(RedisModule_CallReplyLength(reply)))
+    if kind == REDISMODULE_REPLY_STRING or kind == REDISMODULE_REPLY_ERROR:
+        s = RedisModule_CallReplyStringPtr(reply, &n)
+        text = s[:n].decode("utf-8", "replace")
+        if kind == REDISMODULE_REPLY_ERROR:
+            raise RuntimeError(REDIS_ERROR_PREFIX + text)
+        return text
+    return None
+
+
+def _redis_execute(cmd, args):
+    cdef Run *run = current_script_run()
+    words = [w.encode("utf-8") for w in [cmd, *args]]
+    cdef int argc = len(words), k, error = 0
+    cdef RedisModuleString **argv = <RedisModuleString **>RedisModule_Alloc(argc * sizeof(RedisModuleString *))
+    for k in range(argc):
+        argv[k] = RedisModule_CreateString(NULL, <const char *>words[k], len(words[k]))
+    with nogil:
+        reply = call_as_caller(run, argv, argc, &error)
+    RedisModule_Free(argv)
+    if reply == NULL:
+        raise RuntimeError(REDIS_ERROR_PREFIX + strerror(error).decode())
+    try:
+        return reply_to_python(reply)
+    finally:
+        RedisModule_FreeCallReply(reply)
+
+
+def _redis_as_list(value):
+    if not isinstance(value, (list, tuple)):
+        raise RuntimeError("redis.asList expects a list reply")
+    return list(value)
+
+
+cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, const char **err) noexcept nogil:
+    """A reference to the model stored at `name`, if the caller may read that key."""
+    cdef RedisModuleCtx *ctx
+    cdef RedisModuleKey *key
+    cdef RaiModel *m = NULL
+    cdef RedisModuleUser *user = lock_as_caller(run, &ctx)
+    if user == NULL or RedisModule_ACLCheckKeyPermissions(user, name, REDISMODULE_CMD_KEY_ACCESS) != REDISMODULE_OK:
+        err[0] = "NOPERM this user has no permissions to access the model key"
+    else:
+        key = open_value_key(ctx, name, RAI_ModelType, REDISMODULE_READ, RAI_ERR_MODEL_EMPTY, err)
+        if key != NULL:
+            m = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
+            RedisModule_CloseKey(key)
+    RedisModule_FreeString(NULL, name)
+    unlock(ctx, user)
+    return m
+
+
+def _model_execute(key, inputs, num_outputs):
+    """Synchronous, on this worker: no queue, no batching, no statistics (BEHAVIOUR.md §9.7)."""
+    cdef Run *run = current_script_run()
+    cdef const char *err = NULL
+    encoded = key.encode("utf-8")
+    cdef RedisModuleString *name = RedisModule_CreateString(NULL, <const char *>encoded, len(encoded))
+    with nogil:
+        m = model_as_caller(run, name, &err)
+    if m == NULL:
+        raise RuntimeError(err.decode())
+    try:
+        adapter = backend_adapter(m.backend)
+        if adapter is None or m.handle == NULL:
+            raise RuntimeError("ERR Backend not loaded: " + backend_name(m.backend).decode())
+        import torch
+        if m.backend != RAI_BACKEND_TORCH:
+            inputs = [t.detach().contiguous().cpu() for t in inputs]
+        results = adapter.run(<object>m.handle, [t.contiguous() for t in inputs])
+        if len(results) < num_outputs:
+            raise RuntimeError("ERR Model did not generate the expected number of outputs")
+        return [r if isinstance(r, torch.Tensor) else torch.from_numpy(as_numpy(r))
+                for r in results[:num_outputs]]
+    finally:
+        model_decref(m)
