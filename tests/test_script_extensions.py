@@ -1,0 +1,243 @@
+"""Redis access from TorchScript scripts (BEHAVIOUR.md §9.7): redis.execute with its reply
+conversion and error texts, redis.asList, redisAI.model_execute on TORCH and ONNX models (no
+statistics), all under the calling client's ACL user; what the script's commands replicate;
+and no deadlock when the main thread needs the GIL while a script waits for Redis's lock.
+"""
+import threading
+
+import pytest
+import redis
+
+from models import onnx_mul_model, torch_add_model
+from redis_server import running_server, wait_for
+
+SRC = '''
+def set_key(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("SET", keys[0], args[0])
+
+def int_set_get(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("SET", keys[0], args[0])
+    res = redis.execute("GET", keys[0])
+    redis.execute("DEL", keys[0])
+    return torch.tensor(int(str(res)))
+
+def int_set_incr(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("SET", keys[0], "1")
+    res = redis.execute("INCR", keys[0])
+    return torch.tensor(int(str(res)))
+
+def float_set_get(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("SET", keys[0], "1.1")
+    return torch.tensor(float(str(redis.execute("GET", keys[0]))))
+
+def int_list(tensors: List[Tensor], keys: List[str], args: List[str]):
+    for a in args:
+        redis.execute("RPUSH", keys[0], a)
+    res = redis.asList(redis.execute("LRANGE", keys[0], "0", str(len(args))))
+    out: List[List[int]] = []
+    for x in res:
+        out.append([int(str(x))])
+    return torch.tensor(out)
+
+def str_list(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("RPUSH", [keys[0]] + args)
+
+def hash_values(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("HSET", keys[0], "f1", "1", "f2", "2")
+    res = redis.asList(redis.execute("HVALS", keys[0]))
+    out: List[List[int]] = []
+    for x in res:
+        out.append([int(str(x))])
+    return torch.tensor(out)
+
+def nil_and_nested(tensors: List[Tensor], keys: List[str], args: List[str]):
+    missing = str(redis.execute("GET", keys[0]))
+    scan = redis.asList(redis.execute("SCAN", "0", "MATCH", "nothing*"))
+    inner = redis.asList(scan[1])
+    return torch.tensor([int(missing == "None"), len(scan), len(inner), int(str(scan[0]))])
+
+def model_execute(tensors: List[Tensor], keys: List[str], args: List[str]):
+    a = torch.tensor([[2.0, 3.0], [2.0, 3.0]])
+    return redisAI.model_execute(keys[0], [a, a], 1)
+
+def model_execute_onnx(tensors: List[Tensor], keys: List[str], args: List[str]):
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    return redisAI.model_execute(keys[0], [a], 1)
+
+def model_execute_onnx_bad_input(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 1)
+
+def command_error(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("SET", keys[0])
+
+def unknown_command(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("NO_SUCH_COMMAND", keys[0])
+
+def error_message(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("HSET", keys[0], "f", "1")
+    redis.execute("RPUSH", keys[0], "1")
+
+def blocking_inside(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("AI.MODELEXECUTE", keys[0], "INPUTS", "2", "a", "a", "OUTPUTS", "1", "b")
+'''
+ENTRY_POINTS = [line.split("(")[0][4:] for line in SRC.splitlines() if line.startswith("def ")]
+
+
+def error_of(r, *args):
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command(*args)
+    return str(e.value)
+
+
+def sx(r, fn, keys=(), args=(), outputs=()):
+    cmd = ["AI.SCRIPTEXECUTE", "s{1}", fn, "KEYS", len(keys), *keys]
+    if args:
+        cmd += ["ARGS", len(args), *args]
+    if outputs:
+        cmd += ["OUTPUTS", len(outputs), *outputs]
+    return r.execute_command(*cmd)
+
+
+def got(r, key):
+    return r.execute_command("AI.TENSORGET", key, "META", "VALUES")
+
+
+@pytest.fixture
+def s(r):
+    assert r.execute_command("AI.SCRIPTSTORE", "s{1}", "CPU", "ENTRY_POINTS", len(ENTRY_POINTS), *ENTRY_POINTS,
+                             "SOURCE", SRC) == b"OK"
+    return r
+
+
+def test_set_key(s):
+    assert sx(s, "set_key", ["x{1}"], ["1"]) == b"OK"
+    assert s.get("x{1}") == b"1"
+
+
+def test_set_get_and_incr_return_strings_and_integers(s):
+    assert sx(s, "int_set_get", ["y{1}"], ["1"], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}") == [b"dtype", b"INT64", b"shape", [], b"values", [1]]
+    assert s.exists("y{1}") == 0
+    assert sx(s, "int_set_incr", ["z{1}"], [], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}") == [b"dtype", b"INT64", b"shape", [], b"values", [2]]
+    assert sx(s, "float_set_get", ["f{1}"], [], ["o{1}"]) == b"OK"
+    dtype, shape, values = got(s, "o{1}")[1::2]
+    assert (dtype, shape) == (b"FLOAT", []) and abs(float(values[0]) - 1.1) < 1e-6
+
+
+def test_arrays_become_lists_through_as_list(s):
+    assert sx(s, "int_list", ["l{1}"], ["1", "2"], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}") == [b"dtype", b"INT64", b"shape", [2, 1], b"values", [1, 2]]
+    assert sx(s, "str_list", ["sl{1}"], ["1", "2"]) == b"OK"  # the list form of the arguments
+    assert s.lrange("sl{1}", 0, 2) == [b"1", b"2"]
+    assert sx(s, "hash_values", ["h{1}"], [], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}") == [b"dtype", b"INT64", b"shape", [2, 1], b"values", [1, 2]]
+
+
+def test_null_and_nested_arrays(s):
+    assert sx(s, "nil_and_nested", ["missing{1}"], [], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}")[-1] == [1, 2, 0, 0]
+
+
+def test_model_execute_runs_torch_and_onnx_models_without_statistics(s):
+    s.execute_command("AI.MODELSTORE", "m{1}", "TORCH", "CPU", "BLOB", torch_add_model())
+    s.execute_command("AI.MODELSTORE", "mul{1}", "ONNX", "CPU", "BLOB", onnx_mul_model())
+    assert sx(s, "model_execute", ["m{1}"], [], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}") == [b"dtype", b"FLOAT", b"shape", [2, 2], b"values", [b"4", b"6", b"4", b"6"]]
+    assert sx(s, "model_execute_onnx", ["mul{1}"], [], ["o{1}"]) == b"OK"
+    assert got(s, "o{1}")[-1] == [b"1", b"4", b"9", b"16", b"25", b"36"]
+    assert "Invalid rank for input: X Got: 1 Expected: 2 Please fix either the inputs" in error_of(
+        s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute_onnx_bad_input", "KEYS", 1, "mul{1}", "OUTPUTS", 1, "o{1}")
+    for key in ("m{1}", "mul{1}"):
+        info = s.execute_command("AI.INFO", key)
+        assert info[info.index(b"calls") + 1] == 0  # synchronous calls from scripts are not counted
+
+
+def test_model_execute_errors(s):
+    s.set("str{1}", "x")
+    assert "ERR model key is empty" in error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute", "KEYS", 1,
+                                                "nothing{1}", "OUTPUTS", 1, "o{1}")
+    assert "WRONGTYPE Operation against a key holding the wrong kind of value" in error_of(
+        s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute", "KEYS", 1, "str{1}", "OUTPUTS", 1, "o{1}")
+
+
+@pytest.mark.parametrize("fn, text", [
+    ("command_error", "Redis command returned an error: Invalid argument"),
+    ("unknown_command", "Redis command returned an error: No such file or directory"),
+    ("error_message", "Redis command returned an error: WRONGTYPE Operation against a key holding the wrong kind of value"),
+    ("blocking_inside", "Redis command returned an error: ERR Cannot run RedisAI command within a transaction or a LUA script"),
+])
+def test_redis_errors_become_script_errors(s, fn, text):
+    message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", fn, "KEYS", 1, "e{1}")
+    assert text in message and "\n" not in message
+
+
+def test_calls_run_with_the_callers_acl_permissions(s, server):
+    """Inside a DAG the script's KEYS are not reported to Redis (COMMANDS.md §11), so only the
+    check on each call stands between the script and a key the client may not touch."""
+    s.execute_command("ACL", "SETUSER", "scripter", "on", "nopass", "~s{1}", "~ok{1}", "~m{1}", "~o{1}", "+@all")
+    s.execute_command("AI.MODELSTORE", "m{1}", "TORCH", "CPU", "BLOB", torch_add_model())
+    s.execute_command("AI.MODELSTORE", "hidden{1}", "TORCH", "CPU", "BLOB", torch_add_model())
+    c = server.client()
+    c.execute_command("AUTH", "scripter", "x")
+    try:
+        assert sx(c, "set_key", ["ok{1}"], ["1"]) == b"OK"
+        reply = c.execute_command("AI.DAGEXECUTE", "ROUTING", "ok{1}", "|>", "AI.SCRIPTEXECUTE", "s{1}", "set_key",
+                                  "KEYS", 1, "secret{1}", "ARGS", 1, "1")
+        assert isinstance(reply[0], redis.ResponseError)
+        assert "Redis command returned an error: Permission denied" in str(reply[0])
+        reply = c.execute_command("AI.DAGEXECUTE", "ROUTING", "ok{1}", "|>", "AI.SCRIPTEXECUTE", "s{1}",
+                                  "model_execute", "KEYS", 1, "hidden{1}", "OUTPUTS", 1, "out")
+        assert isinstance(reply[0], redis.ResponseError) and "NOPERM" in str(reply[0])
+        reply = c.execute_command("AI.DAGEXECUTE", "ROUTING", "ok{1}", "|>", "AI.SCRIPTEXECUTE", "s{1}",
+                                  "model_execute", "KEYS", 1, "m{1}", "OUTPUTS", 1, "out", "|>",
+                                  "AI.TENSORGET", "out", "VALUES")
+        assert reply == [b"OK", [b"4", b"6", b"4", b"6"]]
+    finally:
+        c.close()
+    assert s.get("ok{1}") == b"1"
+    assert s.exists("secret{1}") == 0
+
+
+def test_script_commands_replicate():
+    with running_server({"repl-diskless-sync-delay": 0}) as master, running_server({"replicaof": f"127.0.0.1 {master.port}"}) as replica:
+        m, rep = master.client(), replica.client()
+        wait_for(lambda: m.info("replication").get("slave0", {}).get("state") == "online", what="replica in sync")
+        m.execute_command("AI.SCRIPTSTORE", "s{1}", "CPU", "ENTRY_POINTS", len(ENTRY_POINTS), *ENTRY_POINTS,
+                          "SOURCE", SRC)
+        assert sx(m, "set_key", ["x{1}"], ["7"]) == b"OK"
+        assert sx(m, "int_list", ["l{1}"], ["1", "2"], ["o{1}"]) == b"OK"
+        assert m.execute_command("WAIT", 1, 5000) == 1
+        assert rep.get("x{1}") == b"7"
+        assert rep.lrange("l{1}", 0, -1) == [b"1", b"2"]
+        assert rep.execute_command("AI.TENSORGET", "o{1}", "VALUES") == [1, 2]
+
+
+def test_no_deadlock_when_the_main_thread_needs_python_meanwhile(s, server):
+    """Scripts take Redis's lock many times while other clients keep storing models (which need
+    Python on the main thread): both must finish."""
+    blob = torch_add_model()
+    errors = []
+
+    def scripts():
+        c = server.client()
+        try:
+            for k in range(40):
+                assert sx(c, "int_set_incr", [f"n{k}{{1}}"], [], ["o{1}"]) == b"OK"
+        except Exception as e:  # reported below
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=scripts) for _ in range(2)]
+    for t in threads:
+        t.start()
+    c = server.client()
+    for k in range(20):
+        assert c.execute_command("AI.MODELSTORE", f"mm{k}", "TORCH", "CPU", "BLOB", blob) == b"OK"
+        assert c.execute_command("AI.SCRIPTSTORE", f"ss{k}", "CPU", "ENTRY_POINTS", 1, "set_key", "SOURCE", SRC) == b"OK"
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "script clients hung"
+    assert errors == []
+    assert s.ping()
