@@ -297,8 +297,10 @@ PARSERS = {"resp": resp_replies_end, "http": http_reply_end}
 
 def client_process(group, conns, go, start_at, warmup, duration, results):
     """Drive `conns` closed-loop, multiplexed with a selector. A conn is (port, request bytes,
-    protocol, replies per request, pause after each reply in s, label). Reports the latencies of
-    the requests completed inside the measured window [start+warmup, +duration]."""
+    protocol, replies per request, pause after each reply in s, label); the request may also be
+    a list of (bytes, replies) steps, each sent when the previous one is answered (separate round
+    trips). Reports the latencies of the requests completed inside the measured window
+    [start+warmup, +duration], from the first step sent to the last reply."""
     report = {"group": group, "latencies": [], "errors": []}
     sel = selectors.DefaultSelector()
     state = []
@@ -306,7 +308,8 @@ def client_process(group, conns, go, start_at, warmup, duration, results):
         for port, request, proto, nreplies, pace, label in conns:
             sock = socket.create_connection((HOST, port), timeout=30)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c = {"sock": sock, "req": request, "parse": PARSERS[proto], "n": nreplies,
+            steps = request if isinstance(request, list) else [(request, nreplies)]
+            c = {"sock": sock, "steps": steps, "step": 0, "parse": PARSERS[proto],
                  "pace": pace, "label": label, "buf": bytearray(), "sent": None, "due": None}
             sel.register(sock, selectors.EVENT_READ, c)
             state.append(c)
@@ -338,7 +341,8 @@ def closed_loop(state, sel, measure_from, measure_to, report):
         if now < measure_to:
             for c in state:
                 if c["due"] is not None and now >= c["due"]:
-                    c["sock"].sendall(c["req"])
+                    c["step"] = 0
+                    c["sock"].sendall(c["steps"][0][0])
                     c["sent"] = time.monotonic()
                     c["due"] = None
                     pending += 1
@@ -359,11 +363,16 @@ def closed_loop(state, sel, measure_from, measure_to, report):
                 break
             c["buf"] += data
             try:
-                end = c["parse"](c["buf"], c["n"])
+                end = c["parse"](c["buf"], c["steps"][c["step"]][1])
             except ServerFailure as e:
                 report["errors"].append(f"{c['label']}: {e}")
                 break
             if end < 0:
+                continue
+            if c["step"] + 1 < len(c["steps"]) and len(c["buf"]) == end:
+                c["buf"].clear()
+                c["step"] += 1
+                c["sock"].sendall(c["steps"][c["step"]][0])
                 continue
             done = time.monotonic()
             last_progress = done
