@@ -131,6 +131,10 @@ cdef int parse_dag_header(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
     while i < argc:
         if arg_is(argv[i], "|>", 2) and i + 1 < argc:
             p.first_op = i
+            # RedisAI's scan goes on through the ops: a `|>` that ends the command starts no op
+            # and is an unexpected argument, reported before anything the ops could report.
+            if arg_is(argv[argc - 1], "|>", 2):
+                return reply_dag_unexpected(ctx, argv[argc - 1])
             return 0
         if arg_is(argv[i], "LOAD", 4) and not p.seen_load:
             p.seen_load = True
