@@ -4,22 +4,6 @@ from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
 
 
-cdef int report_modelrun_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
-    """argv[1]; then every token after INPUTS except the literal OUTPUTS (§11)."""
-    cdef int i = 2
-    if argc < 2:
-        return REDISMODULE_OK
-    RedisModule_KeyAtPos(ctx, 1)
-    if i < argc and arg_is(argv[i], "TIMEOUT", 7):
-        i += 2
-    i += 1  # INPUTS
-    while i < argc:
-        if not arg_is(argv[i], "OUTPUTS", 7):
-            RedisModule_KeyAtPos(ctx, i)
-        i += 1
-    return REDISMODULE_OK
-
-
 ctypedef struct ModelRunArgs:
     int first_input
     int ninputs
@@ -58,7 +42,7 @@ cdef int parse_modelrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
 
 cdef public int RAI_ModelRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
-        return report_modelrun_keys(ctx, argv, argc)
+        return report_listed_keys(ctx, argv, argc, 2, False)
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiModel *m = NULL

@@ -30,6 +30,25 @@ cdef RedisModuleKey *open_run_target(RedisModuleCtx *ctx, RedisModuleString **ar
     return key
 
 
+cdef int report_listed_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int timeout_at,
+                            bint skip_variadic) noexcept nogil:
+    """Keys of the deprecated AI.MODELRUN / AI.SCRIPTRUN (COMMANDS.md §11): argv[1]; after an
+    optional TIMEOUT <ms> at `timeout_at` and the INPUTS token, every token except OUTPUTS (and
+    SCRIPTRUN's `$` marker)."""
+    cdef int i = timeout_at
+    if argc < 2:
+        return REDISMODULE_OK
+    RedisModule_KeyAtPos(ctx, 1)
+    if i < argc and arg_is(argv[i], "TIMEOUT", 7):
+        i += 2
+    i += 1  # INPUTS
+    while i < argc:
+        if not arg_is(argv[i], "OUTPUTS", 7) and not (skip_variadic and arg_is(argv[i], "$", 1)):
+            RedisModule_KeyAtPos(ctx, i)
+        i += 1
+    return REDISMODULE_OK
+
+
 cdef bint capture_inputs(RedisModuleCtx *ctx, Run *run, RedisModuleString **names) noexcept nogil:
     """Take a reference to each input tensor now: later writes to the keys do not affect the run."""
     cdef const char *err = NULL

@@ -71,26 +71,9 @@ cdef int parse_scriptrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     return 0
 
 
-cdef int report_scriptrun_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
-    """§11: argv[1]; after the optional TIMEOUT and the INPUTS token, every token except the
-    OUTPUTS keyword and the `$` marker."""
-    cdef int i = 3
-    if argc < 2:
-        return REDISMODULE_OK
-    RedisModule_KeyAtPos(ctx, 1)
-    if i < argc and arg_is(argv[i], "TIMEOUT", 7):
-        i += 2
-    i += 1  # INPUTS
-    while i < argc:
-        if not arg_is(argv[i], "OUTPUTS", 7) and not arg_is(argv[i], "$", 1):
-            RedisModule_KeyAtPos(ctx, i)
-        i += 1
-    return REDISMODULE_OK
-
-
 cdef public int RAI_ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
-        return report_scriptrun_keys(ctx, argv, argc)
+        return report_listed_keys(ctx, argv, argc, 3, True)
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiScript *s = NULL
