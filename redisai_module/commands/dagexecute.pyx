@@ -81,21 +81,17 @@ cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
 cdef int persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag) noexcept nogil:
     """Store and replicate each PERSIST key; the first one that cannot be written adds one
     error element and stops (keys stored before it stay). Returns the elements added."""
-    cdef const char *err = NULL
-    cdef RedisModuleKey *key
+    cdef const char *err
     cdef RaiTensor *t
     cdef size_t k
     for k in range(dag.npersist):
         t = dag.slots[dag.persist_slots[k]]
         if t == NULL:
             continue  # e.g. an ONNX output that is not a tensor
-        key = open_tensor_key_for_write(ctx, dag.persist_keys[k], &err)
-        if key == NULL:
+        err = store_output(ctx, dag.persist_keys[k], t)
+        if err != NULL:
             RedisModule_ReplyWithError(ctx, err)
             return 1
-        store_tensor(key, tensor_incref(t))
-        RedisModule_CloseKey(key)
-        replicate_tensor(ctx, dag.persist_keys[k], t)
     return 0
 
 

@@ -96,6 +96,19 @@ cdef void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, RaiTenso
     free_dim_strings(t, dims)
 
 
+cdef const char *store_output(RedisModuleCtx *ctx, RedisModuleString *name, RaiTensor *t) noexcept nogil:
+    """Store `t` (a new reference) under `name` and replicate it as AI.TENSORSET: how run outputs
+    and DAG PERSIST keys reach the keyspace. The error (WRONGTYPE) if the key holds another type."""
+    cdef const char *err = NULL
+    cdef RedisModuleKey *key = open_tensor_key_for_write(ctx, name, &err)
+    if key == NULL:
+        return err
+    store_tensor(key, tensor_incref(t))
+    RedisModule_CloseKey(key)
+    replicate_tensor(ctx, name, t)
+    return NULL
+
+
 cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     cdef Run *run = <Run *>RedisModule_GetBlockedClientPrivateData(ctx)
     cdef const char *err = NULL
@@ -116,10 +129,7 @@ cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     for k in range(run.noutputs):
         if run.outputs[k] == NULL:
             continue  # e.g. an ONNX map output: no tensor, no key
-        key = open_tensor_key_for_write(ctx, run.output_keys[k], &err)
-        store_tensor(key, tensor_incref(run.outputs[k]))
-        RedisModule_CloseKey(key)
-        replicate_tensor(ctx, run.output_keys[k], run.outputs[k])
+        store_output(ctx, run.output_keys[k], run.outputs[k])
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
 
 
