@@ -5,6 +5,7 @@ shared object, linked against the libpython of the virtual environment it will e
 """
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -21,6 +22,15 @@ LIBDIR = sysconfig.get_config_var("LIBDIR")
 PYLIB = sysconfig.get_config_var("LDLIBRARY")          # libpython3.X.so
 SONAME = sysconfig.get_config_var("INSTSONAME") or PYLIB  # libpython3.X.so.1.0
 VENV = sys.prefix                                        # the venv running this build
+
+
+def git_sha():
+    """The commit being built, for INFO's ai_git_sha; "unknown" outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
 class BuildModule(build_ext):
@@ -53,7 +63,8 @@ module = Extension(
                             "src/data_types.c"],
     include_dirs=[str(ROOT / "deps" / "redis"), str(ROOT / "src"),
                   str(CYTHON_OUT / "redisai_module"), sysconfig.get_paths()["include"]],
-    define_macros=[("RAI_LIBPYTHON_SONAME", f'"{SONAME}"'), ("RAI_DEFAULT_VENV", f'"{VENV}"')],
+    define_macros=[("RAI_LIBPYTHON_SONAME", f'"{SONAME}"'), ("RAI_DEFAULT_VENV", f'"{VENV}"'),
+                   ("REDISAI_GIT_SHA", f'"{git_sha()}"')],
     libraries=[PYLIB[3:].split(".so")[0]],
     library_dirs=[LIBDIR],
     runtime_library_dirs=[LIBDIR],

@@ -90,6 +90,12 @@ cdef extern from "redismodule.h" nogil:
     void RedisModule_LogIOError(RedisModuleIO *io, const char *level, const char *fmt, ...)
     void RedisModule_EmitAOF(RedisModuleIO *io, const char *cmdname, const char *fmt, ...)
 
+    # INFO MODULES sections
+    ctypedef struct RedisModuleInfoCtx
+    int RedisModule_InfoAddSection(RedisModuleInfoCtx *ctx, const char *name)
+    int RedisModule_InfoAddFieldCString(RedisModuleInfoCtx *ctx, const char *field, const char *value)
+    int RedisModule_InfoAddFieldLongLong(RedisModuleInfoCtx *ctx, const char *field, long long value)
+
     # logging
     void RedisModule_Log(RedisModuleCtx *ctx, const char *level, const char *fmt, ...)
 

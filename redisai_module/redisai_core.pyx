@@ -77,3 +77,6 @@ include "commands/dagexecute.pyx"
 include "commands/info.pyx"
 include "commands/config_command.pyx"
 include "debug.pyx"
+
+# operations: INFO MODULES sections
+include "server_info.pyx"

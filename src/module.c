@@ -1,6 +1,7 @@
 /* RedisModule_OnLoad: the module's entry point. Everything else lives in Cython
  * (redisai_module/); this file only wires it into Redis, in this order:
- * Redis API -> Python -> load-time arguments -> data types -> commands. */
+ * Redis API -> INFO sections -> Python -> load-time arguments -> data types -> commands
+ * -> the CPU run queue. */
 #include "redismodule.h"
 
 #include "command_table.h"
@@ -13,6 +14,8 @@ __attribute__((visibility("default")))
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (RedisModule_Init(ctx, "ai", REDISAI_MODULE_VERSION, REDISMODULE_APIVER_1) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
+    if (RedisModule_RegisterInfoFunc(ctx, RAI_Info_Modules) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
     if (RAI_PythonStart(ctx, argv, argc) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
     if (RAI_Config_Load(ctx, argv, argc) == REDISMODULE_ERR)
@@ -23,5 +26,5 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
         return REDISMODULE_ERR;
     /* Loads check RedisModule_IsIOError themselves: RDB and DUMP input is untrusted. */
     RedisModule_SetModuleOptions(ctx, REDISMODULE_OPTIONS_HANDLE_IO_ERRORS);
-    return REDISMODULE_OK;
+    return RAI_RunQueues_Start();
 }

@@ -15,6 +15,7 @@ class OnnxBackend:
         import onnxruntime
         self.np = numpy
         self.ort = onnxruntime
+        self.version = onnxruntime.__version__  # INFO: onnxruntime_version (CONFIG.md §4)
         self._running = {}  # id -> (deadline, RunOptions) of the runs in flight
         self._running_lock = threading.Lock()
         self._watchdog = None

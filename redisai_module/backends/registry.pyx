@@ -16,6 +16,7 @@ def backend_adapter(int backend):
         except ImportError:
             return None
         _adapters[backend] = adapter
+        record_backend_version(backend, getattr(adapter, "version", "NA"))
     return adapter
 
 

@@ -20,6 +20,8 @@ ctypedef struct RunQueue:
     pthread_cond_t wakeup
     Run *head
     Run *tail
+    pthread_t *threads           # its workers, for their CPU time in INFO MODULES
+    int n_threads
 
 # Created and looked up on the main thread only; a queue, once created, lives for ever.
 cdef RunQueue *run_queues[MAX_RUN_QUEUES]
@@ -53,12 +55,14 @@ cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil:
     pthread_mutex_init(&q.lock, NULL)
     pthread_cond_init(&q.wakeup, NULL)
     q.head = q.tail = NULL
-    cdef pthread_t thread
+    q.threads = <pthread_t *>RedisModule_Alloc(sizeof(pthread_t) * rai_config.threads_per_queue)
+    q.n_threads = 0
     cdef long long k
     for k in range(rai_config.threads_per_queue):
-        if pthread_create(&thread, NULL, run_queue_worker, q) != 0:
+        if pthread_create(&q.threads[q.n_threads], NULL, run_queue_worker, q) != 0:
             break
-        pthread_detach(thread)
+        pthread_detach(q.threads[q.n_threads])
+        q.n_threads += 1
     run_queues[n_run_queues] = q
     n_run_queues += 1
     return q
@@ -211,3 +215,8 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
         for k in range(again - 1, -1, -1):
             push_front_locked(q, items[k])  # a DAG continues before other work
     return NULL
+
+
+cdef public int RAI_RunQueues_Start() noexcept nogil:
+    """The CPU queue exists from load on, as RedisAI's: INFO lists its workers before any run."""
+    return REDISMODULE_OK if ensure_run_queue("CPU") != NULL else REDISMODULE_ERR

@@ -1,0 +1,133 @@
+# The module's sections of INFO MODULES (CONFIG.md §4): versions, git, load-time configs, loaded
+# backends and CPU time. Redis prefixes section and field names with `ai_`. The callback never
+# takes the GIL: INFO must answer while a worker holds it for a long run, and it also runs in
+# crash reports.
+from libc.stdio cimport snprintf
+from libc.string cimport strncpy
+from posix.resource cimport getrusage, rusage, RUSAGE_SELF, RUSAGE_CHILDREN
+from posix.time cimport clock_gettime, timespec
+from posix.types cimport clockid_t
+from redisai_module.pthreads cimport pthread_t
+from redisai_module.redis_api cimport *
+
+cdef extern from "version.h":
+    int REDISAI_VERSION_MAJOR
+    int REDISAI_VERSION_MINOR
+    int REDISAI_VERSION_PATCH
+
+cdef extern from *:
+    """
+    #ifndef REDISAI_GIT_SHA
+    #define REDISAI_GIT_SHA "unknown"
+    #endif
+    #define RAI_LLAPI_VERSION 1
+    #define RAI_RDB_ENCODING_VERSION 4
+    """
+    const char *REDISAI_GIT_SHA
+    int RAI_LLAPI_VERSION
+    int RAI_RDB_ENCODING_VERSION
+
+cdef extern from "<sys/resource.h>" nogil:
+    int RUSAGE_THREAD
+
+cdef extern from "<pthread.h>" nogil:
+    int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
+
+# What INFO reports of each backend once it is loaded, kept in C memory so that INFO needs no GIL.
+# Written once, on the main thread, when the backend's adapter is created.
+cdef char backend_version[4][64]
+cdef bint backend_version_set[4]
+
+
+cdef void record_backend_version(int backend, str version):
+    cdef bytes text = version.encode("ascii", "replace")[:63]
+    strncpy(backend_version[backend], text, 63)
+    backend_version[backend][63] = 0
+    backend_version_set[backend] = True
+
+
+cdef void add_seconds_field(RedisModuleInfoCtx *ctx, const char *name, long sec, long usec) noexcept nogil:
+    cdef char value[48]
+    snprintf(value, sizeof(value), "%ld.%06ld", sec, usec)
+    RedisModule_InfoAddFieldCString(ctx, name, value)
+
+
+cdef void add_rusage_fields(RedisModuleInfoCtx *ctx, int who, const char *sys_name,
+                            const char *user_name) noexcept nogil:
+    cdef rusage usage
+    if getrusage(who, &usage) != 0:
+        RedisModule_InfoAddFieldCString(ctx, sys_name, "N/A")
+        RedisModule_InfoAddFieldCString(ctx, user_name, "N/A")
+        return
+    add_seconds_field(ctx, sys_name, usage.ru_stime.tv_sec, usage.ru_stime.tv_usec)
+    add_seconds_field(ctx, user_name, usage.ru_utime.tv_sec, usage.ru_utime.tv_usec)
+
+
+cdef void add_worker_cpu_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
+    cdef char name[128]
+    cdef clockid_t clock
+    cdef timespec t
+    cdef int i, k
+    cdef RunQueue *q
+    for i in range(n_run_queues):
+        q = run_queues[i]
+        for k in range(q.n_threads):
+            snprintf(name, sizeof(name), "queue_%s_bthread_n%d_used_cpu_total", q.device, k + 1)
+            if pthread_getcpuclockid(q.threads[k], &clock) != 0 or clock_gettime(clock, &t) != 0:
+                RedisModule_InfoAddFieldCString(ctx, name, "N/A")
+            else:
+                add_seconds_field(ctx, name, t.tv_sec, t.tv_nsec // 1000)
+
+
+cdef long long worker_thread_count() noexcept nogil:
+    cdef long long n = 0
+    cdef int i
+    for i in range(n_run_queues):
+        n += run_queues[i].n_threads
+    return n
+
+
+cdef void add_backends_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
+    if backend_version_set[RAI_BACKEND_TF]:
+        RedisModule_InfoAddFieldCString(ctx, "TensorFlow_version", backend_version[RAI_BACKEND_TF])
+    if backend_version_set[RAI_BACKEND_TFLITE]:
+        RedisModule_InfoAddFieldCString(ctx, "TensorFlowLite_version", "NA")
+    if backend_version_set[RAI_BACKEND_TORCH]:
+        RedisModule_InfoAddFieldCString(ctx, "Torch_version", "NA")
+    if backend_version_set[RAI_BACKEND_ONNX]:
+        RedisModule_InfoAddFieldCString(ctx, "onnxruntime_version", backend_version[RAI_BACKEND_ONNX])
+        # onnxruntime's Python API exposes no allocator hooks, so its memory is not counted here.
+        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory", 0)
+        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory_access_num", 0)
+        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_maximum_run_sessions_number",
+                                         worker_thread_count())
+
+
+cdef public void RAI_Info_Modules(RedisModuleInfoCtx *ctx, int for_crash_report) noexcept nogil:
+    cdef char version[32]
+    snprintf(version, sizeof(version), "%d.%d.%d",
+             REDISAI_VERSION_MAJOR, REDISAI_VERSION_MINOR, REDISAI_VERSION_PATCH)
+    RedisModule_InfoAddSection(ctx, "versions")
+    RedisModule_InfoAddFieldCString(ctx, "RedisAI_version", version)
+    RedisModule_InfoAddFieldLongLong(ctx, "low_level_API_version", RAI_LLAPI_VERSION)
+    RedisModule_InfoAddFieldLongLong(ctx, "rdb_version", RAI_RDB_ENCODING_VERSION)
+
+    RedisModule_InfoAddSection(ctx, "git")
+    RedisModule_InfoAddFieldCString(ctx, "git_sha", REDISAI_GIT_SHA)
+
+    RedisModule_InfoAddSection(ctx, "load_time_configs")
+    RedisModule_InfoAddFieldLongLong(ctx, "threads_per_queue", rai_config.threads_per_queue)
+    RedisModule_InfoAddFieldLongLong(ctx, "inter_op_parallelism", rai_config.inter_op_parallelism)
+    RedisModule_InfoAddFieldLongLong(ctx, "intra_op_parallelism", rai_config.intra_op_parallelism)
+    RedisModule_InfoAddFieldLongLong(ctx, "model_execution_timeout", rai_config.model_execution_timeout)
+    RedisModule_InfoAddFieldLongLong(ctx, "backend_memory_limit", rai_config.backend_memory_limit)
+
+    RedisModule_InfoAddSection(ctx, "backends_info")
+    add_backends_fields(ctx)
+
+    RedisModule_InfoAddSection(ctx, "cpu")
+    add_rusage_fields(ctx, RUSAGE_SELF, "self_used_cpu_sys", "self_used_cpu_user")
+    add_rusage_fields(ctx, RUSAGE_CHILDREN, "children_used_cpu_sys", "children_used_cpu_user")
+    # The INFO callback runs on Redis's main thread, so this thread's usage is the main thread's.
+    add_rusage_fields(ctx, RUSAGE_THREAD, "main_thread_used_cpu_sys", "main_thread_used_cpu_user")
+    add_worker_cpu_fields(ctx)
