@@ -26,6 +26,7 @@ cdef extern from "redismodule.h" nogil:
     # memory: the Redis allocator, so INFO memory, MEMORY USAGE and maxmemory see our data
     void *RedisModule_Alloc(size_t bytes)
     void *RedisModule_TryAlloc(size_t bytes)
+    void *RedisModule_Realloc(void *ptr, size_t bytes)
     void RedisModule_Free(void *ptr)
     size_t RedisModule_MallocSize(void *ptr)
 
@@ -89,6 +90,9 @@ cdef extern from "redismodule.h" nogil:
     const RedisModuleString *RedisModule_GetKeyNameFromIO(RedisModuleIO *io)
     void RedisModule_LogIOError(RedisModuleIO *io, const char *level, const char *fmt, ...)
     void RedisModule_EmitAOF(RedisModuleIO *io, const char *cmdname, const char *fmt, ...)
+
+    # the low-level API other modules call (llapi/)
+    int RedisModule_ExportSharedAPI(RedisModuleCtx *ctx, const char *apiname, void *func)
 
     # INFO MODULES sections
     ctypedef struct RedisModuleInfoCtx

@@ -78,5 +78,12 @@ include "commands/info.pyx"
 include "commands/config_command.pyx"
 include "debug.pyx"
 
+# llapi: the API exported to other modules
+include "llapi/errors.pyx"
+include "llapi/tensors.pyx"
+include "llapi/models.pyx"
+include "llapi/dags.pyx"
+include "llapi/export.pyx"
+
 # operations: INFO MODULES sections
 include "server_info.pyx"

@@ -65,7 +65,7 @@ cdef int reply_dag_unexpected(RedisModuleCtx *ctx, RedisModuleString *arg) noexc
     cdef char message[256]
     snprintf(message, sizeof(message), "ERR Invalid DAG command. Unexpected argument:  %.*s",
              <int>(n if n < 180 else 180), s)
-    RedisModule_ReplyWithError(ctx, message)
+    reply_error(ctx, message)
     return -1
 
 

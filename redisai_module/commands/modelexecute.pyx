@@ -16,7 +16,7 @@ cdef int reply_invalid_argument(RedisModuleCtx *ctx, RedisModuleString *arg) noe
     cdef const char *s = RedisModule_StringPtrLen(arg, &n)
     cdef char message[256]
     snprintf(message, sizeof(message), "Invalid argument: %.*s", <int>(n if n < 200 else 200), s)
-    return RedisModule_ReplyWithError(ctx, message)
+    return reply_error(ctx, message)
 
 
 cdef int parse_run_counts(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, RaiModel *m,

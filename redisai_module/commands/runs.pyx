@@ -20,11 +20,11 @@ cdef RedisModuleKey *open_run_target(RedisModuleCtx *ctx, RedisModuleString **ar
     starts with. Replies the error and returns NULL, or returns the open key with *value set."""
     cdef const char *err = NULL
     if argc < min_argc:
-        RedisModule_ReplyWithError(ctx, arity_error)
+        reply_error(ctx, arity_error)
         return NULL
     cdef RedisModuleKey *key = open_value_key(ctx, argv[1], type, REDISMODULE_READ, empty_error, &err)
     if key == NULL:
-        RedisModule_ReplyWithError(ctx, err)
+        reply_error(ctx, err)
         return NULL
     value[0] = RedisModule_ModuleTypeGetValue(key)
     return key
@@ -134,11 +134,18 @@ cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
 
 
 cdef void count_run(Run *run) noexcept nogil:
-    """AI.INFO accounting (BEHAVIOUR.md §11): runs that did not start count nothing."""
+    """AI.INFO accounting (BEHAVIOUR.md §11): runs that did not start count nothing. Under the
+    stats lock: LLAPI runs are counted on worker threads."""
     cdef RunStats *s = run.script.stats if run.script != NULL else run.model.stats
-    cdef RaiTensor *first
     if s == NULL or run.timed_out:
         return
+    run_stats_lock()
+    count_run_locked(run, s)
+    run_stats_unlock()
+
+
+cdef void count_run_locked(Run *run, RunStats *s) noexcept nogil:
+    cdef RaiTensor *first
     s.calls += 1
     if run.error != NULL:
         s.errors += 1

@@ -24,7 +24,7 @@ cdef int reply_unexpected(RedisModuleCtx *ctx, RedisModuleString *arg) noexcept 
     cdef char message[256]
     snprintf(message, sizeof(message), "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: %.*s",
              <int>(n if n < 160 else 160), s)
-    RedisModule_ReplyWithError(ctx, message)
+    reply_error(ctx, message)
     return -1
 
 

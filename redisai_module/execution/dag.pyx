@@ -130,6 +130,8 @@ cdef void dag_part_finished(Run *part) noexcept nogil:
     dag.parts_left -= 1
     cdef bint last = dag.parts_left == 0
     pthread_mutex_unlock(&dag.lock)
-    if last:
+    if last and dag.llapi_dag != NULL:
+        llapi_dag_finished(dag)
+    elif last:
         RedisModule_BlockedClientMeasureTimeEnd(dag.blocked_client)
         RedisModule_UnblockClient(dag.blocked_client, dag)

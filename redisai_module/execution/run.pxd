@@ -11,6 +11,9 @@ from redisai_module.redis_api cimport RedisModuleBlockedClient, RedisModuleStrin
 
 cdef struct Dag
 
+# What another module's code gets when its asynchronous run or DAG ends (the LLAPI, CONFIG.md §6).
+ctypedef void (*FinishCallback)(void *finish_ctx, void *private_data) noexcept nogil
+
 ctypedef struct Run:
     Run *next                 # run queue link
     RaiModel *model                # one reference; NULL for a script run
@@ -35,6 +38,8 @@ ctypedef struct Run:
     Dag *dag                       # set on a DAG's per-device part: its steps are the DAG's ops
     int dag_part                   #   on this device, walked in order from dag_cursor
     size_t dag_cursor
+    FinishCallback on_finish       # LLAPI runs: called on the worker instead of unblocking a client
+    void *on_finish_data
 
 cdef enum DagOpKind:
     DAG_TENSORSET
@@ -71,3 +76,4 @@ cdef struct Dag:
     bint failed
     bint timed_out
     RedisModuleBlockedClient *blocked_client
+    void *llapi_dag                # LLAPI DAGs (no blocked client): the caller's DAG context

@@ -98,6 +98,9 @@ cdef inline bint run_expired(Run *run) noexcept nogil:
 
 
 cdef void finish_run(Run *run) noexcept nogil:
+    if run.blocked_client == NULL:
+        llapi_run_finished(run)  # queued by another module through the LLAPI
+        return
     RedisModule_BlockedClientMeasureTimeEnd(run.blocked_client)  # SLOWLOG sees the run
     RedisModule_UnblockClient(run.blocked_client, run)
 

@@ -48,7 +48,7 @@ cdef bint report_load_error(RedisModuleCtx *ctx, object error, str what):
     cdef bytes message = error.encode("utf-8", "replace")
     cdef bytes kind = what.encode()
     if ctx != NULL:
-        RedisModule_ReplyWithError(ctx, message)
+        reply_error(ctx, message)
     else:
         RedisModule_Log(NULL, "warning", "could not load a %s from RDB: %s", <const char *>kind, <const char *>message)
     return False

@@ -1,0 +1,328 @@
+# Models and scripts for other modules (CONFIG.md §6.3, §6.4): creating them, fetching them from
+# keys, and running them. RAI_ModelRunCtx* and RAI_ScriptRunCtx* are our Run*: the same
+# structure the commands queue, so LLAPI runs batch with client runs and count in AI.INFO.
+from libc.string cimport memcpy, memset, strcmp, strlen
+from redisai_module.execution.run cimport Run, FinishCallback
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.script cimport RaiScript
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+ctypedef struct LlapiModelOpts:  # RAI_ModelOpts, passed by value
+    size_t batchsize
+    size_t minbatchsize
+    size_t minbatchtimeout
+    long long intra_op_parallelism  # accepted; the backends use the load-time settings
+    long long inter_op_parallelism
+
+cdef enum:  # what an RAI_OnFinishCtx is; a DAG's is its RAI_DAGRunCtx, whose first field says so
+    FINISH_MODEL_RUN = 1
+    FINISH_SCRIPT_RUN = 2
+    FINISH_DAG = 3
+
+ctypedef struct LlapiRunFinish:  # the RAI_OnFinishCtx of a model or script run
+    int kind
+    Run *run
+
+
+cdef char **copy_names(const char **names, size_t n) noexcept nogil:
+    cdef char **out = new_name_list(n)
+    cdef size_t k
+    for k in range(n):
+        out[k] = copy_cstring(names[k], strlen(names[k]))
+    return out
+
+
+cdef void set_tag(char **tag, size_t *tag_len, RedisModuleString *given) noexcept nogil:
+    cdef size_t n = 0
+    cdef const char *s = ""
+    if given != NULL:
+        s = RedisModule_StringPtrLen(given, &n)
+    tag[0] = copy_cstring(s, n)
+    tag_len[0] = n
+
+
+cdef bint llapi_device_ok(const char *device) noexcept nogil:
+    cdef RedisModuleString *arg = RedisModule_CreateString(NULL, device, strlen(device))
+    cdef bint ok = device_is_valid(arg)
+    RedisModule_FreeString(NULL, arg)
+    return ok
+
+
+cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *tag, LlapiModelOpts opts,
+                                  size_t ninputs, const char **inputs, size_t noutputs, const char **outputs,
+                                  const char *blob, size_t blob_len, RaiError *err) noexcept nogil:
+    """Load a model as AI.MODELSTORE would; NULL with `err` set when it cannot be loaded."""
+    if backend < RAI_BACKEND_TF or backend > RAI_BACKEND_ONNX:
+        llapi_set_error(err, RAI_EUNSUPPORTEDBACKEND, RAI_ERR_UNSUPPORTED_BACKEND)
+        return NULL
+    if device == NULL or not llapi_device_ok(device):
+        llapi_set_error(err, RAI_EMODELCREATE, RAI_ERR_INVALID_DEVICE)
+        return NULL
+    cdef RaiModel *m = model_new(backend)
+    m.device = copy_cstring(device, strlen(device))
+    set_tag(&m.tag, &m.tag_len, tag)
+    m.batchsize, m.minbatchsize, m.minbatchtimeout = opts.batchsize, opts.minbatchsize, opts.minbatchtimeout
+    m.inputs, m.ninputs = copy_names(inputs, ninputs), ninputs
+    m.outputs, m.noutputs = copy_names(outputs, noutputs), noutputs
+    m.blob = <char *>RedisModule_Alloc(blob_len if blob_len else 1)
+    memcpy(m.blob, blob, blob_len)
+    m.blob_len = blob_len
+    cdef RedisModuleCtx *ctx = llapi_begin_capture()
+    cdef bint loaded = model_load_into_backend(ctx, m)
+    if not loaded:
+        llapi_take_captured_error(err, RAI_EMODELCREATE, "ERR could not load the model")
+    llapi_end_capture()
+    if not loaded:
+        model_decref(m)
+        return NULL
+    ensure_run_queue(m.device)
+    return m
+
+
+cdef void llapi_model_free(RaiModel *m, RaiError *err) noexcept nogil:
+    model_decref(m)
+
+
+cdef int llapi_get_model_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiModel **model,
+                                       int mode, RaiError *err) noexcept nogil:
+    """The model in a key, borrowed (RedisAI_ModelGetShallowCopy keeps it beyond the key's life)."""
+    cdef const char *message = NULL
+    cdef RedisModuleKey *key = open_value_key(ctx, name, RAI_ModelType, mode, RAI_ERR_MODEL_EMPTY, &message)
+    if key == NULL:
+        llapi_set_error(err, RAI_EKEYEMPTY if strcmp(message, RAI_ERR_MODEL_EMPTY) == 0 else RAI_EMODELRUN, message)
+        return REDISMODULE_ERR
+    model[0] = <RaiModel *>RedisModule_ModuleTypeGetValue(key)
+    RedisModule_CloseKey(key)
+    return REDISMODULE_OK
+
+
+cdef int llapi_get_script_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiScript **script,
+                                        int mode, RaiError *err) noexcept nogil:
+    cdef const char *message = NULL
+    cdef RedisModuleKey *key = open_value_key(ctx, name, RAI_ScriptType, mode, RAI_ERR_SCRIPT_EMPTY, &message)
+    if key == NULL:
+        llapi_set_error(err, RAI_EKEYEMPTY if strcmp(message, RAI_ERR_SCRIPT_EMPTY) == 0 else RAI_ESCRIPTRUN, message)
+        return REDISMODULE_ERR
+    script[0] = <RaiScript *>RedisModule_ModuleTypeGetValue(key)
+    RedisModule_CloseKey(key)
+    return REDISMODULE_OK
+
+
+cdef Run *llapi_model_run_ctx_create(RaiModel *m) noexcept nogil:
+    return model_run_new(m, 0, 0)
+
+
+cdef void *grow(void *array, size_t count, size_t item) noexcept nogil:
+    """Room for one more item after `count` of them, the new one zeroed."""
+    cdef char *out = <char *>RedisModule_Realloc(array, (count + 1) * item)
+    memset(out + count * item, 0, item)
+    return out
+
+
+cdef int run_add_input(Run *run, RaiTensor *t) noexcept nogil:
+    """Names are ignored, as RedisAI ignores them: inputs are positional."""
+    run.inputs = <RaiTensor **>grow(run.inputs, run.ninputs, sizeof(RaiTensor *))
+    run.inputs[run.ninputs] = tensor_incref(t)
+    run.ninputs += 1
+    return 1
+
+
+cdef int llapi_model_run_add_input(Run *run, const char *name, RaiTensor *t) noexcept nogil:
+    return run_add_input(run, t)
+
+
+cdef int run_add_output(Run *run) noexcept nogil:
+    run.outputs = <RaiTensor **>grow(run.outputs, run.noutputs, sizeof(RaiTensor *))
+    run.output_keys = <RedisModuleString **>grow(run.output_keys, run.noutputs, sizeof(RedisModuleString *))
+    run.noutputs += 1
+    return 1
+
+
+cdef int llapi_model_run_add_output(Run *run, const char *name) noexcept nogil:
+    return run_add_output(run)
+
+
+cdef size_t llapi_run_num_outputs(Run *run) noexcept nogil:
+    return run.noutputs
+
+
+cdef RaiTensor *llapi_run_output(Run *run, size_t index) noexcept nogil:
+    """Borrowed: the run context owns it (RedisAI_TensorGetShallowCopy to keep it)."""
+    return run.outputs[index] if index < run.noutputs else NULL
+
+
+cdef void llapi_run_free(Run *run) noexcept nogil:
+    run_free(run)
+
+
+cdef void run_reset(Run *run) noexcept nogil:
+    """Forget a previous run's outputs and error: a context may run again."""
+    cdef size_t k
+    for k in range(run.noutputs):
+        tensor_decref(run.outputs[k])
+        run.outputs[k] = NULL
+    RedisModule_Free(run.error)
+    run.error = NULL
+
+
+cdef int llapi_model_run(Run **runs, long long n, RaiError *err) noexcept nogil:
+    """Synchronously, on the caller's thread; n contexts of one model run as one batch.
+    Not counted in AI.INFO, as in RedisAI."""
+    cdef long long k
+    cdef int64_t total = 0
+    if n <= 0:
+        llapi_set_error(err, RAI_EMODELRUN, "ERR Nothing to run")
+        return REDISMODULE_ERR
+    for k in range(n):
+        run_reset(runs[k])
+        total += batch_rows(runs[k])
+    if n == 1:
+        model_run_execute(runs[0])
+    else:
+        model_batch_execute(runs, <int>n, total)
+    for k in range(n):
+        if runs[k].error != NULL:
+            llapi_set_error(err, RAI_EMODELRUN, runs[k].error)
+            return REDISMODULE_ERR
+    return REDISMODULE_OK
+
+
+cdef int queue_llapi_run(Run *run, const char *device, FinishCallback callback, void *private_data) noexcept nogil:
+    cdef RunQueue *queue = ensure_run_queue(device)
+    if queue == NULL:
+        return REDISMODULE_ERR
+    run_reset(run)
+    run.on_finish = callback
+    run.on_finish_data = private_data
+    run.timed_out = False
+    run_queue_push(queue, run)
+    return REDISMODULE_OK
+
+
+cdef int llapi_model_run_async(Run *run, FinishCallback callback, void *private_data) noexcept nogil:
+    return queue_llapi_run(run, run.model.device, callback, private_data)
+
+
+cdef void llapi_run_finished(Run *run) noexcept nogil:
+    """On the worker, for a run queued through the LLAPI: count it, then call the caller back."""
+    count_run(run)
+    cdef LlapiRunFinish *finish = <LlapiRunFinish *>RedisModule_Alloc(sizeof(LlapiRunFinish))
+    finish.kind = FINISH_SCRIPT_RUN if run.script != NULL else FINISH_MODEL_RUN
+    finish.run = run
+    run.on_finish(finish, run.on_finish_data)
+
+
+cdef Run *take_run_back(void *finish_ctx, int kind, int code, const char *wrong_kind, RaiError *err) noexcept nogil:
+    """The run context of a finished run; the finish context is freed."""
+    cdef LlapiRunFinish *finish = <LlapiRunFinish *>finish_ctx
+    if finish == NULL or finish.kind != kind:
+        llapi_set_error(err, RAI_EFINISHCTX, wrong_kind)
+        return NULL
+    cdef Run *run = finish.run
+    RedisModule_Free(finish)
+    if run.error != NULL:
+        llapi_set_error(err, code, run.error)
+    return run
+
+
+cdef Run *llapi_get_as_model_run(void *finish_ctx, RaiError *err) noexcept nogil:
+    return take_run_back(finish_ctx, FINISH_MODEL_RUN, RAI_EMODELRUN, "Finish ctx is not a model run ctx", err)
+
+
+cdef int llapi_model_serialize(RaiModel *m, char **buffer, size_t *len, RaiError *err) noexcept nogil:
+    """A copy of the model's bytes, from the Redis allocator (free it with RedisModule_Free)."""
+    buffer[0] = <char *>RedisModule_Alloc(m.blob_len if m.blob_len else 1)
+    memcpy(buffer[0], m.blob, m.blob_len)
+    len[0] = m.blob_len
+    return REDISMODULE_OK
+
+
+cdef RaiModel *llapi_model_shallow_copy(RaiModel *m) noexcept nogil:
+    return model_incref(m)
+
+
+cdef RedisModuleType *llapi_model_type() noexcept nogil:
+    return RAI_ModelType
+
+
+# Scripts
+
+cdef RaiScript *llapi_script_create(char *device, RedisModuleString *tag, const char *source,
+                                    RaiError *err) noexcept nogil:
+    """A script without entry points (AI.SCRIPTSET's kind); NULL with `err` set if it does not compile."""
+    if device == NULL or not llapi_device_ok(device):
+        llapi_set_error(err, RAI_ESCRIPTCREATE, RAI_ERR_INVALID_DEVICE)
+        return NULL
+    cdef RaiScript *s = script_new()
+    s.device = copy_cstring(device, strlen(device))
+    set_tag(&s.tag, &s.tag_len, tag)
+    s.source_len = strlen(source)
+    s.source = copy_cstring(source, s.source_len)
+    cdef RedisModuleCtx *ctx = llapi_begin_capture()
+    cdef bint compiled = script_load_into_backend(ctx, s)
+    if not compiled:
+        llapi_take_captured_error(err, RAI_ESCRIPTCREATE, "ERR could not compile the script")
+    llapi_end_capture()
+    if not compiled:
+        script_decref(s)
+        return NULL
+    ensure_run_queue(s.device)
+    return s
+
+
+cdef void llapi_script_free(RaiScript *s, RaiError *err) noexcept nogil:
+    script_decref(s)
+
+
+cdef Run *llapi_script_run_ctx_create(RaiScript *s, const char *function) noexcept nogil:
+    return script_run_new(s, function, strlen(function), 0, 0)
+
+
+cdef int llapi_script_add_input(Run *run, RaiTensor *t, RaiError *err) noexcept nogil:
+    return run_add_input(run, t)
+
+
+cdef int llapi_script_add_tensor_input(Run *run, RaiTensor *t) noexcept nogil:
+    return run_add_input(run, t)
+
+
+cdef int llapi_script_add_input_list(Run *run, RaiTensor **ts, size_t n, RaiError *err) noexcept nogil:
+    cdef size_t k
+    for k in range(n):
+        run_add_input(run, ts[k])
+    return 1
+
+
+cdef int llapi_script_add_tensor_input_list(Run *run, RaiTensor **ts, size_t n) noexcept nogil:
+    return llapi_script_add_input_list(run, ts, n, NULL)
+
+
+cdef int llapi_script_add_output(Run *run) noexcept nogil:
+    return run_add_output(run)
+
+
+cdef int llapi_script_run(Run *run, RaiError *err) noexcept nogil:
+    """Synchronously, on the caller's thread; not counted in AI.INFO."""
+    run_reset(run)
+    model_run_execute(run)
+    if run.error != NULL:
+        llapi_set_error(err, RAI_ESCRIPTRUN, run.error)
+        return REDISMODULE_ERR
+    return REDISMODULE_OK
+
+
+cdef RaiScript *llapi_script_shallow_copy(RaiScript *s) noexcept nogil:
+    return script_incref(s)
+
+
+cdef RedisModuleType *llapi_script_type() noexcept nogil:
+    return RAI_ScriptType
+
+
+cdef int llapi_script_run_async(Run *run, FinishCallback callback, void *private_data) noexcept nogil:
+    return queue_llapi_run(run, run.script.device, callback, private_data)
+
+
+cdef Run *llapi_get_as_script_run(void *finish_ctx, RaiError *err) noexcept nogil:
+    return take_run_back(finish_ctx, FINISH_SCRIPT_RUN, RAI_ESCRIPTRUN, "Finish ctx is not a script run ctx", err)

@@ -1,0 +1,247 @@
+# Tensors for other modules (CONFIG.md §6.2). RAI_Tensor* is our RaiTensor*: a tensor another
+# module creates can be stored in a key with RedisModule_ModuleTypeSetValue and the tensor type.
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
+from libc.string cimport memcpy, memset, strlen
+from redisai_module.dlpack cimport DLDataType, kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
+from redisai_module.objects.tensor cimport RaiTensor
+from redisai_module.redis_api cimport *
+
+
+cdef RaiTensor *llapi_tensor_create(const char *dtype_name_, long long *dims, int ndims) noexcept nogil:
+    """A zero-filled tensor (STRING: every element empty); NULL for a bad type or shape."""
+    cdef DLDataType dtype
+    cdef int64_t shape[64]
+    cdef size_t length
+    cdef int i
+    if dtype_name_ == NULL or not dtype_parse(dtype_name_, strlen(dtype_name_), &dtype):
+        return NULL
+    if ndims < 0 or ndims > TENSOR_MAX_NDIM or (ndims > 0 and dims == NULL):
+        return NULL
+    for i in range(ndims):
+        shape[i] = dims[i]
+    if not shape_length(ndims, shape, &length):
+        return NULL
+    cdef size_t nbytes = length if dtype.code == kDLString else length * dtype_size(dtype)
+    cdef RaiTensor *t = tensor_alloc(dtype, ndims, shape, length, nbytes)
+    if t == NULL:
+        return NULL
+    memset(t.dl.data, 0, nbytes)
+    if dtype.code == kDLString:
+        for i in range(<int>length):
+            t.offsets[i] = i
+    return t
+
+
+cdef inline size_t row_elements(RaiTensor *t) noexcept nogil:
+    """Elements per row along dimension 0."""
+    return t.length // <size_t>t.dl.shape[0] if t.dl.shape[0] > 0 else 0
+
+
+cdef inline size_t element_end(RaiTensor *t, size_t i) noexcept nogil:
+    """STRING: the byte offset just past element i's NUL."""
+    return t.offsets[i + 1] if i + 1 < t.length else t.nbytes
+
+
+cdef RaiTensor *tensor_with_rows(RaiTensor *like, int64_t rows, size_t nbytes) noexcept nogil:
+    cdef int64_t shape[64]
+    cdef int i
+    cdef size_t length
+    shape[0] = rows
+    for i in range(1, like.dl.ndim):
+        shape[i] = like.dl.shape[i]
+    if not shape_length(like.dl.ndim, shape, &length):
+        return NULL
+    return tensor_alloc(like.dl.dtype, like.dl.ndim, shape, length, nbytes)
+
+
+cdef RaiTensor *llapi_tensor_concat(RaiTensor **ts, long long n) noexcept nogil:
+    """Along dimension 0; every tensor has the first one's type and trailing dimensions."""
+    cdef long long k
+    cdef int i
+    cdef int64_t rows = 0
+    cdef size_t nbytes = 0, pos = 0
+    if n <= 0 or ts == NULL or ts[0] == NULL or ts[0].dl.ndim == 0:
+        return NULL
+    for k in range(n):
+        if ts[k] == NULL or ts[k].dl.ndim != ts[0].dl.ndim or not dtype_equal(ts[k].dl.dtype, ts[0].dl.dtype):
+            return NULL
+        for i in range(1, ts[0].dl.ndim):
+            if ts[k].dl.shape[i] != ts[0].dl.shape[i]:
+                return NULL
+        rows += ts[k].dl.shape[0]
+        nbytes += ts[k].nbytes
+    cdef RaiTensor *out = tensor_with_rows(ts[0], rows, nbytes)
+    if out == NULL:
+        return NULL
+    for k in range(n):
+        memcpy(tensor_data(out) + pos, ts[k].dl.data, ts[k].nbytes)
+        pos += ts[k].nbytes
+    if out.dl.dtype.code == kDLString:
+        tensor_index_strings(out)
+    return out
+
+
+cdef RaiTensor *llapi_tensor_slice(RaiTensor *t, long long offset, long long len) noexcept nogil:
+    """Rows [offset, offset + len) along dimension 0, copied."""
+    if t == NULL or t.dl.ndim == 0 or offset < 0 or len < 0 or offset + len > t.dl.shape[0]:
+        return NULL
+    cdef size_t per_row = row_elements(t)
+    cdef size_t first = <size_t>offset * per_row, count = <size_t>len * per_row
+    cdef size_t start, end
+    if t.dl.dtype.code == kDLString:
+        start = t.offsets[first] if first < t.length else t.nbytes
+        end = element_end(t, first + count - 1) if count > 0 else start
+    else:
+        start = first * dtype_size(t.dl.dtype)
+        end = start + count * dtype_size(t.dl.dtype)
+    cdef RaiTensor *out = tensor_with_rows(t, len, end - start)
+    if out == NULL:
+        return NULL
+    memcpy(out.dl.data, tensor_data(t) + start, end - start)
+    if out.dl.dtype.code == kDLString:
+        tensor_index_strings(out)
+    return out
+
+
+cdef size_t llapi_tensor_length(RaiTensor *t) noexcept nogil:
+    return t.length
+
+
+cdef size_t llapi_tensor_data_size(RaiTensor *t) noexcept nogil:
+    return dtype_size(t.dl.dtype)
+
+
+cdef void llapi_tensor_free(RaiTensor *t) noexcept nogil:
+    tensor_decref(t)
+
+
+cdef bint holds_strings(const char *data, size_t len, size_t count) noexcept nogil:
+    """`count` NUL-terminated elements, nothing after the last one."""
+    cdef size_t k, nuls = 0
+    if len == 0 or data[len - 1] != 0:
+        return False
+    for k in range(len):
+        if data[k] == 0:
+            nuls += 1
+    return nuls == count
+
+
+cdef int llapi_tensor_set_data(RaiTensor *t, const char *data, size_t len) noexcept nogil:
+    """Copy a blob in, as AI.TENSORSET BLOB checks it: 1, or 0 (and no change) if it does not fit."""
+    cdef size_t k
+    cdef void *fresh
+    if t.dl.dtype.code == kDLString:
+        if not holds_strings(data, len, t.length):
+            return 0
+        fresh = RedisModule_TryAlloc(len)
+        if fresh == NULL:
+            return 0
+        memcpy(fresh, data, len)
+        RedisModule_Free(t.dl.data)
+        t.dl.data, t.nbytes = fresh, len
+        tensor_index_strings(t)
+        return 1
+    if len != t.nbytes:
+        return 0
+    if t.dl.dtype.code == kDLBool:
+        for k in range(len):
+            if <uint8_t>data[k] > 1:
+                return 0
+    memcpy(t.dl.data, data, len)
+    return 1
+
+
+cdef inline bint index_ok(RaiTensor *t, long long i) noexcept nogil:
+    return t != NULL and i >= 0 and <size_t>i < t.length
+
+
+cdef int llapi_tensor_set_long_long(RaiTensor *t, long long i, long long val) noexcept nogil:
+    if not index_ok(t, i):
+        return 0
+    cdef DLDataType d = t.dl.dtype
+    if d.code == kDLInt and d.bits == 8:
+        (<int8_t *>t.dl.data)[i] = <int8_t>val
+    elif d.code == kDLInt and d.bits == 16:
+        (<int16_t *>t.dl.data)[i] = <int16_t>val
+    elif d.code == kDLInt and d.bits == 32:
+        (<int32_t *>t.dl.data)[i] = <int32_t>val
+    elif d.code == kDLInt and d.bits == 64:
+        (<int64_t *>t.dl.data)[i] = <int64_t>val
+    elif d.code == kDLUInt and d.bits == 8:
+        (<uint8_t *>t.dl.data)[i] = <uint8_t>val
+    elif d.code == kDLUInt and d.bits == 16:
+        (<uint16_t *>t.dl.data)[i] = <uint16_t>val
+    elif d.code == kDLBool and (val == 0 or val == 1):
+        (<uint8_t *>t.dl.data)[i] = <uint8_t>val
+    else:
+        return 0
+    return 1
+
+
+cdef int llapi_tensor_set_double(RaiTensor *t, long long i, double val) noexcept nogil:
+    if not index_ok(t, i) or t.dl.dtype.code != kDLFloat:
+        return 0
+    if t.dl.dtype.bits == 32:
+        (<float *>t.dl.data)[i] = <float>val
+    elif t.dl.dtype.bits == 64:
+        (<double *>t.dl.data)[i] = val
+    else:
+        return 0
+    return 1
+
+
+cdef int llapi_tensor_get_double(RaiTensor *t, long long i, double *val) noexcept nogil:
+    if not index_ok(t, i) or t.dl.dtype.code != kDLFloat:
+        return 0
+    if t.dl.dtype.bits == 32:
+        val[0] = (<float *>t.dl.data)[i]
+    elif t.dl.dtype.bits == 64:
+        val[0] = (<double *>t.dl.data)[i]
+    else:
+        return 0
+    return 1
+
+
+cdef int llapi_tensor_get_long_long(RaiTensor *t, long long i, long long *val) noexcept nogil:
+    if not index_ok(t, i):
+        return 0
+    cdef DLDataType d = t.dl.dtype
+    if d.code == kDLInt and d.bits == 8:
+        val[0] = (<int8_t *>t.dl.data)[i]
+    elif d.code == kDLInt and d.bits == 16:
+        val[0] = (<int16_t *>t.dl.data)[i]
+    elif d.code == kDLInt and d.bits == 32:
+        val[0] = (<int32_t *>t.dl.data)[i]
+    elif d.code == kDLInt and d.bits == 64:
+        val[0] = (<int64_t *>t.dl.data)[i]
+    elif (d.code == kDLUInt or d.code == kDLBool) and d.bits == 8:
+        val[0] = (<uint8_t *>t.dl.data)[i]
+    elif d.code == kDLUInt and d.bits == 16:
+        val[0] = (<uint16_t *>t.dl.data)[i]
+    else:
+        return 0
+    return 1
+
+
+cdef RaiTensor *llapi_tensor_shallow_copy(RaiTensor *t) noexcept nogil:
+    return tensor_incref(t)
+
+
+cdef int llapi_tensor_num_dims(RaiTensor *t) noexcept nogil:
+    return t.dl.ndim
+
+
+cdef long long llapi_tensor_dim(RaiTensor *t, int dim) noexcept nogil:
+    return t.dl.shape[dim] if 0 <= dim < t.dl.ndim else -1
+
+
+cdef size_t llapi_tensor_byte_size(RaiTensor *t) noexcept nogil:
+    return t.nbytes
+
+
+cdef char *llapi_tensor_data(RaiTensor *t) noexcept nogil:
+    return tensor_data(t)
+
+
+cdef RedisModuleType *llapi_tensor_type() noexcept nogil:
+    return RAI_TensorType
