@@ -81,6 +81,7 @@ cdef extern from *:
     #define RAI_ERR_SCRIPT_TIMEOUT_MISSING "ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE"
     #define RAI_ERR_SCRIPT_AFTER_TIMEOUT "ERR Encountered problem parsing AI.SCRIPTEXECUTE"
     #define RAI_ERR_NO_RUN_INFO "ERR cannot find run info for key"
+    #define RAI_ERR_NOPERM_KEY "NOPERM this user has no permissions to access one of the keys used as arguments"
     #define RAI_ERR_NO_QUEUE "ERR no run queue could be created for the model's device"
     #define RAI_ERR_SCRIPTRUN_ARITY "ERR wrong number of arguments for 'AI.SCRIPTRUN' command"
     #define RAI_ERR_SCRIPTRUN_TIMEOUT_REPEATED "ERR Already encountered an TIMEOUT section in SCRIPTRUN"
@@ -163,6 +164,7 @@ cdef extern from *:
     const char *RAI_ERR_OUTPUT_KEYS
     const char *RAI_ERR_TIMEOUT_MISSING
     const char *RAI_ERR_TIMEOUT_VALUE
+    const char *RAI_ERR_NOPERM_KEY
     const char *RAI_ERR_NO_QUEUE
     const char *RAI_ERR_NO_RUN_INFO
     const char *RAI_ERR_TFLITE_BATCHING

@@ -70,6 +70,11 @@ cdef extern from "redismodule.h" nogil:
     int RedisModule_GetContextFlags(RedisModuleCtx *ctx)
     int RedisModule_IsKeysPositionRequest(RedisModuleCtx *ctx)
     void RedisModule_KeyAtPos(RedisModuleCtx *ctx, int pos)
+    void RedisModule_KeyAtPosWithFlags(RedisModuleCtx *ctx, int pos, int flags)
+    int REDISMODULE_CMD_KEY_RO
+    int REDISMODULE_CMD_KEY_RW
+    int REDISMODULE_CMD_KEY_OW
+    int REDISMODULE_CMD_KEY_UPDATE
     RedisModuleBlockedClient *RedisModule_BlockClient(
         RedisModuleCtx *ctx, int (*reply_callback)(RedisModuleCtx *, RedisModuleString **, int) noexcept nogil,
         int (*timeout_callback)(RedisModuleCtx *, RedisModuleString **, int) noexcept nogil,
@@ -128,3 +133,7 @@ cdef extern from "redismodule.h" nogil:
     void RedisModule_FreeModuleUser(RedisModuleUser *user)
     int RedisModule_ACLCheckCommandPermissions(RedisModuleUser *user, RedisModuleString **argv, int argc)
     int RedisModule_ACLCheckKeyPermissions(RedisModuleUser *user, RedisModuleString *key, int flags)
+    ctypedef enum RedisModuleACLLogEntryReason:
+        REDISMODULE_ACL_LOG_KEY
+    void RedisModule_ACLAddLogEntry(RedisModuleCtx *ctx, RedisModuleUser *user, RedisModuleString *object,
+                                    RedisModuleACLLogEntryReason reason)

@@ -4,40 +4,74 @@
 #include "command_table.h"
 #include "redisai_core.h"
 
+#include <stdio.h>
+
 typedef struct {
     const char *name;
     RedisModuleCmdFunc handler;
     const char *flags;
     int firstkey, lastkey, keystep;
+    const char *acl;
 } RaiCommand;
 
+/* ACL categories (`acl`): Redis 7.2+ takes them through RedisModule_SetCommandACLCategories, and
+ * 7.4+ also gets our own `ai` category on every command. Redis 7.0 has no such API and leaves
+ * module commands in no category (allow them by name, e.g. +ai.tensorset, or with +@all). */
 static const RaiCommand commands[] = {
-    {"ai.tensorset", RAI_TensorSet_Command, "write deny-oom", 1, 1, 1},
-    {"ai.tensorget", RAI_TensorGet_Command, "readonly", 1, 1, 1},
-    {"ai.modelstore", RAI_ModelStore_Command, "write deny-oom", 1, 1, 1},
-    {"ai.modelset", RAI_ModelSet_Command, "write deny-oom", 1, 1, 1},  /* deprecated */
-    {"ai.modelget", RAI_ModelGet_Command, "readonly", 1, 1, 1},
-    {"ai.modeldel", RAI_ModelDel_Command, "write", 1, 1, 1},
+    {"ai.tensorset", RAI_TensorSet_Command, "write deny-oom", 1, 1, 1, "write"},
+    {"ai.tensorget", RAI_TensorGet_Command, "readonly", 1, 1, 1, "read"},
+    {"ai.modelstore", RAI_ModelStore_Command, "write deny-oom", 1, 1, 1, "write"},
+    {"ai.modelset", RAI_ModelSet_Command, "write deny-oom", 1, 1, 1, "write"},  /* deprecated */
+    {"ai.modelget", RAI_ModelGet_Command, "readonly", 1, 1, 1, "read"},
+    {"ai.modeldel", RAI_ModelDel_Command, "write", 1, 1, 1, "write keyspace"},
     /* Variable key lists: the handler answers Redis's key-position requests (getkeys-api). */
-    {"ai.modelexecute", RAI_ModelExecute_Command, "write deny-oom getkeys-api", 4, 4, 1},
-    {"ai.modelrun", RAI_ModelRun_Command, "write deny-oom getkeys-api", 3, 3, 1},  /* deprecated */
-    {"ai._modelscan", RAI_ModelScan_Command, "readonly", 0, 0, 0},
-    {"ai.scriptstore", RAI_ScriptStore_Command, "write deny-oom", 1, 1, 1},
-    {"ai.scriptset", RAI_ScriptSet_Command, "write deny-oom", 1, 1, 1},  /* deprecated */
-    {"ai.scriptget", RAI_ScriptGet_Command, "readonly", 1, 1, 1},
-    {"ai.scriptdel", RAI_ScriptDel_Command, "write", 1, 1, 1},
-    {"ai.scriptexecute", RAI_ScriptExecute_Command, "write deny-oom getkeys-api", 5, 5, 1},
-    {"ai.scriptrun", RAI_ScriptRun_Command, "write deny-oom getkeys-api", 4, 4, 1},  /* deprecated */
-    {"ai._scriptscan", RAI_ScriptScan_Command, "readonly", 0, 0, 0},
-    {"ai.dagexecute", RAI_DagExecute_Command, "write deny-oom getkeys-api", 3, 3, 1},
-    {"ai.dagexecute_ro", RAI_DagExecuteRO_Command, "readonly getkeys-api", 3, 3, 1},
-    {"ai.dagrun", RAI_DagRun_Command, "write deny-oom getkeys-api", 3, 3, 1},  /* deprecated */
-    {"ai.dagrun_ro", RAI_DagRunRO_Command, "readonly getkeys-api", 3, 3, 1},  /* deprecated */
-    {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1},
-    {"ai.config", RAI_Config_Command, "write", 0, 0, 0},
+    {"ai.modelexecute", RAI_ModelExecute_Command, "write deny-oom getkeys-api", 4, 4, 1, "write blocking"},
+    {"ai.modelrun", RAI_ModelRun_Command, "write deny-oom getkeys-api", 3, 3, 1, "write blocking"},  /* deprecated */
+    {"ai._modelscan", RAI_ModelScan_Command, "readonly", 0, 0, 0, "read"},
+    {"ai.scriptstore", RAI_ScriptStore_Command, "write deny-oom", 1, 1, 1, "write"},
+    {"ai.scriptset", RAI_ScriptSet_Command, "write deny-oom", 1, 1, 1, "write"},  /* deprecated */
+    {"ai.scriptget", RAI_ScriptGet_Command, "readonly", 1, 1, 1, "read"},
+    {"ai.scriptdel", RAI_ScriptDel_Command, "write", 1, 1, 1, "write keyspace"},
+    {"ai.scriptexecute", RAI_ScriptExecute_Command, "write deny-oom getkeys-api", 5, 5, 1, "write blocking"},
+    {"ai.scriptrun", RAI_ScriptRun_Command, "write deny-oom getkeys-api", 4, 4, 1, "write blocking"},  /* deprecated */
+    {"ai._scriptscan", RAI_ScriptScan_Command, "readonly", 0, 0, 0, "read"},
+    {"ai.dagexecute", RAI_DagExecute_Command, "write deny-oom getkeys-api", 3, 3, 1, "write blocking"},
+    {"ai.dagexecute_ro", RAI_DagExecuteRO_Command, "readonly getkeys-api", 3, 3, 1, "read blocking"},
+    {"ai.dagrun", RAI_DagRun_Command, "write deny-oom getkeys-api", 3, 3, 1, "write blocking"},  /* deprecated */
+    {"ai.dagrun_ro", RAI_DagRunRO_Command, "readonly getkeys-api", 3, 3, 1, "read blocking"},  /* deprecated */
+    {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1, "read"},
+    {"ai.config", RAI_Config_Command, "write", 0, 0, 0, "admin dangerous"},
 };
 
-static const RaiCommand debug_command = {"ai._debug", RAI_Debug_Command, "write", 0, 0, 0};
+static const RaiCommand debug_command = {"ai._debug", RAI_Debug_Command, "write", 0, 0, 0, "admin dangerous"};
+
+/* Looked up at run time: the header we build with is Redis 7.0's. */
+typedef int (*SetCategoriesFn)(RedisModuleCommand *command, const char *categories);
+typedef int (*AddCategoryFn)(RedisModuleCtx *ctx, const char *name);
+static SetCategoriesFn set_categories = NULL;
+static int have_ai_category = 0;
+
+static void find_acl_category_api(RedisModuleCtx *ctx) {
+    AddCategoryFn add_category = NULL;
+    RedisModule_GetApi("RedisModule_SetCommandACLCategories", &set_categories);
+    RedisModule_GetApi("RedisModule_AddACLCategory", &add_category);
+    if (set_categories && add_category && add_category(ctx, "ai") == REDISMODULE_OK)
+        have_ai_category = 1;
+}
+
+static int set_acl_categories(RedisModuleCtx *ctx, const RaiCommand *c) {
+    char categories[64];
+    RedisModuleCommand *command;
+    if (!set_categories)
+        return REDISMODULE_OK;
+    command = RedisModule_GetCommand(ctx, c->name);
+    snprintf(categories, sizeof(categories), "%s%s", c->acl, have_ai_category ? " ai" : "");
+    if (command == NULL || set_categories(command, categories) == REDISMODULE_ERR) {
+        RedisModule_Log(ctx, "warning", "could not set the ACL categories of %s", c->name);
+        return REDISMODULE_ERR;
+    }
+    return REDISMODULE_OK;
+}
 
 static int register_command(RedisModuleCtx *ctx, const RaiCommand *c) {
     if (RedisModule_CreateCommand(ctx, c->name, c->handler, c->flags, c->firstkey, c->lastkey,
@@ -45,10 +79,11 @@ static int register_command(RedisModuleCtx *ctx, const RaiCommand *c) {
         RedisModule_Log(ctx, "warning", "could not register command %s", c->name);
         return REDISMODULE_ERR;
     }
-    return REDISMODULE_OK;
+    return set_acl_categories(ctx, c);
 }
 
 int RAI_RegisterCommands(RedisModuleCtx *ctx) {
+    find_acl_category_api(ctx);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (register_command(ctx, &commands[i]) == REDISMODULE_ERR)
             return REDISMODULE_ERR;

@@ -195,6 +195,9 @@ cdef int parse_model_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
         RAI_ModelType, RAI_ERR_MODEL_EMPTY, <void **>&m)
     if key == NULL:
         return -1
+    if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
+        RedisModule_CloseKey(key)  # §11: not reported, so Redis did not check it
+        return -1
     if deprecated_op:
         if parse_modelrun(ctx, argv, argc, m, &a) < 0:
             RedisModule_CloseKey(key)
@@ -231,6 +234,9 @@ cdef int parse_script_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
         ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY if deprecated_op else RAI_ERR_SCRIPTEXECUTE_ARITY,
         RAI_ScriptType, RAI_ERR_SCRIPT_EMPTY, <void **>&s)
     if key == NULL:
+        return -1
+    if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
+        RedisModule_CloseKey(key)  # §11: not reported, so Redis did not check it
         return -1
     function = RedisModule_StringPtrLen(argv[2], &n)
     if deprecated_op:

@@ -17,12 +17,17 @@ cdef int report_dag_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
                     or i + 1 + n >= argc - 1):
                 break
             for k in range(i + 2, i + 2 + <int>n):
-                RedisModule_KeyAtPos(ctx, k)
+                if arg_is(argv[i], "LOAD", 4):
+                    report_read_key(ctx, k)
+                else:
+                    report_written_key(ctx, k)
             i += 2 + <int>n
             continue
-        if (arg_is(argv[i], "ROUTING", 7) or arg_is(argv[i], "AI.MODELEXECUTE", 15)
-                or arg_is(argv[i], "AI.SCRIPTEXECUTE", 16)) and i + 1 < argc:
-            RedisModule_KeyAtPos(ctx, i + 1)
+        if arg_is(argv[i], "ROUTING", 7) and i + 1 < argc:
+            report_read_key(ctx, i + 1)  # a key or a tag: checked by ACL like one, as in RedisAI
+            i += 1
+        elif (arg_is(argv[i], "AI.MODELEXECUTE", 15) or arg_is(argv[i], "AI.SCRIPTEXECUTE", 16)) and i + 1 < argc:
+            report_read_key(ctx, i + 1)
             i += 1
         i += 1
     return REDISMODULE_OK

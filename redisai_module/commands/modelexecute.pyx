@@ -70,16 +70,16 @@ cdef int report_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) no
     cdef int k
     if argc < 4:
         return REDISMODULE_OK
-    RedisModule_KeyAtPos(ctx, 1)
+    report_read_key(ctx, 1)
     if RedisModule_StringToLongLong(argv[3], &nin) != REDISMODULE_OK or nin < 0 or 3 + nin + 2 >= argc:
         return REDISMODULE_OK
     if (RedisModule_StringToLongLong(argv[3 + nin + 2], &nout) != REDISMODULE_OK or nout < 0
             or argc <= 3 + nin + 2 + nout):
         return REDISMODULE_OK
     for k in range(4, 4 + <int>nin):
-        RedisModule_KeyAtPos(ctx, k)
+        report_read_key(ctx, k)
     for k in range(4 + <int>nin + 2, 4 + <int>nin + 2 + <int>nout):
-        RedisModule_KeyAtPos(ctx, k)
+        report_written_key(ctx, k)
     return REDISMODULE_OK
 
 

@@ -35,6 +35,23 @@ cdef inline int fail(RedisModuleCtx *ctx, const char *error) noexcept nogil:
     return -1
 
 
+# How a reported key is used (COMMANDS.md §11), so that ACL read-only and write-only key
+# patterns (%R~, %W~) apply as they do to Redis's own commands.
+cdef inline void report_read_key(RedisModuleCtx *ctx, int pos) noexcept nogil:
+    RedisModule_KeyAtPosWithFlags(ctx, pos, REDISMODULE_CMD_KEY_RO | REDISMODULE_CMD_KEY_ACCESS)
+
+
+cdef inline void report_written_key(RedisModuleCtx *ctx, int pos) noexcept nogil:
+    """Run outputs and PERSIST keys: overwritten, never read."""
+    RedisModule_KeyAtPosWithFlags(ctx, pos, REDISMODULE_CMD_KEY_OW | REDISMODULE_CMD_KEY_UPDATE)
+
+
+cdef inline void report_script_key(RedisModuleCtx *ctx, int pos) noexcept nogil:
+    """Script KEYS: the script's own Redis calls may read and write them."""
+    RedisModule_KeyAtPosWithFlags(ctx, pos, REDISMODULE_CMD_KEY_RW | REDISMODULE_CMD_KEY_ACCESS
+                                  | REDISMODULE_CMD_KEY_UPDATE)
+
+
 cdef bint lenient_uint(RedisModuleString *arg, uint64_t *out) noexcept nogil:
     """RedisAI's ArgsCursor unsigned reader: a strict integer, or a double that is an exact
     integer ("4.0", "4e0"); negatives and values above INT64_MAX are refused."""

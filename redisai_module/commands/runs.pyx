@@ -36,15 +36,21 @@ cdef int report_listed_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int a
     optional TIMEOUT <ms> at `timeout_at` and the INPUTS token, every token except OUTPUTS (and
     SCRIPTRUN's `$` marker)."""
     cdef int i = timeout_at
+    cdef bint outputs = False
     if argc < 2:
         return REDISMODULE_OK
-    RedisModule_KeyAtPos(ctx, 1)
+    report_read_key(ctx, 1)
     if i < argc and arg_is(argv[i], "TIMEOUT", 7):
         i += 2
     i += 1  # INPUTS
     while i < argc:
-        if not arg_is(argv[i], "OUTPUTS", 7) and not (skip_variadic and arg_is(argv[i], "$", 1)):
-            RedisModule_KeyAtPos(ctx, i)
+        if arg_is(argv[i], "OUTPUTS", 7):
+            outputs = True
+        elif not (skip_variadic and arg_is(argv[i], "$", 1)):
+            if outputs:
+                report_written_key(ctx, i)
+            else:
+                report_read_key(ctx, i)
         i += 1
     return REDISMODULE_OK
 

@@ -100,27 +100,61 @@ cdef int parse_script_call(RedisModuleCtx *ctx, RedisModuleString **argv, int ar
     return 0
 
 
-cdef int report_script_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+cdef int scan_script_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bint report) noexcept nogil:
     """§11: the script key, then KEYS/INPUTS/OUTPUTS sections while they parse; a section is only
-    reported when a token follows it (RedisAI's off-by-one), TIMEOUT and ARGS stop the scan."""
+    reported when a token follows it (RedisAI's off-by-one), TIMEOUT and ARGS stop the scan.
+    Returns where the scan stopped: keys from there on are not reported."""
     cdef long long n
     cdef int i = 3, k
     if argc < 6:
-        return REDISMODULE_OK
-    RedisModule_KeyAtPos(ctx, 1)
+        return 1
+    if report:
+        report_read_key(ctx, 1)
     while i + 1 < argc and (arg_is(argv[i], "KEYS", 4) or arg_is(argv[i], "INPUTS", 6)
                             or arg_is(argv[i], "OUTPUTS", 7)):
         if RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK or n <= 0 or i + 2 + n >= argc:
             break
         for k in range(i + 2, i + 2 + <int>n):
-            RedisModule_KeyAtPos(ctx, k)
+            if not report:
+                pass
+            elif arg_is(argv[i], "KEYS", 4):
+                report_script_key(ctx, k)
+            elif arg_is(argv[i], "INPUTS", 6):
+                report_read_key(ctx, k)
+            else:
+                report_written_key(ctx, k)
         i += 2 + <int>n
-    return REDISMODULE_OK
+    return i
+
+
+cdef bint section_permitted(RedisModuleCtx *ctx, RedisModuleString **argv, int at, int n, int unreported_from,
+                            int flags) noexcept nogil:
+    cdef int k
+    for k in range(max(at, unreported_from), at + n):
+        if not key_permitted(ctx, argv[k], flags):
+            return False
+    return True
+
+
+cdef bint unreported_keys_permitted(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
+                                    ScriptCall *call) noexcept nogil:
+    """Redis checked the keys the scan reported; the ones after it (a last section, or
+    sections after ARGS) are checked here, so that no key escapes ACL."""
+    cdef int unreported_from = scan_script_keys(NULL, argv, argc, False)
+    if unreported_from <= 1 and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
+        return False
+    return (section_permitted(ctx, argv, call.keys_at, call.nkeys, unreported_from,
+                              REDISMODULE_CMD_KEY_ACCESS | REDISMODULE_CMD_KEY_UPDATE)
+            and section_permitted(ctx, argv, call.inputs_at, call.ninputs, unreported_from,
+                                  REDISMODULE_CMD_KEY_ACCESS)
+            and section_permitted(ctx, argv, call.outputs_at, call.noutputs, unreported_from,
+                                  REDISMODULE_CMD_KEY_UPDATE))
 
 
 cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
-        return report_script_keys(ctx, argv, argc)
+        scan_script_keys(ctx, argv, argc, True)
+        return REDISMODULE_OK
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiScript *s = NULL
@@ -130,7 +164,7 @@ cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString
         return REDISMODULE_OK  # the error was replied
     cdef ScriptCall call
     memset(&call, 0, sizeof(ScriptCall))
-    if parse_script_call(ctx, argv, argc, &call, False) < 0:
+    if parse_script_call(ctx, argv, argc, &call, False) < 0 or not unreported_keys_permitted(ctx, argv, argc, &call):
         RedisModule_CloseKey(key)
         return REDISMODULE_OK
     cdef size_t n

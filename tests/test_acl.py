@@ -1,0 +1,223 @@
+"""ACL: every key a command touches is checked, and how (read, write, read-write), for every
+AI.* command; ACL categories where the server supports them.
+
+A user allowed only `ok:*` keys must be refused whenever any one key of a command is outside,
+and nothing may change. Read-only (%R~) and write-only (%W~) patterns follow the keys' use:
+model, script, inputs and LOAD keys are read; outputs and PERSIST keys are written; script
+KEYS are both (the script's own Redis calls may do either).
+"""
+import pytest
+import redis
+
+from models import torch_add_model
+from redis_server import running_server
+
+SCRIPT = """
+def add(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return tensors[0] + tensors[1]
+"""
+NOPERM_KEY = "this user has no permissions to access one of the keys used as arguments"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server() as s:
+        admin = s.client()
+        admin.execute_command("ACL", "SETUSER", "u", "on", ">pw", "~ok:*", "+@all")
+        # Reads of in:*, writes of out:*, both of ok:* (Redis 7 selectors).
+        admin.execute_command("ACL", "SETUSER", "rw", "on", ">pw", "%R~in:*", "%W~out:*", "~ok:*", "+@all")
+        yield s
+
+
+@pytest.fixture
+def admin(server):
+    c = server.client()
+    c.flushall()
+    for prefix in ("ok", "no", "in", "out"):
+        c.execute_command("AI.MODELSTORE", f"{prefix}:m", "TORCH", "CPU", "BLOB", torch_add_model())
+        c.execute_command("AI.SCRIPTSTORE", f"{prefix}:s", "CPU", "ENTRY_POINTS", 1, "add", "SOURCE", SCRIPT)
+        c.execute_command("AI.TENSORSET", f"{prefix}:a", "FLOAT", 2, "VALUES", 1, 2)
+    yield c
+    c.close()
+
+
+def user_client(server, name):
+    return redis.Redis(host="127.0.0.1", port=server.port, username=name, password="pw", socket_timeout=20)
+
+
+def keyspace(c):
+    return {k: c.dump(k) for k in sorted(c.keys("*"))}
+
+
+def model_run(m, a, b, out):
+    return ["AI.MODELEXECUTE", m, "INPUTS", 2, a, b, "OUTPUTS", 1, out]
+
+
+def script_run(s, a, b, out, key="ok:k"):
+    return ["AI.SCRIPTEXECUTE", s, "add", "KEYS", 1, key, "INPUTS", 2, a, b, "OUTPUTS", 1, out]
+
+
+def dag(load, persist, op):
+    """LOAD `load`, run `op` on it into `persist`, PERSIST that."""
+    return ["AI.DAGEXECUTE", "LOAD", 1, load, "PERSIST", 1, persist, *op(load, persist)]
+
+
+def dag_model(m):
+    return lambda x, y: ["|>", "AI.MODELEXECUTE", m, "INPUTS", 2, x, x, "OUTPUTS", 1, y]
+
+
+def dag_script(s):
+    return lambda x, y: ["|>", "AI.SCRIPTEXECUTE", s, "add", "INPUTS", 2, x, x, "OUTPUTS", 1, y]
+
+
+# Each command with one key outside ok:* (the rest allowed), for user u.
+REFUSED = {
+    "tensorset": ["AI.TENSORSET", "no:t", "FLOAT", 1, "VALUES", 1],
+    "tensorget": ["AI.TENSORGET", "no:a", "VALUES"],
+    "modelstore": ["AI.MODELSTORE", "no:m2", "TORCH", "CPU", "BLOB", b"x"],
+    "modelset": ["AI.MODELSET", "no:m2", "TORCH", "CPU", "BLOB", b"x"],
+    "modelget": ["AI.MODELGET", "no:m", "META"],
+    "modeldel": ["AI.MODELDEL", "no:m"],
+    "scriptstore": ["AI.SCRIPTSTORE", "no:s2", "CPU", "ENTRY_POINTS", 1, "add", "SOURCE", SCRIPT],
+    "scriptget": ["AI.SCRIPTGET", "no:s", "META"],
+    "scriptdel": ["AI.SCRIPTDEL", "no:s"],
+    "info": ["AI.INFO", "no:m"],
+    "modelexecute model": model_run("no:m", "ok:a", "ok:a", "ok:o"),
+    "modelexecute input": model_run("ok:m", "ok:a", "no:a", "ok:o"),
+    "modelexecute output": model_run("ok:m", "ok:a", "ok:a", "no:o"),
+    "modelrun input": ["AI.MODELRUN", "ok:m", "INPUTS", "no:a", "ok:a", "OUTPUTS", "ok:o"],
+    "modelrun output": ["AI.MODELRUN", "ok:m", "INPUTS", "ok:a", "ok:a", "OUTPUTS", "no:o"],
+    "scriptexecute script": script_run("no:s", "ok:a", "ok:a", "ok:o"),
+    "scriptexecute keys": script_run("ok:s", "ok:a", "ok:a", "ok:o", key="no:k"),
+    "scriptexecute input": script_run("ok:s", "no:a", "ok:a", "ok:o"),
+    "scriptexecute output": script_run("ok:s", "ok:a", "ok:a", "no:o"),
+    "scriptrun input": ["AI.SCRIPTRUN", "ok:s", "add", "INPUTS", "ok:a", "no:a", "OUTPUTS", "ok:o"],
+    "scriptrun output": ["AI.SCRIPTRUN", "ok:s", "add", "INPUTS", "ok:a", "ok:a", "OUTPUTS", "no:o"],
+    "dag load": dag("no:a", "ok:y", dag_model("ok:m")),
+    "dag persist": dag("ok:a", "no:y", dag_model("ok:m")),
+    "dag model": dag("ok:a", "ok:y", dag_model("no:m")),
+    "dag script": dag("ok:a", "ok:y", dag_script("no:s")),
+    "dag_ro load": ["AI.DAGEXECUTE_RO", "LOAD", 1, "no:a", *dag_model("ok:m")("no:a", "y")],
+    "dag_ro model": ["AI.DAGEXECUTE_RO", "LOAD", 1, "ok:a", *dag_model("no:m")("ok:a", "y")],
+    "dagrun persist": ["AI.DAGRUN", "LOAD", 1, "ok:a", "PERSIST", 1, "no:y", "|>", "AI.MODELRUN", "ok:m",
+                       "INPUTS", "ok:a", "ok:a", "OUTPUTS", "no:y"],
+    "dagrun model": ["AI.DAGRUN", "LOAD", 1, "ok:a", "|>", "AI.MODELRUN", "no:m", "INPUTS", "ok:a", "ok:a",
+                     "OUTPUTS", "y"],
+    "dagrun script": ["AI.DAGRUN", "LOAD", 1, "ok:a", "|>", "AI.SCRIPTRUN", "no:s", "add", "INPUTS", "ok:a",
+                      "ok:a", "OUTPUTS", "y"],
+    "dagrun_ro load": ["AI.DAGRUN_RO", "LOAD", 1, "no:a", "|>", "AI.MODELRUN", "ok:m", "INPUTS", "no:a",
+                       "no:a", "OUTPUTS", "y"],
+    "scriptexecute output after args": ["AI.SCRIPTEXECUTE", "ok:s", "add", "INPUTS", 2, "ok:a", "ok:a", "ARGS", 1,
+                                        "z", "OUTPUTS", 1, "no:o"],
+    "scriptexecute last keys": ["AI.SCRIPTEXECUTE", "ok:s", "add", "INPUTS", 2, "ok:a", "ok:a", "KEYS", 1, "no:k"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_key_outside_the_users_patterns_is_refused_and_nothing_changes(server, admin, case):
+    before = keyspace(admin)
+    u = user_client(server, "u")
+    try:
+        with pytest.raises(redis.exceptions.NoPermissionError) as e:
+            u.execute_command(*REFUSED[case])
+    finally:
+        u.close()
+    assert str(e.value) == NOPERM_KEY
+    assert keyspace(admin) == before
+    denied = [entry for entry in admin.acl_log(count=1)]
+    assert denied and denied[0]["reason"] == "key" and denied[0]["object"].startswith("no:")
+
+
+ALLOWED = {
+    "modelexecute": model_run("ok:m", "ok:a", "ok:a", "ok:o"),
+    "modelrun": ["AI.MODELRUN", "ok:m", "INPUTS", "ok:a", "ok:a", "OUTPUTS", "ok:o"],
+    "scriptexecute": script_run("ok:s", "ok:a", "ok:a", "ok:o"),
+    "scriptrun": ["AI.SCRIPTRUN", "ok:s", "add", "INPUTS", "ok:a", "ok:a", "OUTPUTS", "ok:o"],
+    "dag": dag("ok:a", "ok:o", dag_model("ok:m")),
+    "dagrun": ["AI.DAGRUN", "LOAD", 1, "ok:a", "PERSIST", 1, "ok:o", "|>", "AI.MODELRUN", "ok:m", "INPUTS",
+               "ok:a", "ok:a", "OUTPUTS", "ok:o"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ALLOWED))
+def test_the_same_commands_on_allowed_keys_run(server, admin, case):
+    u = user_client(server, "u")
+    try:
+        u.execute_command(*ALLOWED[case])
+    finally:
+        u.close()
+    assert admin.execute_command("AI.TENSORGET", "ok:o", "VALUES") == [b"2", b"4"]
+
+
+def test_a_routing_tag_is_checked_like_a_key(server, admin):
+    """As in RedisAI, the ROUTING value is reported as a key, so it must match the user's patterns."""
+    ops = ["|>", "AI.TENSORSET", "x", "FLOAT", 1, "VALUES", 3, "|>", "AI.TENSORGET", "x", "VALUES"]
+    u = user_client(server, "u")
+    try:
+        assert u.execute_command("AI.DAGEXECUTE", "ROUTING", "ok:tag", *ops) == [b"OK", [b"3"]]
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            u.execute_command("AI.DAGEXECUTE", "ROUTING", "no:tag", *ops)
+    finally:
+        u.close()
+
+
+READ_WRITE = {
+    # (command, allowed): reads of in:*, writes of out:*
+    "inputs read, output written": (model_run("in:m", "in:a", "in:a", "out:o"), True),
+    "output in a read-only pattern": (model_run("in:m", "in:a", "in:a", "in:o"), False),
+    "input in a write-only pattern": (model_run("in:m", "out:a", "in:a", "out:o"), False),
+    "model in a write-only pattern": (model_run("out:m", "in:a", "in:a", "out:o"), False),
+    "dag load read, persist written": (dag("in:a", "out:o", dag_model("in:m")), True),
+    "dag persist read-only": (dag("in:a", "in:o", dag_model("in:m")), False),
+    "script keys need both": (script_run("in:s", "in:a", "in:a", "out:o", key="in:k"), False),
+    "script keys with both": (script_run("in:s", "in:a", "in:a", "out:o", key="ok:k"), True),
+    "modelrun output read-only": (["AI.MODELRUN", "in:m", "INPUTS", "in:a", "in:a", "OUTPUTS", "in:o"], False),
+    "modelrun in and out": (["AI.MODELRUN", "in:m", "INPUTS", "in:a", "in:a", "OUTPUTS", "out:o"], True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(READ_WRITE))
+def test_read_and_write_patterns_follow_how_each_key_is_used(server, admin, case):
+    command, allowed = READ_WRITE[case]
+    before = keyspace(admin)
+    c = user_client(server, "rw")
+    try:
+        if allowed:
+            c.execute_command(*command)
+        else:
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                c.execute_command(*command)
+    finally:
+        c.close()
+    if allowed:
+        assert admin.execute_command("AI.TENSORGET", "out:o", "VALUES") == [b"2", b"4"]
+    else:
+        assert keyspace(admin) == before
+
+
+def server_has_acl_category_api(c):
+    """Redis 7.2 added RedisModule_SetCommandACLCategories; 7.0 leaves module commands uncategorised."""
+    major, minor = (int(x) for x in c.info("server")["redis_version"].split(".")[:2])
+    return (major, minor) >= (7, 2)
+
+
+CATEGORIES = {"ai.tensorset": "write", "ai.tensorget": "read", "ai.modelexecute": "write",
+              "ai.dagexecute_ro": "read", "ai.config": "admin", "ai.modeldel": "write"}
+
+
+def test_acl_categories(server, admin):
+    if server_has_acl_category_api(admin):
+        for command, category in CATEGORIES.items():
+            assert command.encode() in admin.execute_command("ACL", "CAT", category)
+    else:
+        # Nothing to set on this server: commands are in no category, so a user granted
+        # +@write gets none of them and the module still loads and serves.
+        for category in ("write", "read", "admin"):
+            assert not [c for c in admin.execute_command("ACL", "CAT", category) if c.startswith(b"ai.")]
+        admin.execute_command("ACL", "SETUSER", "w", "on", ">pw", "~*", "+@write")
+        w = user_client(server, "w")
+        try:
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                w.execute_command("AI.TENSORSET", "ok:t", "FLOAT", 1, "VALUES", 1)
+        finally:
+            w.close()
