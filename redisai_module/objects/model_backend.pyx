@@ -29,7 +29,7 @@ cdef object model_attach_handle(RaiModel *m):
             m.blob[:m.blob_len], m.device.decode("latin-1"),
             names_of(m.inputs, m.ninputs), names_of(m.outputs, m.noutputs))
     except Exception as e:
-        return one_line(e)
+        return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
     if m.backend != RAI_BACKEND_TF:  # TF keeps the names given at store time
         free_name_list(m.inputs, m.ninputs)
         free_name_list(m.outputs, m.noutputs)
@@ -45,6 +45,8 @@ cdef bint report_load_error(RedisModuleCtx *ctx, object error, str what):
     (RDB loading has no client). Called with the GIL held."""
     if error is None:
         return True
+    if ctx == NULL or ctx != error_capture_ctx:
+        error = one_line(error)  # a client reply or a log line
     cdef bytes message = error.encode("utf-8", "replace")
     cdef bytes kind = what.encode()
     if ctx != NULL:

@@ -15,7 +15,7 @@ cdef object script_attach_handle(RaiScript *s):
                                         s.device.decode("latin-1"),
                                         names_of(s.entry_points, s.nentry_points))
     except Exception as e:
-        return one_line(e)
+        return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
     Py_INCREF(handle)
     s.handle = <void *>handle
     return None
