@@ -59,7 +59,9 @@ cdef void config_set_defaults() noexcept nogil:
     rai_config.debug_command = False
 
 
-cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleString *val) noexcept nogil:
+cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleString *val,
+                       bint apply=True) noexcept nogil:
+    """Check one pair and, if `apply`, take it (backends load now). False if it is invalid."""
     cdef long long n = 0
     cdef bint is_int = RedisModule_StringToLongLong(val, &n) == REDISMODULE_OK
     cdef const char *name = NULL
@@ -80,20 +82,46 @@ cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleS
     elif arg_is(key, "BACKENDSPATH", 12):
         return True  # applied first, before every other argument
     elif parse_backend(key) >= 0:
-        return load_backend(ctx, parse_backend(key), val)
+        return not apply or load_backend(ctx, parse_backend(key), val)
     elif arg_is(key, "PYTHON_VENV", 11):
         return True  # consumed by the C shim before the interpreter started
     elif arg_is(key, "DEBUG_COMMAND", 13):
         # Our extension: registers AI._DEBUG, an introspection command for the test suite.
         if arg_is(val, "yes", 3) or arg_is(val, "1", 1):
-            rai_config.debug_command = True
+            rai_config.debug_command = rai_config.debug_command or apply
             return True
         return arg_is(val, "no", 2) or arg_is(val, "0", 1)
     if slot == NULL or not is_int or n < minimum:
         return False
-    slot[0] = n
-    RedisModule_Log(ctx, "notice", "Setting %s parameter to: %lld", name, n)
+    if apply:
+        slot[0] = n
+    else:  # logged once, by the check that runs first (RAI_Config_Check), in the given order
+        RedisModule_Log(ctx, "notice", "Setting %s parameter to: %lld", name, n)
     return True
+
+
+cdef bint config_pairs_ok(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bint apply) noexcept nogil:
+    """Every pair in order; the first invalid one is logged and stops."""
+    cdef size_t klen, vlen
+    cdef int i
+    for i in range(0, argc, 2):
+        if not config_apply(ctx, argv[i], argv[i + 1], apply):
+            RedisModule_Log(ctx, "warning", "ERR error processing argument: %s %s",
+                            RedisModule_StringPtrLen(argv[i], &klen),
+                            RedisModule_StringPtrLen(argv[i + 1], &vlen))
+            return False
+    return True
+
+
+cdef public int RAI_Config_Check(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    """Before the interpreter starts: refuse an odd count or an invalid setting while nothing is
+    running yet, so that MODULE LOAD can be tried again. (A backend path is only checked when it
+    loads, which needs Python.)"""
+    if argc % 2 != 0:
+        RedisModule_Log(ctx, "warning",
+                        "Even number of arguments provided to module. Please provide arguments as KEY VAL pairs")
+        return REDISMODULE_ERR
+    return REDISMODULE_OK if config_pairs_ok(ctx, argv, argc, False) else REDISMODULE_ERR
 
 
 cdef public int RAI_Config_Load(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
@@ -109,13 +137,7 @@ cdef public int RAI_Config_Load(RedisModuleCtx *ctx, RedisModuleString **argv, i
         if arg_is(argv[i], "BACKENDSPATH", 12):
             path = RedisModule_StringPtrLen(argv[i + 1], &vlen)
             config_set_backends_path(path, vlen)
-    for i in range(0, argc, 2):
-        if not config_apply(ctx, argv[i], argv[i + 1]):
-            RedisModule_Log(ctx, "warning", "ERR error processing argument: %s %s",
-                            RedisModule_StringPtrLen(argv[i], &klen),
-                            RedisModule_StringPtrLen(argv[i + 1], &vlen))
-            return REDISMODULE_ERR
-    return REDISMODULE_OK
+    return REDISMODULE_OK if config_pairs_ok(ctx, argv, argc, True) else REDISMODULE_ERR
 
 
 cdef public bint RAI_Config_DebugCommand() noexcept nogil:

@@ -1,6 +1,6 @@
 /* RedisModule_OnLoad: the module's entry point. Everything else lives in Cython
  * (redisai_module/); this file only wires it into Redis, in this order:
- * Redis API -> INFO sections -> the LLAPI (src/redisai.h) -> Python -> load-time arguments -> data types -> commands
+ * Redis API -> INFO sections -> the LLAPI (src/redisai.h) -> argument check -> Python -> load-time arguments -> data types -> commands
  * -> the CPU run queue. */
 #include "redismodule.h"
 
@@ -17,6 +17,8 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     if (RedisModule_RegisterInfoFunc(ctx, RAI_Info_Modules) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
     if (RAI_LLAPI_Export(ctx) == REDISMODULE_ERR)
+        return REDISMODULE_ERR;
+    if (RAI_Config_Check(ctx, argv, argc) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
     if (RAI_PythonStart(ctx, argv, argc) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
