@@ -4,6 +4,17 @@
 # at store time, and a failed run raises with TensorFlow's own status text, as upstream replies
 # (Session.run would rewrite it into "Graph execution error: ... Detected at node ...").
 
+# Ops that call into the Python of the process running the graph: registered in TensorFlow's
+# Python runtime, absent from libtensorflow (RedisAI's). A client's graph must not reach them.
+_PYTHON_CALLBACK_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+def _refuse_python_callback_ops(graph_def):
+    functions = graph_def.library.function
+    for node in [*graph_def.node, *(n for f in functions for n in f.node_def)]:
+        if node.op in _PYTHON_CALLBACK_OPS:
+            raise BackendError(f"Op type not registered '{node.op}' in binary")
+
 
 class TFBackend:
     name = "TF"
@@ -29,6 +40,7 @@ class TFBackend:
             graph_def.ParseFromString(bytes(blob))
         except self._decode_error:
             raise BackendError("Invalid GraphDef") from None
+        _refuse_python_callback_ops(graph_def)
         graph = tf.Graph()
         try:
             with graph.as_default():
