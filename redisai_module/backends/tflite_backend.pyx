@@ -19,6 +19,11 @@ class _TFLiteModel:
         self.must_allocate = False  # a failed allocate_tensors leaves the interpreter unprepared
 
 
+# XNNPACK, LiteRT's CPU delegate, handles at most 6 dimensions and overruns its stack (the server
+# crashed) when a resized input has 11 or more; anything above 6 is refused before resizing.
+_MAX_INPUT_RANK = 6
+
+
 class TFLiteBackend:
     name = "TFLITE"
     version = "NA"  # INFO: TensorFlowLite_version (CONFIG.md §4)
@@ -91,6 +96,8 @@ class TFLiteBackend:
             for i, array in enumerate(arrays):
                 index, dtype, shape = model.inputs[i]
                 if array.shape != shape:
+                    if array.ndim > _MAX_INPUT_RANK:
+                        raise BackendError("Failed to resize input tensors")
                     try:
                         interpreter.resize_tensor_input(index, list(array.shape))
                     except Exception:
