@@ -1,19 +1,23 @@
 # STRING tensors have no DLPack form: they reach backends as numpy object arrays of bytes, and
 # string-typed outputs (numpy dtype kinds O, S, U) come back as STRING tensors.
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 from redisai_module.dlpack cimport kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 
 
 cdef object string_tensor_to_array(RaiTensor *t):
+    """Each element from its offset up to the next NUL or the blob's end, as AI.TENSORGET reads it:
+    restored offsets are kept as they were saved, in any order (PERSISTENCE.md §7)."""
     import numpy as np
     cdef const char *data = <const char *>t.dl.data
+    cdef const char *nul
     cdef size_t k, start, end
     elements = np.empty(t.length, dtype=object)
     for k in range(t.length):
         start = t.offsets[k]
-        end = t.offsets[k + 1] - 1 if k + 1 < t.length else t.nbytes - 1
-        elements[k] = data[start:end].split(b"\0", 1)[0]
+        nul = <const char *>memchr(data + start, 0, t.nbytes - start)
+        end = <size_t>(nul - data) if nul != NULL else t.nbytes
+        elements[k] = data[start:end]
     return elements.reshape([t.dl.shape[i] for i in range(t.dl.ndim)])
 
 

@@ -45,7 +45,7 @@ cdef RaiTensor *tensor_rdb_load_v4(RedisModuleIO *io) noexcept nogil:
 
 
 cdef RaiTensor *tensor_load_string_data(RedisModuleIO *io, int ndim, const int64_t *shape) noexcept nogil:
-    """STRING blob plus one offset per element; offsets must fall inside the blob, increasing."""
+    """STRING blob plus one offset per element; offsets must fall inside the blob."""
     cdef size_t length, n, k
     if not shape_length(ndim, shape, &length):
         return tensor_load_invalid(io)
@@ -65,8 +65,7 @@ cdef RaiTensor *tensor_load_string_data(RedisModuleIO *io, int ndim, const int64
     RedisModule_Free(blob)
     for k in range(length):
         t.offsets[k] = RedisModule_LoadUnsigned(io)
-        # In the blob and strictly increasing: a run would otherwise see a negative length.
-        if t.offsets[k] >= n or (k > 0 and t.offsets[k] <= t.offsets[k - 1]):
+        if t.offsets[k] >= n:
             tensor_decref(t)
             return tensor_load_invalid(io)
     if RedisModule_IsIOError(io):
