@@ -37,13 +37,12 @@ Invariants (checked after every batch of commands, and after every command for t
   for byte; models and scripts answer MODELGET / SCRIPTGET / AI.INFO; every 5th batch check goes
   through DEBUG RELOAD (RDB save and load of everything the batch left).
 
-Bugs this fuzzer found, each with a reproduction at the end of this file:
-* BUG-1 (fixed) crash: a TFLITE model run with an input of rank >= 11 (LiteRT's XNNPack delegate
+Bugs this fuzzer found, all fixed, each with a reproduction at the end of this file:
+* BUG-1 crash: a TFLITE model run with an input of rank >= 11 (LiteRT's XNNPack delegate
   overflowed a stack array while preparing the resized graph: SIGSEGV);
-* BUG-2 (open, strict xfail; the random fuzzers skip its symptom and count it): a RESTORE ... REPLACE
-  that Redis rejects after the module loaded the value (no EOF marker after the module's data)
-  deletes the run statistics of the model/script that stays at the key;
-* BUG-3 (fixed): a STRING tensor restored with element offsets that do not increase (kept as saved,
+* BUG-2: a RESTORE ... REPLACE that Redis rejects after the module loaded the value (no EOF
+  marker after the module's data) deleted the run statistics of the model/script left at the key;
+* BUG-3: a STRING tensor restored with element offsets that do not increase (kept as saved,
   PERSISTENCE.md §7) read fine with AI.TENSORGET, but every run taking it answered CPython's
   "Negative size passed to PyBytes_FromStringAndSize".
 Tolerated cosmetic differences: NOTE-1 (see SCRIPT_EXT_TRAILER) and framework texts such as torch's
@@ -57,8 +56,7 @@ Environment (opt-in larger runs):
     RAI_FUZZ_SEEDS       comma-separated seeds (default "1,2,3")
     RAI_FUZZ_BATCH       commands between two invariant checks (default 40)
     RAI_FUZZ_REPORT      a file to write, at the end, every distinct error text seen (with counts)
-                         and how many commands matched a known bug's pattern and were not sent
-    RAI_FUZZ_SKIP_KNOWN  0: do not excuse the known open bug's symptom (to check a fix; default 1)
+                         and how many commands were sent
 e.g. `RAI_FUZZ_ITERATIONS=20000 RAI_FUZZ_SEEDS=7,8,9 .venv/bin/python -m pytest tests/test_fuzz.py`.
 A failure names the seed, the command number and the exact command bytes, with the server log tail.
 """
@@ -82,7 +80,6 @@ EMBEDDED = TESTDATA / "embedded"
 ITERATIONS = int(os.environ.get("RAI_FUZZ_ITERATIONS", "1500"))
 SEEDS = [int(s) for s in os.environ.get("RAI_FUZZ_SEEDS", "1,2,3").split(",") if s.strip()]
 BATCH = int(os.environ.get("RAI_FUZZ_BATCH", "40"))
-SKIP_KNOWN = os.environ.get("RAI_FUZZ_SKIP_KNOWN", "1") != "0"
 RESTORE_ITERATIONS = max(30, ITERATIONS // 3)
 BLOB_ITERATIONS = max(20, ITERATIONS // 15)
 
@@ -676,7 +673,6 @@ class Harness:
         self.log_seen = 0
         self.err_seen = 0
         self.errors_seen = {}
-        self.skipped = {}  # known bug -> commands not sent because they match its exact pattern
         self.sent = 0
 
     # ---- life cycle
@@ -698,7 +694,6 @@ class Harness:
             with open(report, "w") as f:
                 for (cmd, msg), n in sorted(self.errors_seen.items()):
                     f.write(f"{n:6d} {cmd.decode()} {msg!r}\n")
-                f.write(f"skipped (known bugs): {self.skipped}\n")
                 f.write(f"commands sent: {self.sent}\n")
         if self.server is not None:
             self.server.cleanup()
@@ -1686,19 +1681,6 @@ def mutated_payload(rng, seed_payload):
     return seal(bytes(body), rng.choice([9, 9, 9, 10]))
 
 
-def bug2_symptom(c, key):
-    """BUG-2: a RESTORE ... REPLACE that Redis rejects ("Bad data format") after the module loaded
-    the value (e.g. no EOF marker after the module's data) removes the run statistics of the model
-    or script that stays at the key: AI.INFO answers "cannot find run info for key"."""
-    if c.type(key) not in (b"AI__MODEL", b"AI_SCRIPT"):
-        return False
-    try:
-        c.execute_command("AI.INFO", key)
-        return False
-    except redis.ResponseError as e:
-        return str(e) == "cannot find run info for key"
-
-
 def use_restored(fz, key):
     """Exercise a value that RESTORE accepted."""
     c = fz.h.c
@@ -1758,9 +1740,6 @@ def test_restore_mutated_dumps(harness, seed):
             ok = False
             if not good_error(str(e)):
                 harness.fail("malformed RESTORE error", fz.context())
-            if SKIP_KNOWN and bug2_symptom(c, key):
-                harness.skipped["BUG-2"] = harness.skipped.get("BUG-2", 0) + 1
-                c.delete(key)
         except (redis.ConnectionError, redis.TimeoutError) as e:
             harness.fail(f"RESTORE crashed or hung the server ({e!r})",
                          fz.context(f"payload: {payload!r}"))
@@ -1945,9 +1924,6 @@ def test_bug1_tflite_input_of_high_rank_is_an_error_not_a_crash(rank):
         assert s.alive() and c.ping()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG-2: a RESTORE ... REPLACE rejected by Redis after the module "
-                                       "loaded the value (no EOF marker after the module's data) deletes "
-                                       "the run statistics of the model that stays at the key")
 def test_bug2_rejected_restore_keeps_the_statistics_of_the_existing_value():
     script = (TESTDATA / "v4_torch_script.bin").read_bytes()
     module_id, values = parse_dump(script)

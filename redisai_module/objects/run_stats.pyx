@@ -36,7 +36,9 @@ cdef RunStats *_find_locked(const char *key, size_t key_len) noexcept nogil:
 
 cdef RunStats *run_stats_create(const char *key, size_t key_len, bint is_script, int backend,
                                 const char *device, const char *tag, size_t tag_len) noexcept nogil:
-    """A fresh record (counters 0) that replaces whatever the index held for this key."""
+    """A fresh record (counters 0), in front of any the index holds for this key. The one behind
+    stays until its value leaves the keyspace (run_stats_unindex): a RESTORE ... REPLACE that Redis
+    rejects after loading frees the new value, and the old one's record shows again."""
     global _stats_index
     cdef RunStats *s = <RunStats *>RedisModule_Alloc(sizeof(RunStats))
     memset(s, 0, sizeof(RunStats))
@@ -48,14 +50,22 @@ cdef RunStats *run_stats_create(const char *key, size_t key_len, bint is_script,
     s.tag = copy_cstring(tag, tag_len)
     s.tag_len = tag_len
     pthread_mutex_lock(&_stats_lock)
-    cdef RunStats *old = _find_locked(key, key_len)
-    if old != NULL:
-        _unlink_locked(old)  # its model still owns it and frees it
     s.next = _stats_index
     _stats_index = s
     s.indexed = True
     pthread_mutex_unlock(&_stats_lock)
     return s
+
+
+cdef void run_stats_unindex(RunStats *s) noexcept nogil:
+    """Its value left the keyspace (deleted, overwritten, refused): AI.INFO no longer finds it,
+    though runs still holding the value may count into it."""
+    if s == NULL:
+        return
+    pthread_mutex_lock(&_stats_lock)
+    if s.indexed:
+        _unlink_locked(s)
+    pthread_mutex_unlock(&_stats_lock)
 
 
 cdef void run_stats_free(RunStats *s) noexcept nogil:

@@ -86,4 +86,6 @@ cdef public size_t RAI_ModelType_MemUsage(const void *value) noexcept nogil:
 
 
 cdef public void RAI_ModelType_Free(void *value) noexcept nogil:
+    """The key lets go of the model (queued runs may still hold it): its statistics go now."""
+    run_stats_unindex((<RaiModel *>value).stats)
     model_decref(<RaiModel *>value)

@@ -59,4 +59,6 @@ cdef public size_t RAI_ScriptType_MemUsage(const void *value) noexcept nogil:
 
 
 cdef public void RAI_ScriptType_Free(void *value) noexcept nogil:
+    """The key lets go of the script (queued runs may still hold it): its statistics go now."""
+    run_stats_unindex((<RaiScript *>value).stats)
     script_decref(<RaiScript *>value)
