@@ -259,8 +259,10 @@ def test_model_run_onnx(r):
     assert r.execute_command("AI.MODELSTORE", "mo", "ONNX", "CPU", "BLOB", onnx_add_model()) == b"OK"
     assert call(r, "llapitest.modelrun", "mo", "out", "a", "b")[:3] == ["OK", 1, 1]
     assert tensor(r, "out") == ("FLOAT", [2, 2], A_PLUS_B)
-    assert call(r, "llapitest.modelrun_sync", "mo", "out2", "a1", "b1")[0] == "OK"
-    assert tensor(r, "out2") == ("FLOAT", [1, 2], [55.0, 66.0])
+    # Only RedisAI's workers run ONNX models (BEHAVIOUR.md §6): a synchronous run is refused.
+    assert call(r, "llapitest.modelrun_sync", "mo", "out2", "a1", "b1")[:3] == \
+        ["ERROR", 4, "Cannot execute onnxruntime model synchronously, use async execution instead"]
+    assert not r.exists("out2")
     assert info(r, "mo") == {"calls": 1, "errors": 0, "samples": 2}
 
 

@@ -14,6 +14,15 @@ cdef extern from "<ctype.h>" nogil:
 cdef enum:
     MAX_RUN_QUEUES = 256
 
+cdef extern from *:
+    """
+    static __thread int rai_worker_thread = 0;
+    static inline void rai_mark_worker_thread(void) { rai_worker_thread = 1; }
+    static inline int rai_on_worker_thread(void) { return rai_worker_thread; }
+    """
+    void rai_mark_worker_thread() nogil
+    int rai_on_worker_thread() nogil  # an LLAPI caller may run models on its own thread
+
 ctypedef struct RunQueue:
     char *device
     pthread_mutex_t lock
@@ -165,6 +174,7 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
     cdef DagStepState state
     cdef int64_t total
     cdef int n, k, again
+    rai_mark_worker_thread()
     pthread_mutex_lock(&q.lock)
     while True:
         if q.head == NULL:
