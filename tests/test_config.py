@@ -618,6 +618,33 @@ def test_model_execution_timeout_kills_a_long_onnx_run():
         assert info[b"calls"] == 3 and info[b"errors"] == 1
 
 
+def test_backend_memory_limit_refuses_onnx_allocations_beyond_it():
+    """BEHAVIOUR.md §6: CPU ONNX sessions allocate within BACKEND_MEMORY_LIMIT (MB); a run whose
+    output (4.8 MB) does not fit fails with RedisAI's message, and the server goes on."""
+    rows = 600_000
+    big = np.ones((rows, 2), np.float32).tobytes()
+    with running_server(module_args=("BACKEND_MEMORY_LIMIT", 1)) as s:
+        r = s.client()
+        for key, device in (("m", "CPU"), ("m1", "CPU:1")):  # only exactly CPU is limited, as upstream
+            r.execute_command("AI.MODELSTORE", key, "ONNX", device, "BLOB", onnx_add_model())
+        r.execute_command("AI.TENSORSET", "a", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4)
+        r.execute_command("AI.TENSORSET", "b", "FLOAT", rows, 2, "BLOB", big)
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "small") == b"OK"
+        assert error_of(r, "AI.MODELEXECUTE", "m", "INPUTS", 2, "b", "b", "OUTPUTS", 1, "o") == \
+            "Onnxruntime memory limit exceeded, memory allocation failed."
+        assert not r.exists("o")
+        assert r.execute_command("AI.MODELEXECUTE", "m1", "INPUTS", 2, "b", "b", "OUTPUTS", 1, "o1") == b"OK"
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "small") == b"OK"
+        assert r.execute_command("AI.TENSORGET", "small", "VALUES") == [b"2", b"4", b"6", b"8"]
+        info = dict(zip(*[iter(r.execute_command("AI.INFO", "m"))] * 2))
+        assert info[b"calls"] == 3 and info[b"errors"] == 1
+    with running_server() as s:  # no limit by default
+        r = s.client()
+        r.execute_command("AI.MODELSTORE", "m", "ONNX", "CPU", "BLOB", onnx_add_model())
+        r.execute_command("AI.TENSORSET", "b", "FLOAT", rows, 2, "BLOB", big)
+        assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "b", "b", "OUTPUTS", 1, "o") == b"OK"
+
+
 WAITING_SCRIPT = """
 def wait_for_go(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("SET", "started", "1")

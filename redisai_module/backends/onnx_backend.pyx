@@ -5,6 +5,8 @@ import threading
 import time
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
+_ARENA_EXHAUSTED = "Available memory of"  # onnxruntime's BFCArena, when its max_mem is reached
+_MEMORY_LIMIT_EXCEEDED = "Onnxruntime memory limit exceeded, memory allocation failed."
 
 
 class OnnxBackend:
@@ -19,6 +21,14 @@ class OnnxBackend:
         self._running = {}  # id -> (deadline, RunOptions) of the runs in flight
         self._running_lock = threading.Lock()
         self._watchdog = None
+        self._memory_limited = rai_config.backend_memory_limit > 0
+        if self._memory_limited:
+            # BACKEND_MEMORY_LIMIT (BEHAVIOUR.md §6): CPU sessions allocate from one shared arena
+            # capped at the limit; onnxruntime refuses what would exceed it.
+            ort = onnxruntime
+            info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+            ort.create_and_register_allocator(info, ort.OrtArenaCfg(
+                rai_config.backend_memory_limit * 1024 * 1024, -1, -1, -1))
 
     def _watch(self):
         """MODEL_EXECUTION_TIMEOUT (BEHAVIOUR.md §6): terminate runs that exceed it."""
@@ -50,9 +60,13 @@ class OnnxBackend:
             raise BackendError("ERR GPU requested but ONNX couldn't find CUDA")
         return [("CUDAExecutionProvider", {"device_id": index})]
 
-    def _errors(self, e):
-        """onnxruntime's own message, without the Python binding's status prefix."""
-        return BackendError(_ORT_PREFIX.sub("", str(e)))
+    def _errors(self, e, creating=False):
+        """onnxruntime's own message, without the Python binding's status prefix; RedisAI's text
+        when the memory limit stopped it."""
+        message = _ORT_PREFIX.sub("", str(e))
+        if self._memory_limited and _ARENA_EXHAUSTED in message:
+            message = ("Exception during initialization: " if creating else "") + _MEMORY_LIMIT_EXCEEDED
+        return BackendError(message)
 
     def _refuse_external_data(self, blob):
         """Models must be self-contained: external initializers would make the server read files
@@ -75,10 +89,12 @@ class OnnxBackend:
         if rai_config.inter_op_parallelism:
             options.inter_op_num_threads = rai_config.inter_op_parallelism
         providers = self._providers(device)
+        if self._memory_limited and device.upper() == "CPU":  # exactly CPU, as RedisAI does
+            options.add_session_config_entry("session.use_env_allocators", "1")
         try:
             session = self.ort.InferenceSession(blob, options, providers=providers)
         except Exception as e:
-            raise self._errors(e) from None
+            raise self._errors(e, creating=True) from None
         input_names = [i.name for i in session.get_inputs()]
         return session, input_names, [o.name for o in session.get_outputs()]
 
