@@ -275,7 +275,7 @@ cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, D
     cdef OpNames *names = &p.op_names[dag.nops]
     cdef const char *err = NULL
     cdef const char *device = "CPU"  # where TENSORSET and TENSORGET steps belong
-    cdef int k, rc = 0
+    cdef int rc = 0
     dag.nops += 1  # from now on the DAG owns whatever the op holds
     if argc == 0:
         return fail(ctx, RAI_ERR_DAG_UNSUPPORTED_OP)
@@ -313,9 +313,17 @@ cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, D
         return fail(ctx, RAI_ERR_DAG_UNSUPPORTED_OP)
     if rc < 0:
         return -1
-    op.input_slots = <size_t *>RedisModule_Alloc((names.ninputs + 1) * sizeof(size_t))
-    op.output_slots = <size_t *>RedisModule_Alloc((names.noutputs + 1) * sizeof(size_t))
-    for k in range(names.noutputs):
+    return place_op(ctx, p, op, names.ninputs, names.noutputs, device)
+
+
+cdef int place_op(RedisModuleCtx *ctx, DagParse *p, DagOp *op, size_t ninputs, size_t noutputs,
+                  const char *device) noexcept nogil:
+    """Room for the op's input slots (resolved later), fresh output slots, and its device's part.
+    0, or -1 after replying the error."""
+    cdef size_t k
+    op.input_slots = <size_t *>RedisModule_Alloc((ninputs + 1) * sizeof(size_t))
+    op.output_slots = <size_t *>RedisModule_Alloc((noutputs + 1) * sizeof(size_t))
+    for k in range(noutputs):
         op.output_slots[k] = new_slot(p)
     op.part = dag_part_for(p, device)
     if op.part < 0:

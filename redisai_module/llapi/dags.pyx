@@ -261,13 +261,8 @@ cdef int build_dag(LlapiDag *d, DagParse *p, RedisModuleString **strings, size_t
         elif op.run != NULL:
             dop.run, op.run = op.run, NULL  # the Dag owns it from now on
             device = dop.run.model.device if dop.run.model != NULL else dop.run.script.device
-        dop.input_slots = <size_t *>RedisModule_Alloc((op.ninputs + 1) * sizeof(size_t))
-        dop.output_slots = <size_t *>RedisModule_Alloc((op.noutputs + 1) * sizeof(size_t))
-        for j in range(op.noutputs):
-            dop.output_slots[j] = new_slot(p)
-        dop.part = dag_part_for(p, device)
-        if dop.part < 0:
-            return fail(error_capture_ctx, RAI_ERR_NO_QUEUE)
+        if place_op(error_capture_ctx, p, dop, op.ninputs, op.noutputs, device) < 0:
+            return -1
     return resolve_dag_names(error_capture_ctx, p)
 
 

@@ -49,6 +49,17 @@ cdef bint llapi_device_ok(const char *device) noexcept nogil:
     return ok
 
 
+cdef bint load_with_captured_error(RaiModel *m, RaiScript *s, int code, RaiError *err) noexcept nogil:
+    """Load the model `m` (or compile the script `s`) as the store commands do; their error text,
+    whole, goes into `err` instead of a reply."""
+    cdef RedisModuleCtx *ctx = llapi_begin_capture()
+    cdef bint ok = script_load_into_backend(ctx, s) if s != NULL else model_load_into_backend(ctx, m)
+    if not ok:
+        llapi_take_captured_error(err, code, "ERR Could not load backend")
+    llapi_end_capture()
+    return ok
+
+
 cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *tag, LlapiModelOpts opts,
                                   size_t ninputs, const char **inputs, size_t noutputs, const char **outputs,
                                   const char *blob, size_t blob_len, RaiError *err) noexcept nogil:
@@ -68,12 +79,7 @@ cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *
     m.blob = <char *>RedisModule_Alloc(blob_len if blob_len else 1)
     memcpy(m.blob, blob, blob_len)
     m.blob_len = blob_len
-    cdef RedisModuleCtx *ctx = llapi_begin_capture()
-    cdef bint loaded = model_load_into_backend(ctx, m)
-    if not loaded:
-        llapi_take_captured_error(err, RAI_EMODELCREATE, "ERR could not load the model")
-    llapi_end_capture()
-    if not loaded:
+    if not load_with_captured_error(m, NULL, RAI_EMODELCREATE, err):
         model_decref(m)
         return NULL
     ensure_run_queue(m.device)
@@ -263,12 +269,7 @@ cdef RaiScript *llapi_script_create(char *device, RedisModuleString *tag, const 
     set_tag(&s.tag, &s.tag_len, tag)
     s.source_len = strlen(source)
     s.source = copy_cstring(source, s.source_len)
-    cdef RedisModuleCtx *ctx = llapi_begin_capture()
-    cdef bint compiled = script_load_into_backend(ctx, s)
-    if not compiled:
-        llapi_take_captured_error(err, RAI_ESCRIPTCREATE, "ERR could not compile the script")
-    llapi_end_capture()
-    if not compiled:
+    if not load_with_captured_error(NULL, s, RAI_ESCRIPTCREATE, err):
         script_decref(s)
         return NULL
     ensure_run_queue(s.device)

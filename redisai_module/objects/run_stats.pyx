@@ -72,10 +72,7 @@ cdef void run_stats_free(RunStats *s) noexcept nogil:
     """The owner is gone: leave the index (if still there) and free."""
     if s == NULL:
         return
-    pthread_mutex_lock(&_stats_lock)
-    if s.indexed:
-        _unlink_locked(s)
-    pthread_mutex_unlock(&_stats_lock)
+    run_stats_unindex(s)
     RedisModule_Free(s.key)
     RedisModule_Free(s.device)
     RedisModule_Free(s.tag)
