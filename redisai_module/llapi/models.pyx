@@ -90,29 +90,30 @@ cdef void llapi_model_free(RaiModel *m, RaiError *err) noexcept nogil:
     model_decref(m)
 
 
-cdef int llapi_get_model_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiModel **model,
-                                       int mode, RaiError *err) noexcept nogil:
-    """The model in a key, borrowed (RedisAI_ModelGetShallowCopy keeps it beyond the key's life)."""
+cdef int value_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleType *type, int mode,
+                             const char *empty_error, int wrongtype_code, void **value, RaiError *err) noexcept nogil:
+    """The model or script in a key, borrowed (the ShallowCopy functions keep it beyond the key's
+    life); the commands' errors otherwise (empty key, WRONGTYPE)."""
     cdef const char *message = NULL
-    cdef RedisModuleKey *key = open_value_key(ctx, name, RAI_ModelType, mode, RAI_ERR_MODEL_EMPTY, &message)
+    cdef RedisModuleKey *key = open_value_key(ctx, name, type, mode, empty_error, &message)
     if key == NULL:
-        llapi_set_error(err, RAI_EKEYEMPTY if strcmp(message, RAI_ERR_MODEL_EMPTY) == 0 else RAI_EMODELRUN, message)
+        llapi_set_error(err, RAI_EKEYEMPTY if strcmp(message, empty_error) == 0 else wrongtype_code, message)
         return REDISMODULE_ERR
-    model[0] = <RaiModel *>RedisModule_ModuleTypeGetValue(key)
+    value[0] = RedisModule_ModuleTypeGetValue(key)
     RedisModule_CloseKey(key)
     return REDISMODULE_OK
+
+
+cdef int llapi_get_model_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiModel **model,
+                                       int mode, RaiError *err) noexcept nogil:
+    return value_from_keyspace(ctx, name, RAI_ModelType, mode, RAI_ERR_MODEL_EMPTY, RAI_EMODELRUN,
+                               <void **>model, err)
 
 
 cdef int llapi_get_script_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiScript **script,
                                         int mode, RaiError *err) noexcept nogil:
-    cdef const char *message = NULL
-    cdef RedisModuleKey *key = open_value_key(ctx, name, RAI_ScriptType, mode, RAI_ERR_SCRIPT_EMPTY, &message)
-    if key == NULL:
-        llapi_set_error(err, RAI_EKEYEMPTY if strcmp(message, RAI_ERR_SCRIPT_EMPTY) == 0 else RAI_ESCRIPTRUN, message)
-        return REDISMODULE_ERR
-    script[0] = <RaiScript *>RedisModule_ModuleTypeGetValue(key)
-    RedisModule_CloseKey(key)
-    return REDISMODULE_OK
+    return value_from_keyspace(ctx, name, RAI_ScriptType, mode, RAI_ERR_SCRIPT_EMPTY, RAI_ESCRIPTRUN,
+                               <void **>script, err)
 
 
 cdef Run *llapi_model_run_ctx_create(RaiModel *m) noexcept nogil:
