@@ -22,6 +22,7 @@ ctypedef struct DagParse:
     bint read_only                 # _RO: no PERSIST, no SCRIPTEXECUTE
     bint deprecated                # DAGRUN: MODELRUN/SCRIPTRUN ops instead of the *EXECUTE ones
     DagNames names
+    int capacity                   # of op_names and part_queues (the command's argc)
     OpNames *op_names              # one per op
     RunQueue **part_queues         # one per part
     size_t next_slot
@@ -40,6 +41,7 @@ cdef void dag_parse_init(DagParse *p, int argc, bint read_only, bint deprecated)
     p.dag = dag_new(argc)
     p.read_only = read_only
     p.deprecated = deprecated
+    p.capacity = argc
     dag_names_init(&p.names, argc)
     p.op_names = <OpNames *>RedisModule_Alloc(argc * sizeof(OpNames))
     memset(p.op_names, 0, argc * sizeof(OpNames))
@@ -47,9 +49,10 @@ cdef void dag_parse_init(DagParse *p, int argc, bint read_only, bint deprecated)
 
 
 cdef void dag_parse_free(DagParse *p) noexcept nogil:
-    """The parse's own tables; p.dag is the caller's (queued, or freed on error)."""
-    cdef size_t k
-    for k in range(p.dag.nops):
+    """The parse's own tables; p.dag is the caller's (queued, or freed on error): this never
+    reads it, so it may already be gone."""
+    cdef int k
+    for k in range(p.capacity):
         if p.op_names[k].owned:
             RedisModule_Free(p.op_names[k].inputs)
             RedisModule_Free(p.op_names[k].outputs)

@@ -287,24 +287,25 @@ cdef int llapi_dag_run(LlapiDag *d, FinishCallback callback, void *private_data,
     cdef DagParse p
     dag_parse_init(&p, d.nloaded + d.nops + nnames + 1, False, False)
     cdef int rc = build_dag(d, &p, strings, &nstrings)
+    cdef Dag *dag = p.dag
+    cdef int part
     if rc < 0:
         llapi_take_captured_error(err, RAI_EDAGBUILDER, RAI_ERR_DAG_INPUT_NOT_FOUND)
-        dag_free(p.dag)
+        dag_free(dag)
+    else:
+        d.dag, d.callback, d.private_data = dag, callback, private_data
+        dag.llapi_dag = d
+        dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
+        # From the first push on, the DAG may finish and the callback free it: d and dag are
+        # not touched again below.
+        for part in range(dag.nparts):
+            run_queue_push(p.part_queues[part], dag.parts[part])
     dag_parse_free(&p)
     llapi_end_capture()
     for k in range(nstrings):
         RedisModule_FreeString(NULL, strings[k])
     RedisModule_Free(strings)
-    if rc < 0:
-        return REDISMODULE_ERR
-    cdef Dag *dag = p.dag
-    d.dag, d.callback, d.private_data = dag, callback, private_data
-    dag.llapi_dag = d
-    dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
-    cdef int part
-    for part in range(dag.nparts):
-        run_queue_push(p.part_queues[part], dag.parts[part])
-    return REDISMODULE_OK
+    return REDISMODULE_ERR if rc < 0 else REDISMODULE_OK
 
 
 cdef void llapi_dag_finished(Dag *dag) noexcept nogil:
