@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import redis
 
+from helpers import error_of
 from models import onnx_add_model, torch_add_model
 from redis_server import MODULE, RedisServer, running_server, wait_for
 from resp import Raw
@@ -37,12 +38,6 @@ def log_has(log, level, message):
     """Whether a line of the log carries exactly `message` at `level` (module prefix allowed)."""
     pattern = re.compile(rf" {re.escape(level)} (<[\w-]+> )?{re.escape(message)}$")
     return any(pattern.search(line) for line in log.splitlines())
-
-
-def error_of(client, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        client.execute_command(*args)
-    return str(e.value)
 
 
 def arity_error(client):

@@ -10,6 +10,7 @@ import threading
 import pytest
 import redis
 
+from helpers import info
 from models import torch_add_model, torch_failing_model
 from redis_server import running_server, wait_for
 from resp import encode
@@ -43,11 +44,6 @@ SLOW_LOOP = "10000000"  # ~0.4 s of TorchScript on this machine class
 
 def dag(r, *args):
     return r.execute_command("AI.DAGEXECUTE", *args)
-
-
-def info(r, key):
-    reply = r.execute_command("AI.INFO", key)
-    return dict(zip(reply[0::2], reply[1::2]))
 
 
 @pytest.fixture

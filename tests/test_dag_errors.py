@@ -10,10 +10,10 @@ LOADed) and the order between all of these. Each error is checked to change noth
 same values, no PERSIST target created, AI.INFO counters of the model and scripts untouched. Positive
 controls show that the same DAGs without the fault do run and write.
 """
-import numpy as np
 import pytest
 import redis
 
+from helpers import stats, tset
 from models import onnx_sum_model, torch_add_model
 from redis_server import SHARED
 from resp import Raw, raw
@@ -51,11 +51,6 @@ def S(command):
     return command.split() if isinstance(command, str) else list(command)
 
 
-def stats(r, key):
-    info = r.execute_command("AI.INFO", key)
-    return {k.decode(): v for k, v in zip(info[::2], info[1::2])}
-
-
 def snapshot(r):
     """Every key with its serialized value, and the run counters of the model and the scripts."""
     keys = sorted(r.keys())
@@ -70,12 +65,6 @@ def check(r, server, command, message):
     assert raw(server.port, *S(command)) == ("error", message)
     assert r.dbsize() == dbsize
     assert snapshot(r) == before
-
-
-def tset(r, key, array, dtype="FLOAT"):
-    a = np.asarray(array)
-    np_type = {"FLOAT": np.float32, "INT64": np.int64}[dtype]
-    assert r.execute_command("AI.TENSORSET", key, dtype, *a.shape, "BLOB", a.astype(np_type).tobytes()) == b"OK"
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ import pytest
 import redis
 
 import models
+from helpers import blocked_clients, blocked_names
 from redis_server import SHARED, running_server, wait_for
 from resp import Raw, encode
 
@@ -196,14 +197,6 @@ def bgsave(r, timeout=30):
     wait_for(done, timeout, what="BGSAVE")
     assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
     return time.monotonic() - t0
-
-
-def blocked_clients(r):
-    return r.info("clients")["blocked_clients"]
-
-
-def blocked_names(r):
-    return {c["name"] for c in r.client_list() if "b" in c["flags"] and c["name"]}
 
 
 def wait_blocked(r, names, timeout=20):

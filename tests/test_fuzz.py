@@ -71,6 +71,8 @@ import uuid
 import pytest
 import redis
 
+from dump_payloads import (MODEL_MODULE_ID, OP_DOUBLE, OP_FLOAT, OP_SINT, OP_STRING, OP_UINT, SCRIPT_MODULE_ID,
+                           TENSOR_MODULE_ID, build_body, crc64, parse_dump, with_trailer)
 from redis_server import SHARED, RedisServer
 from resp import Raw
 
@@ -95,153 +97,15 @@ BLOCKING = {b"AI.MODELEXECUTE", b"AI.MODELRUN", b"AI.SCRIPTEXECUTE", b"AI.SCRIPT
 
 
 # --------------------------------------------------------------------------------------------------
-# Redis DUMP framing: CRC-64/Jones (as redis' crc64.c), RDB lengths and strings, LZF
-
-
-def _crc64_table():
-    poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9, reflected
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc64_table()
-
-
-def crc64(data, crc=0):
-    table = _CRC_TABLE
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
+# Redis DUMP framing (dump_payloads): CRC-64/Jones, RDB lengths and strings, LZF
 
 
 def seal(body, rdbver=9):
-    """A DUMP payload: body + 2-byte RDB version + CRC64 of everything before."""
-    data = bytes(body) + struct.pack("<H", rdbver)
-    return data + struct.pack("<Q", crc64(data))
+    """A DUMP payload: body + 2-byte RDB version (that of the upstream samples by default) + CRC64."""
+    return with_trailer(body, rdbver)
 
 
-def enc_len(n):
-    if n < 0x40:
-        return bytes([n])
-    if n < 0x4000:
-        return bytes([0x40 | (n >> 8), n & 0xFF])
-    if n < 1 << 32:
-        return b"\x80" + n.to_bytes(4, "big")
-    return b"\x81" + (n & (1 << 64) - 1).to_bytes(8, "big")
-
-
-def read_len(buf, i):
-    """(value, special-encoding flag, next index)."""
-    b = buf[i]
-    t = b >> 6
-    if t == 0:
-        return b & 0x3F, False, i + 1
-    if t == 1:
-        return ((b & 0x3F) << 8) | buf[i + 1], False, i + 2
-    if b == 0x80:
-        return int.from_bytes(buf[i + 1:i + 5], "big"), False, i + 5
-    if b == 0x81:
-        return int.from_bytes(buf[i + 1:i + 9], "big"), False, i + 9
-    if t == 3:
-        return b & 0x3F, True, i + 1
-    raise ValueError("bad RDB length byte %#x" % b)
-
-
-def lzf_decompress(data, out_len):
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        ctrl = data[i]
-        i += 1
-        if ctrl < 32:
-            out += data[i:i + ctrl + 1]
-            i += ctrl + 1
-        else:
-            length = ctrl >> 5
-            ref = len(out) - ((ctrl & 0x1F) << 8) - 1
-            if length == 7:
-                length += data[i]
-                i += 1
-            ref -= data[i]
-            i += 1
-            for _ in range(length + 2):
-                out.append(out[ref])
-                ref += 1
-    assert len(out) == out_len
-    return bytes(out)
-
-
-def read_string(buf, i):
-    n, special, i = read_len(buf, i)
-    if not special:
-        return bytes(buf[i:i + n]), i + n
-    if n == 0:
-        return str(struct.unpack("<b", buf[i:i + 1])[0]).encode(), i + 1
-    if n == 1:
-        return str(struct.unpack("<h", buf[i:i + 2])[0]).encode(), i + 2
-    if n == 2:
-        return str(struct.unpack("<i", buf[i:i + 4])[0]).encode(), i + 4
-    if n == 3:
-        clen, _, i = read_len(buf, i)
-        ulen, _, i = read_len(buf, i)
-        return lzf_decompress(buf[i:i + clen], ulen), i + clen
-    raise ValueError("bad string encoding")
-
-
-OP_SINT, OP_UINT, OP_FLOAT, OP_DOUBLE, OP_STRING = 1, 2, 3, 4, 5
-
-
-def parse_dump(payload):
-    """(module id, [(opcode, value)]) of a module-type DUMP payload (RDB_TYPE_MODULE_2)."""
-    body = payload[:-10]
-    assert body[0] == 7, body[:1]
-    assert body[1] == 0x81
-    module_id = int.from_bytes(body[2:10], "big")
-    i = 10
-    values = []
-    while True:
-        op, _, i = read_len(body, i)
-        if op == 0:
-            break
-        if op in (OP_SINT, OP_UINT):
-            v, _, i = read_len(body, i)
-        elif op == OP_FLOAT:
-            v, i = body[i:i + 4], i + 4
-        elif op == OP_DOUBLE:
-            v, i = body[i:i + 8], i + 8
-        elif op == OP_STRING:
-            v, i = read_string(body, i)
-        else:
-            raise ValueError(op)
-        values.append((op, v))
-    assert i == len(body), (i, len(body))
-    return module_id, values
-
-
-def build_body(module_id, values, eof=True):
-    out = bytearray(b"\x07\x81" + (module_id & (1 << 64) - 1).to_bytes(8, "big"))
-    for op, v in values:
-        out += enc_len(op)
-        if op in (OP_SINT, OP_UINT):
-            out += enc_len(v)
-        elif op == OP_STRING:
-            out += enc_len(len(v)) + v
-        elif op in (OP_FLOAT, OP_DOUBLE):
-            out += v
-        else:  # an unknown opcode: give it some bytes
-            out += v if isinstance(v, bytes) else enc_len(v)
-    if eof:
-        out += b"\x00"
-    return bytes(out)
-
-
-MODULE_IDS = {"AI_TENSOR": 0x008FD310D48E4400, "AI__MODEL": 0x008FFF30E0C42C00,
-              "AI_SCRIPT": 0x008FD209120F4C00}
+MODULE_IDS = {"AI_TENSOR": TENSOR_MODULE_ID, "AI__MODEL": MODEL_MODULE_ID, "AI_SCRIPT": SCRIPT_MODULE_ID}
 
 
 # --------------------------------------------------------------------------------------------------

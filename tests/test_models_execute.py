@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import redis
 
+from helpers import NP, blocked_clients, blocked_names, error_of, parse_resp_commands, tset
 from models import (onnx_add_model, onnx_mul_model, onnx_sum_model, sklearn_linear_onnx,
                     sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict, torch_add_model,
                     torch_failing_model, torch_mlp_model, torch_mlp_reference, torch_two_outputs_model)
@@ -31,20 +32,6 @@ AB = [[2, 3], [2, 3]]
 # Helpers
 
 
-def error_of(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
-
-
-def tset(r, key, array, dtype="FLOAT"):
-    a = np.asarray(array)
-    assert r.execute_command("AI.TENSORSET", key, dtype, *a.shape, "BLOB", a.astype(NP[dtype]).tobytes()) == b"OK"
-
-
-NP = {"FLOAT": np.float32, "DOUBLE": np.float64, "INT64": np.int64, "INT32": np.int32}
-
-
 def tget(r, key):
     _, dtype, _, shape, _, blob = r.execute_command("AI.TENSORGET", key)
     return np.frombuffer(blob, NP[dtype.decode()]).reshape(shape), dtype.decode()
@@ -52,15 +39,6 @@ def tget(r, key):
 
 def store(r, key, backend, blob, *opts):
     assert r.execute_command("AI.MODELSTORE", key, backend, "CPU", *opts, "BLOB", blob) == b"OK"
-
-
-def blocked_clients(r):
-    return r.info("clients")["blocked_clients"]
-
-
-def blocked_names(r):
-    """Names of the clients blocked now (CLIENT LIST flag b)."""
-    return {c["name"] for c in r.client_list() if "b" in c["flags"] and c["name"]}
 
 
 def wait_blocked(r, *names, timeout=10):
@@ -488,24 +466,6 @@ def test_timeout_expires_while_queued_behind_a_long_run(r, server):
 
 # --------------------------------------------------------------------------------------------------
 # Replication (BEHAVIOUR.md §7)
-
-
-def parse_resp_commands(data):
-    """The commands of an AOF file (RESP arrays of bulk strings)."""
-    commands, i = [], 0
-    while i < len(data):
-        assert data[i:i + 1] == b"*", f"unexpected byte at {i}: {data[i:i + 20]!r}"
-        end = data.index(b"\r\n", i)
-        n = int(data[i + 1:end])
-        i = end + 2
-        args = []
-        for _ in range(n):
-            end = data.index(b"\r\n", i)
-            length = int(data[i + 1:end])
-            args.append(data[end + 2:end + 2 + length])
-            i = end + 4 + length
-        commands.append(args)
-    return commands
 
 
 def aof_incr_file(s):

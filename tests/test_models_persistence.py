@@ -10,13 +10,14 @@ import json
 import pytest
 import redis
 
+from dump_payloads import MODEL_MODULE_ID, STR, UINT, crc64, module_payload, parse_dump
+from helpers import aof_files, parse_resp_commands
 from models import (onnx_add_model, sklearn_linear_onnx, sklearn_logreg_onnx, torch_add_model,
                     torch_two_outputs_model)
 from redis_server import SHARED, running_server, wait_for
 
 TESTDATA = SHARED / "testdata" / "redisai_rdb"
 EMBEDDED = TESTDATA / "embedded"
-MODEL_MODULE_ID = 0x008FFF30E0C42C00  # AI__MODEL, low 10 bits = encoding version
 BACKEND_CODES = {"TF": 0, "TFLITE": 1, "TORCH": 2, "ONNX": 3}
 BAD_FORMAT = "Bad data format"
 
@@ -205,35 +206,6 @@ def test_rdb_written_with_one_chunk_size_loads_with_another():
 # AOF
 
 
-def parse_resp_commands(data):
-    """The commands of an AOF file (RESP arrays of bulk strings)."""
-    commands, i = [], 0
-    while i < len(data):
-        assert data[i:i + 1] == b"*", f"unexpected byte at {i}: {data[i:i + 20]!r}"
-        end = data.index(b"\r\n", i)
-        n = int(data[i + 1:end])
-        i = end + 2
-        args = []
-        for _ in range(n):
-            assert data[i:i + 1] == b"$"
-            end = data.index(b"\r\n", i)
-            length = int(data[i + 1:end])
-            args.append(data[end + 2:end + 2 + length])
-            assert data[end + 2 + length:end + 4 + length] == b"\r\n"
-            i = end + 4 + length
-        commands.append(args)
-    return commands
-
-
-def aof_files(s):
-    manifest = (s.dir / "appendonlydir" / "appendonly.aof.manifest").read_text().split("\n")
-    files = {}
-    for line in filter(None, manifest):
-        parts = line.split()
-        files[parts[parts.index("type") + 1]] = s.dir / "appendonlydir" / parts[1]
-    return files
-
-
 def chunks_of(data, c):
     n = len(data) // c + 1
     return [data[i * c:(i + 1) * c] for i in range(n - 1)] + [data[(n - 1) * c:]]
@@ -397,54 +369,11 @@ def test_upstream_aof_rewrite_roundtrip(case):
 
 
 # --------------------------------------------------------------------------------------------------
-# DUMP payloads: builder, CRC-64/Jones, decoder
-
-
-def _crc_table():
-    poly = 0x95AC9329AC4BC9B5
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc64(data, crc=0):
-    for b in data:
-        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-def rdb_len(n):
-    if n < 1 << 6:
-        return bytes([n])
-    if n < 1 << 14:
-        return bytes([0x40 | (n >> 8), n & 0xFF])
-    if n <= 0xFFFFFFFF:
-        return b"\x80" + n.to_bytes(4, "big")
-    return b"\x81" + n.to_bytes(8, "big")
-
-
-def UINT(n):
-    return rdb_len(2) + rdb_len(n)
-
-
-def STR(b):
-    return rdb_len(5) + rdb_len(len(b)) + b
-
-
-def with_trailer(data, rdb_version=10):
-    data = data + rdb_version.to_bytes(2, "little")
-    return data + crc64(data).to_bytes(8, "little")
+# DUMP payloads of models (framing, CRC-64/Jones and decoder in dump_payloads)
 
 
 def model_payload(encver, body, rdb_version=10, eof=True):
-    return with_trailer(b"\x07" + rdb_len(MODEL_MODULE_ID | encver) + body + (b"\x00" if eof else b""), rdb_version)
+    return module_payload(MODEL_MODULE_ID | encver, body, rdb_version, eof)
 
 
 def model_body(encver, backend, device, tag, batch, inputs, outputs, chunks):
@@ -462,80 +391,6 @@ def model_body(encver, backend, device, tag, batch, inputs, outputs, chunks):
     else:
         body += UINT(sum(len(c) for c in chunks)) + UINT(len(chunks)) + b"".join(STR(c) for c in chunks)
     return body
-
-
-def _lzf_decompress(data, out_len):
-    out, i = bytearray(), 0
-    while i < len(data):
-        ctrl = data[i]
-        i += 1
-        if ctrl < 32:
-            out += data[i:i + ctrl + 1]
-            i += ctrl + 1
-        else:
-            length = ctrl >> 5
-            if length == 7:
-                length += data[i]
-                i += 1
-            ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
-            i += 1
-            for _ in range(length + 2):
-                out.append(out[ref])
-                ref += 1
-    assert len(out) == out_len
-    return bytes(out)
-
-
-def _read_len(d, i):
-    b = d[i]
-    kind = b >> 6
-    if kind == 0:
-        return b & 0x3F, i + 1, False
-    if kind == 1:
-        return ((b & 0x3F) << 8) | d[i + 1], i + 2, False
-    if b == 0x80:
-        return int.from_bytes(d[i + 1:i + 5], "big"), i + 5, False
-    if b == 0x81:
-        return int.from_bytes(d[i + 1:i + 9], "big"), i + 9, False
-    assert kind == 3, hex(b)
-    return b & 0x3F, i + 1, True
-
-
-def _read_string(d, i):
-    n, i, special = _read_len(d, i)
-    if not special:
-        return d[i:i + n], i + n
-    if n in (0, 1, 2):   # integer-encoded strings
-        size = 1 << n
-        return str(int.from_bytes(d[i:i + size], "little", signed=True)).encode(), i + size
-    assert n == 3, n      # LZF
-    clen, i, _ = _read_len(d, i)
-    ulen, i, _ = _read_len(d, i)
-    return _lzf_decompress(d[i:i + clen], ulen), i + clen
-
-
-def decode_module_payload(d):
-    """(module id with encver, [(opcode, value), ...]) of a DUMP payload of a module value."""
-    assert d[0] == 7
-    assert int.from_bytes(d[-8:], "little") == crc64(d[:-8]), "bad CRC"
-    mid, i, _ = _read_len(d, 1)
-    values = []
-    while True:
-        op, i, _ = _read_len(d, i)
-        if op == 0:
-            break
-        if op in (1, 2):
-            v, i, _ = _read_len(d, i)
-        elif op == 3:
-            v, i = d[i:i + 4], i + 4
-        elif op == 4:
-            v, i = d[i:i + 8], i + 8
-        else:
-            assert op == 5, op
-            v, i = _read_string(d, i)
-        values.append((op, v))
-    assert len(d) - i == 10, "trailing bytes after EOF"
-    return mid, values
 
 
 def decode_v4_model(values):
@@ -562,14 +417,14 @@ def decode_v4_model(values):
 def test_crc_and_decoder_read_the_upstream_samples():
     assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
     data = (TESTDATA / "v4_torch_model.bin").read_bytes()
-    mid, values = decode_module_payload(data)
+    mid, values = parse_dump(data)
     assert mid == MODEL_MODULE_ID | 4
     m = decode_v4_model(values)
     assert m == {"backend": 2, "device": b"CPU\0", "tag": b"PT_MINIMAL_V4", "batch": (4, 2, 1000),
                  "inputs": [b"a\0", b"b\0"], "outputs": [b"\0"], "length": 1352,
                  "chunks": [(EMBEDDED / "pt-minimal.pt").read_bytes()]}
     # our builder gives the same values
-    assert decode_module_payload(model_payload(4, model_body(
+    assert parse_dump(model_payload(4, model_body(
         4, "TORCH", b"CPU", b"PT_MINIMAL_V4", (4, 2, 1000), [b"a", b"b"], [b""],
         [(EMBEDDED / "pt-minimal.pt").read_bytes()])))[1] == values
 
@@ -590,7 +445,7 @@ def test_dump_restore_roundtrip_every_model(r):
     load(r)
     dumps = {m.key: r.dump(m.key) for m in MODELS}
     for m in MODELS:
-        mid, values = decode_module_payload(dumps[m.key])
+        mid, values = parse_dump(dumps[m.key])
         assert mid == MODEL_MODULE_ID | 4
         assert dumps[m.key][-10:-8] == (10).to_bytes(2, "little")  # Redis 7.0 writes RDB version 10
         assert decode_v4_model(values) == expected_v4(m), m.key
@@ -638,7 +493,7 @@ def test_dump_uses_model_chunk_size():
         r = s.client()
         m = MODELS[3]
         m.store(r)
-        got = decode_v4_model(decode_module_payload(r.dump(m.key))[1])
+        got = decode_v4_model(parse_dump(r.dump(m.key))[1])
         assert got == expected_v4(m, c)
         assert got["chunks"][-1] == b"" and len(got["chunks"]) == len(data) // c + 1
 
@@ -659,7 +514,7 @@ def test_forged_payload_of_every_encoding_restores(r, encver, which):
         b"backend", backend.encode(), b"device", b"cpu", b"tag", b"forged tag", b"batchsize", 6,
         b"minbatchsize", 3, b"inputs", inputs, b"outputs", outputs, b"minbatchtimeout", timeout, b"blob", blob]
     # re-saved in encoding 4 with the introspected names
-    got = decode_v4_model(decode_module_payload(r.dump("k"))[1])
+    got = decode_v4_model(parse_dump(r.dump("k"))[1])
     assert got["inputs"] == [i + b"\0" for i in inputs] and got["outputs"] == [o + b"\0" for o in outputs]
     assert got["chunks"] == [blob] and got["length"] == len(blob)
 
@@ -764,7 +619,7 @@ def test_upstream_payload_restores_with_expected_meta(r, entry):
     assert r.restore(key, 0, payload, replace=True) == b"OK"
     assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
     # re-saved as encoding 4 with the same values, and read back
-    mid, values = decode_module_payload(r.dump(key))
+    mid, values = parse_dump(r.dump(key))
     assert mid == MODEL_MODULE_ID | 4
     meta = _expected(exp["reply"])
     assert decode_v4_model(values) == {

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from gpu import needs_no_gpu
+from helpers import error_of
 from models import (onnx_add_model, onnx_mul_model, sklearn_linear_onnx, sklearn_logreg_onnx,
                     torch_add_model, torch_two_outputs_model)
 from redis_server import SHARED, RedisServer
@@ -29,12 +30,6 @@ def arity_error(r, sent, registered):
     Redis >= 7 quotes the registered (lower-case) command name whatever the client's spelling."""
     major = int(r.info("server")["redis_version"].split(".")[0])
     return f"wrong number of arguments for '{sent if major < 7 else registered}' command"
-
-
-def error_of(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
 
 
 def meta(backend, device="CPU", tag=b"", batchsize=0, minbatchsize=0, inputs=(), outputs=(),

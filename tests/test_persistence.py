@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 import redis
 
+from dump_payloads import (EOF, SINT, STR, TENSOR_MODULE_ID, UINT, crc64, module_payload, rdb_len,
+                           with_trailer)
+from helpers import aof_files, parse_resp_commands
 from redis_server import SHARED, running_server, wait_for
 
 TESTDATA = SHARED / "testdata" / "redisai_rdb"
-TENSOR_MODULE_ID = 0x008FD310D48E4400  # AI_TENSOR, low 10 bits = encoding version
 MODULE_VERSION = 10207
 BAD_FORMAT = "Bad data format"
 BAD_CHECKSUM = "DUMP payload version or checksum are wrong"
@@ -225,35 +227,6 @@ def test_debug_reload_keeps_every_tensor(r):
 # AOF
 
 
-def parse_resp_commands(data):
-    """The commands of an AOF file (RESP arrays of bulk strings)."""
-    commands, i = [], 0
-    while i < len(data):
-        assert data[i:i + 1] == b"*", f"unexpected byte at {i}: {data[i:i + 20]!r}"
-        end = data.index(b"\r\n", i)
-        n = int(data[i + 1:end])
-        i = end + 2
-        args = []
-        for _ in range(n):
-            assert data[i:i + 1] == b"$"
-            end = data.index(b"\r\n", i)
-            length = int(data[i + 1:end])
-            args.append(data[end + 2:end + 2 + length])
-            assert data[end + 2 + length:end + 4 + length] == b"\r\n"
-            i = end + 4 + length
-        commands.append(args)
-    return commands
-
-
-def aof_files(s):
-    manifest = (s.dir / "appendonlydir" / "appendonly.aof.manifest").read_text().split("\n")
-    files = {}
-    for line in filter(None, manifest):
-        parts = line.split()
-        files[parts[parts.index("type") + 1]] = s.dir / "appendonlydir" / parts[1]
-    return files
-
-
 def expected_rewrite(c):
     dims = [str(d).encode() for d in c.shape]
     return [b"AI.TENSORSET", c.key, c.dtype.encode(), *dims, b"BLOB", c.blob]
@@ -329,63 +302,11 @@ def test_aof_appendfsync_always_survives_kill_9():
 
 
 # --------------------------------------------------------------------------------------------------
-# DUMP framing helpers, CRC-64/Jones
-
-
-def _crc_table():
-    poly = 0x95AC9329AC4BC9B5  # 0xad93d23594c935a9 reflected
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc64(data, crc=0):
-    for b in data:
-        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-def rdb_len(n):
-    assert 0 <= n < 1 << 64
-    if n < 1 << 6:
-        return bytes([n])
-    if n < 1 << 14:
-        return bytes([0x40 | (n >> 8), n & 0xFF])
-    if n <= 0xFFFFFFFF:
-        return b"\x80" + n.to_bytes(4, "big")
-    return b"\x81" + n.to_bytes(8, "big")
-
-
-def UINT(n):
-    return rdb_len(2) + rdb_len(n & 0xFFFFFFFFFFFFFFFF)  # SaveSigned = SaveUnsigned of the bit pattern
-
-
-def SINT(n):
-    return rdb_len(1) + rdb_len(n & 0xFFFFFFFFFFFFFFFF)
-
-
-def STR(b):
-    return rdb_len(5) + rdb_len(len(b)) + b
-
-
-EOF = rdb_len(0)
-
-
-def with_trailer(data, rdb_version=10):
-    data = data + rdb_version.to_bytes(2, "little")
-    return data + crc64(data).to_bytes(8, "little")
+# DUMP payloads of tensors (framing and CRC-64/Jones in dump_payloads)
 
 
 def tensor_payload(encver, body, rdb_version=10, eof=True):
-    head = b"\x07" + rdb_len(TENSOR_MODULE_ID | encver)
-    return with_trailer(head + body + (EOF if eof else b""), rdb_version)
+    return module_payload(TENSOR_MODULE_ID | encver, body, rdb_version, eof)
 
 
 def v4_body(code, bits, shape, blob, offsets=None):

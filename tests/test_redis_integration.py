@@ -2,13 +2,13 @@
 ACL key patterns, cluster routing, and the command table Redis sees (COMMANDS.md §1, BEHAVIOUR.md §7-8, §12).
 """
 import socket
-import time
 
 import numpy as np
 import pytest
 import redis
 
 from redis_server import running_server, free_port, wait_for
+from resp import encode
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
@@ -42,9 +42,6 @@ def _read_resp(f):
 
 def raw(port, *args, auth=None):
     """One command on a fresh connection, reply exactly as on the wire (errors returned, not raised)."""
-    def encode(cmd):
-        parts = [a if isinstance(a, bytes) else str(a).encode() for a in cmd]
-        return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         f = sock.makefile("rb")
         if auth:

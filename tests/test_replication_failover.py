@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import redis
 
+from helpers import info
 from models import torch_add_model, torch_two_outputs_model
 from redis_server import running_server, wait_for
 
@@ -34,11 +35,6 @@ CHUNK = 700  # the master's MODEL_CHUNK_SIZE: the ~1.9 kB TorchScript blobs take
 
 def f32(values):
     return np.array(values, np.float32).tobytes()
-
-
-def info(r, key):
-    reply = r.execute_command("AI.INFO", key)
-    return dict(zip(reply[0::2], reply[1::2]))
 
 
 def in_sync(master_client, n=1):

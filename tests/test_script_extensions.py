@@ -8,6 +8,7 @@ import threading
 import pytest
 import redis
 
+from helpers import error_of
 from models import onnx_mul_model, torch_add_model
 from redis_server import running_server, wait_for
 
@@ -81,12 +82,6 @@ def blocking_inside(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("AI.MODELEXECUTE", keys[0], "INPUTS", "2", "a", "a", "OUTPUTS", "1", "b")
 '''
 ENTRY_POINTS = [line.split("(")[0][4:] for line in SRC.splitlines() if line.startswith("def ")]
-
-
-def error_of(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
 
 
 def sx(r, fn, keys=(), args=(), outputs=()):

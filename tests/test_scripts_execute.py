@@ -7,10 +7,10 @@ and COMMAND GETKEYS.
 """
 import threading
 
-import numpy as np
 import pytest
 import redis
 
+from helpers import error_of, meta, stats, tset, values
 from redis_server import SHARED, running_server, wait_for
 from resp import raw
 
@@ -73,26 +73,6 @@ AB = [[2, 3], [2, 3]]
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
-
-
-def error_of(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
-
-
-def tset(r, key, array, dtype="FLOAT"):
-    a = np.asarray(array)
-    np_type = {"FLOAT": np.float32, "DOUBLE": np.float64, "INT64": np.int64}[dtype]
-    assert r.execute_command("AI.TENSORSET", key, dtype, *a.shape, "BLOB", a.astype(np_type).tobytes()) == b"OK"
-
-
-def values(r, key):
-    return r.execute_command("AI.TENSORGET", key, "VALUES")
-
-
-def meta(r, key):
-    return r.execute_command("AI.TENSORGET", key, "META")
 
 
 def sx(r, *args):
@@ -487,11 +467,6 @@ def test_lua_is_refused(scripts):
 
 # --------------------------------------------------------------------------------------------------
 # Statistics (BEHAVIOUR.md §11)
-
-
-def stats(r, key):
-    info = r.execute_command("AI.INFO", key)
-    return {k.decode(): v for k, v in zip(info[::2], info[1::2])}
 
 
 def test_info_counts_calls_and_errors(scripts):

@@ -1,12 +1,11 @@
 """AI.SCRIPTSTORE / AI.SCRIPTSET / AI.SCRIPTGET / AI.SCRIPTDEL / AI._SCRIPTSCAN and the AI_SCRIPT
 type (COMMANDS.md §6, PERSISTENCE.md §3.3, §5.3, §6). Execution comes with the scripts issue."""
 import json
-import time
 
 import pytest
-import redis
 
 from gpu import needs_no_gpu
+from helpers import error_of
 from redis_server import SHARED, running_server, wait_for
 
 TESTDATA = SHARED / "testdata" / "redisai_rdb"
@@ -14,12 +13,6 @@ ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
 LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
 PAYLOADS = [e for e in json.loads((TESTDATA / "expectations.json").read_text())["payloads"]
             if e["file"].endswith("_torch_script.bin")]
-
-
-def error_of(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        r.execute_command(*args)
-    return str(e.value)
 
 
 def meta(r, key):

@@ -22,14 +22,12 @@ import numpy as np
 import pytest
 import redis
 
+from dump_payloads import MODEL_MODULE_ID, SCRIPT_MODULE_ID, STR, UINT, module_payload
 from models import onnx_add_model, torch_add_model
 from redis_server import ROOT
 
 PYTHON = sys.executable
 MODULE_SOURCE = ROOT / "redisai_module"
-
-MODEL_MODULE_ID = 0x008FFF30E0C42C00   # AI__MODEL (PERSISTENCE.md §1), low 10 bits = encoding version
-SCRIPT_MODULE_ID = 0x008FD209120F4C00  # AI_SCRIPT
 
 
 # ==================================================================================================
@@ -423,50 +421,18 @@ def test_script_control_a_harmless_script_runs(r, marker):
 # RESTORE: DUMP payloads whose model blob / script source is malicious (PERSISTENCE.md §2-§3)
 
 
-def _crc64(data):
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x95AC9329AC4BC9B5 if crc & 1 else crc >> 1
-    return crc
-
-
-def _rdb_len(n):
-    if n < 1 << 6:
-        return bytes([n])
-    if n < 1 << 14:
-        return bytes([0x40 | (n >> 8), n & 0xFF])
-    if n <= 0xFFFFFFFF:
-        return b"\x80" + n.to_bytes(4, "big")
-    return b"\x81" + n.to_bytes(8, "big")
-
-
-def _uint(n):
-    return _rdb_len(2) + _rdb_len(n)
-
-
-def _string(b):
-    return _rdb_len(5) + _rdb_len(len(b)) + b
-
-
-def _dump_payload(module_id, body):
-    data = b"\x07" + _rdb_len(module_id | 4) + body + _rdb_len(0) + (10).to_bytes(2, "little")
-    return data + _crc64(data).to_bytes(8, "little")
-
-
 def model_dump(backend_code, blob, inputs=(b"a", b"b"), outputs=(b"",)):
-    body = _uint(backend_code) + _string(b"CPU\0") + _string(b"") + _uint(0) + _uint(0) + _uint(0)
-    body += _uint(len(inputs)) + b"".join(_string(i + b"\0") for i in inputs)
-    body += _uint(len(outputs)) + b"".join(_string(o + b"\0") for o in outputs)
-    body += _uint(len(blob)) + _uint(1) + _string(blob)
-    return _dump_payload(MODEL_MODULE_ID, body)
+    body = UINT(backend_code) + STR(b"CPU\0") + STR(b"") + UINT(0) + UINT(0) + UINT(0)
+    body += UINT(len(inputs)) + b"".join(STR(i + b"\0") for i in inputs)
+    body += UINT(len(outputs)) + b"".join(STR(o + b"\0") for o in outputs)
+    body += UINT(len(blob)) + UINT(1) + STR(blob)
+    return module_payload(MODEL_MODULE_ID | 4, body)
 
 
 def script_dump(source, entry_points=(b"f",)):
-    body = _string(b"CPU\0") + _string(b"") + _string(source.encode() + b"\0") + _uint(len(entry_points))
-    body += b"".join(_string(e + b"\0") for e in entry_points)
-    return _dump_payload(SCRIPT_MODULE_ID, body)
+    body = STR(b"CPU\0") + STR(b"") + STR(source.encode() + b"\0") + UINT(len(entry_points))
+    body += b"".join(STR(e + b"\0") for e in entry_points)
+    return module_payload(SCRIPT_MODULE_ID | 4, body)
 
 
 def test_restore_builder_control_genuine_model_and_script(r):

@@ -1,0 +1,82 @@
+"""Small client-side helpers shared by the test files: command errors, tensors in and out, AI.INFO
+as a dict, blocked clients, and reading AOF files. Only helpers that behave the same for every file
+that uses them live here; a file keeps its own where it needs something different."""
+import numpy as np
+import pytest
+import redis
+
+# AI.TENSORSET dtype -> numpy dtype, for tset's BLOB
+NP = {"FLOAT": np.float32, "DOUBLE": np.float64, "INT64": np.int64, "INT32": np.int32}
+
+
+def error_of(r, *args):
+    """The error text of a command that must fail."""
+    with pytest.raises(redis.ResponseError) as e:
+        r.execute_command(*args)
+    return str(e.value)
+
+
+def tset(r, key, array, dtype="FLOAT"):
+    """AI.TENSORSET key from an array-like (shape and BLOB from numpy); the reply must be OK."""
+    a = np.asarray(array)
+    assert r.execute_command("AI.TENSORSET", key, dtype, *a.shape, "BLOB", a.astype(NP[dtype]).tobytes()) == b"OK"
+
+
+def values(r, key):
+    return r.execute_command("AI.TENSORGET", key, "VALUES")
+
+
+def meta(r, key):
+    """A tensor's META (AI.TENSORGET key META)."""
+    return r.execute_command("AI.TENSORGET", key, "META")
+
+
+def stats(r, key):
+    """AI.INFO of a model or script as a dict with str keys ("calls", "errors", ...)."""
+    reply = r.execute_command("AI.INFO", key)
+    return {k.decode(): v for k, v in zip(reply[::2], reply[1::2])}
+
+
+def info(r, key):
+    """AI.INFO of a model or script as a dict with the reply's bytes keys (b"calls", ...)."""
+    reply = r.execute_command("AI.INFO", key)
+    return dict(zip(reply[0::2], reply[1::2]))
+
+
+def blocked_clients(r):
+    return r.info("clients")["blocked_clients"]
+
+
+def blocked_names(r):
+    """Names of the clients blocked now (CLIENT LIST flag b)."""
+    return {c["name"] for c in r.client_list() if "b" in c["flags"] and c["name"]}
+
+
+def parse_resp_commands(data):
+    """The commands of an AOF file (RESP arrays of bulk strings)."""
+    commands, i = [], 0
+    while i < len(data):
+        assert data[i:i + 1] == b"*", f"unexpected byte at {i}: {data[i:i + 20]!r}"
+        end = data.index(b"\r\n", i)
+        n = int(data[i + 1:end])
+        i = end + 2
+        args = []
+        for _ in range(n):
+            assert data[i:i + 1] == b"$"
+            end = data.index(b"\r\n", i)
+            length = int(data[i + 1:end])
+            args.append(data[end + 2:end + 2 + length])
+            assert data[end + 2 + length:end + 4 + length] == b"\r\n"
+            i = end + 4 + length
+        commands.append(args)
+    return commands
+
+
+def aof_files(s):
+    """{AOF type ("b" base, "i" incremental, ...): path} of a RedisServer's multi-part AOF manifest."""
+    manifest = (s.dir / "appendonlydir" / "appendonly.aof.manifest").read_text().split("\n")
+    files = {}
+    for line in filter(None, manifest):
+        parts = line.split()
+        files[parts[parts.index("type") + 1]] = s.dir / "appendonlydir" / parts[1]
+    return files
