@@ -19,6 +19,9 @@ MODULE = ROOT / "install" / "redisai.so"
 # The team's shared folder sits beside the checkout (in CI too): real RedisAI payloads and specs.
 SHARED = ROOT.parent / "shared"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# Redis's jemalloc fills freed (and new) memory with junk bytes: a read after free then sees garbage
+# and fails loudly instead of passing on stale data.
+SERVER_ENV = {**os.environ, "MALLOC_CONF": "junk:true"}
 
 
 def free_port():
@@ -60,7 +63,7 @@ class RedisServer:
 
     def start(self, timeout=20):
         self.port = free_port()
-        self.proc = subprocess.Popen(self.command_line(), stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.command_line(), stdout=subprocess.DEVNULL, env=SERVER_ENV,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -239,11 +239,11 @@ class FuzzServer(RedisServer):
         return self.dir / "stderr.log"
 
     def start(self, timeout=20):
-        from redis_server import free_port
+        from redis_server import SERVER_ENV, free_port
         self.port = free_port()
         self._err = open(self.stderr_file, "ab")
         self.proc = subprocess.Popen(self.command_line(), stdout=self._err, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+                                     stdin=subprocess.DEVNULL, cwd=self.dir, env=SERVER_ENV)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
