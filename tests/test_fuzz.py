@@ -1633,6 +1633,9 @@ EDGE_COMMANDS = [
     [b"AI.TENSORSET", FZ + b"e", b"STRING", b"%d" % WRAP_TO_2, b"3", b"BLOB", b"a\x00b\x00"],
     [b"AI.TENSORSET", FZ + b"e", b"STRING", b"%d" % WRAP_TO_2, b"3", b"VALUES", b"a", b"b"],
     [b"AI.TENSORSET", FZ + b"e", b"STRING", b"%d" % WRAP_TO_2, b"3"],
+    # 8.6e9 elements from a 5-byte blob: refused before anything that size is allocated (with
+    # junk filling, such an allocation takes minutes: seed 11 of a long run found it)
+    [b"AI.TENSORSET", FZ + b"e", b"STRING", b"1", b"2", b"2147483648", b"2", b"BLOB", b"\x00\x00\xff\x00\x00"],
     [b"AI.TENSORSET", FZ + b"e", b"DOUBLE", b"9223372036854775807"],
     [b"AI.TENSORSET", FZ + b"e", b"DOUBLE", b"9223372036854775808", b"BLOB", bytes(8)],
     [b"AI.TENSORSET", FZ + b"e", b"FLOAT", b"-1", b"-2", b"BLOB", bytes(8)],

@@ -94,6 +94,9 @@ cdef RaiTensor *tensor_from_blob(DLDataType dtype, int ndim, const int64_t *shap
                 if <uint8_t>data[k] > 1:
                     err[0] = RAI_ERR_BOOL_BLOB
                     return NULL
+    elif length > n:  # every element holds at least its NUL: refused before allocating its offsets
+        err[0] = RAI_ERR_STRING_BLOB
+        return NULL
     cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, n)
     if t == NULL:
         err[0] = RAI_ERR_TOO_LARGE
