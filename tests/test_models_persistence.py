@@ -537,6 +537,15 @@ BAD_PAYLOADS = {
     "missing chunk": lambda: model_payload(4, UINT(2) + STR(b"CPU\0") + STR(b"t") + UINT(0) * 3 + UINT(0) + UINT(0)
                                            + UINT(len(torch_add_model())) + UINT(2) + STR(torch_add_model()),
                                            eof=False),
+    # a declared total far beyond the chunks: refused without allocating it (with junk-filled
+    # memory, allocating first took minutes or got the server OOM-killed; found by fuzzing)
+    "declared 1 TiB": lambda: model_payload(4, UINT(2) + STR(b"CPU\0") + STR(b"t") + UINT(0) * 3 + UINT(0)
+                                            + UINT(0) + UINT(1 << 40) + UINT(1) + STR(torch_add_model())),
+    "declared 16 GiB": lambda: model_payload(4, UINT(2) + STR(b"CPU\0") + STR(b"t") + UINT(0) * 3 + UINT(0)
+                                             + UINT(0) + UINT(1 << 34) + UINT(2) + STR(b"ab") + STR(b"cd")),
+    "chunks beyond the total": lambda: model_payload(4, UINT(2) + STR(b"CPU\0") + STR(b"t") + UINT(0) * 3
+                                                     + UINT(0) + UINT(0) + UINT(10) + UINT(2) + STR(bytes(8))
+                                                     + STR(bytes(8))),
     "bad device": lambda: model_payload(4, model_body(4, "TORCH", b"TPU", b"t", (0, 0, 0), [], [],
                                                       [torch_add_model()])),
     "gpu device": lambda: model_payload(4, model_body(4, "ONNX", b"GPU", b"t", (0, 0, 0), [], [],

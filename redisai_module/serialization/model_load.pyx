@@ -41,28 +41,47 @@ cdef bint load_name_list(RedisModuleIO *io, char ***names, size_t *count) noexce
 
 
 cdef bint load_chunked_blob(RedisModuleIO *io, RaiModel *m) noexcept nogil:
-    """Total length, chunk count, chunks: their lengths must add up to the total."""
+    """Total length, chunk count, chunks: their lengths must add up to the total. Nothing is
+    sized by the stored total before the chunks are read: it is untrusted (RDB and DUMP input)."""
     cdef uint64_t total = RedisModule_LoadUnsigned(io)
     cdef uint64_t nchunks = RedisModule_LoadUnsigned(io)
     if RedisModule_IsIOError(io) or nchunks == 0 or nchunks > MODEL_MAX_CHUNKS:
         return False
-    m.blob = <char *>RedisModule_TryAlloc(total if total else 1)
-    if m.blob == NULL:
-        return False
-    m.blob_len = total
-    cdef size_t pos = 0, n
+    cdef char **chunks = <char **>RedisModule_Alloc(nchunks * sizeof(char *))
+    cdef size_t *sizes = <size_t *>RedisModule_Alloc(nchunks * sizeof(size_t))
+    cdef uint64_t k, loaded = 0, sum = 0
+    cdef size_t n, pos = 0
     cdef char *chunk
-    cdef uint64_t k
+    cdef bint ok = True
     for k in range(nchunks):
         chunk = RedisModule_LoadStringBuffer(io, &n)
-        if RedisModule_IsIOError(io) or chunk == NULL or n > total - pos:
+        if RedisModule_IsIOError(io) or chunk == NULL:
             if chunk != NULL:
                 RedisModule_Free(chunk)
-            return False
-        memcpy(m.blob + pos, chunk, n)
-        pos += n
-        RedisModule_Free(chunk)
-    return pos == total
+            ok = False
+            break
+        chunks[k], sizes[k] = chunk, n
+        loaded = k + 1
+        sum += n
+        if sum > total:
+            ok = False
+            break
+    ok = ok and sum == total
+    if ok and loaded == 1:
+        m.blob, chunks[0] = chunks[0], NULL  # one chunk (the usual case): it is the blob
+    elif ok:
+        m.blob = <char *>RedisModule_TryAlloc(total if total else 1)
+        ok = m.blob != NULL
+        for k in range(loaded if ok else 0):
+            memcpy(m.blob + pos, chunks[k], sizes[k])
+            pos += sizes[k]
+    if ok:
+        m.blob_len = total
+    for k in range(loaded):
+        RedisModule_Free(chunks[k])  # zfree(NULL) is a no-op
+    RedisModule_Free(chunks)
+    RedisModule_Free(sizes)
+    return ok
 
 
 cdef RaiModel *load_model_identity(RedisModuleIO *io, bint tag_has_nul) noexcept nogil:
