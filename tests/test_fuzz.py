@@ -45,7 +45,7 @@ Bugs this fuzzer found, all fixed, each with a reproduction at the end of this f
 * BUG-3: a STRING tensor restored with element offsets that do not increase (kept as saved,
   PERSISTENCE.md §7) read fine with AI.TENSORGET, but every run taking it answered CPython's
   "Negative size passed to PyBytes_FromStringAndSize".
-Tolerated cosmetic differences: NOTE-1 (see SCRIPT_EXT_TRAILER) and framework texts such as torch's
+Tolerated: framework texts such as torch's
 UnicodeDecodeError for a corrupted TorchScript zip, or pybind11's "define(): incompatible function
 arguments" for a script source that is not UTF-8.
 
@@ -400,19 +400,10 @@ def check_success(cmd, reply):
     return None
 
 
-# NOTE-1 (cosmetic, tolerated): an error raised inside redis.execute / redis.asList /
-# redisAI.model_execute of a script ends with torch's Python-frame trailer naming the module's own
-# source (and the module's exception class), e.g. "... RuntimeError: BackendError: Invalid rank for
-# input: ...  At:   redisai_module/backends/onnx_backend.pyx(104): redisai_core.OnnxBackend.run  "
-# (RedisAI has no such trailer).
-SCRIPT_EXT_TRAILER = re.compile(r"\s+At:(\s+redisai_module/[\w/]+\.pyx\(\d+\): [\w.]+)+\s*$")
-
-
 def check_error(cmd, sent_name, msg):
     """A problem with an error reply of `cmd`, or None."""
     if not good_error(msg):
         return "malformed error text"
-    msg = SCRIPT_EXT_TRAILER.sub("", msg)
     if INTERNAL_ERROR.search(msg):
         return "internal error leaked"
     allowed = STRICT_ERRORS.get(cmd)

@@ -3,6 +3,7 @@
 #       -> (handle, input_names, output_names)       raises on a bad model or device
 #   run(handle, inputs: list[TensorView]) -> list    one array per output (None: not a tensor)
 # Inputs reach the framework zero-copy through DLPack; outputs are copied into Redis memory.
+import re
 
 
 class BackendError(Exception):
@@ -13,6 +14,15 @@ def one_line(message):
     """RedisAI sends backend errors on one line: CR and LF become spaces (COMMANDS.md §5.9)."""
     text = str(message)
     return text.replace("\r", " ").replace("\n", " ") if text else "ERR Generic error"
+
+
+# torch appends the Python frames of a failing Python op kernel (redis.execute and friends are
+# ours) as "At:" lines: our own source paths, of no use to the client.
+_PYTHON_KERNEL_FRAMES = re.compile(r"\s+At:(\s+\S+\(\d+\): \S+)+\s*$")
+
+
+def without_kernel_frames(message):
+    return _PYTHON_KERNEL_FRAMES.sub("", str(message))
 
 
 def parse_device(device):

@@ -104,7 +104,7 @@ cdef void script_run_in_backend(Run *run) noexcept:
         for k in range(run.noutputs):
             run.outputs[k] = tensor_from_output(results[k])
     except BaseException as e:
-        model_run_fail(run, e)
+        model_run_fail(run, without_kernel_frames(e))
     finally:
         rai_set_script_run(NULL)
 
