@@ -33,6 +33,7 @@ include "execution/run_queue.pyx"
 include "execution/batching.pyx"
 include "execution/run.pyx"
 include "execution/dag.pyx"
+include "execution/shutdown.pyx"
 
 # serialization: one frozen decoder per shipped encoding, and the current codec
 include "serialization/tensor_load.pyx"

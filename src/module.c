@@ -1,7 +1,7 @@
 /* RedisModule_OnLoad: the module's entry point. Everything else lives in Cython
  * (redisai_module/); this file only wires it into Redis, in this order:
- * Redis API -> INFO sections -> the LLAPI (src/redisai.h) -> argument check -> Python -> load-time arguments -> data types -> commands
- * -> the CPU run queue. */
+ * Redis API -> INFO sections -> the LLAPI (src/redisai.h) -> argument check -> Python
+ * -> load-time arguments -> data types -> commands -> the shutdown hook -> the CPU run queue. */
 #include "redismodule.h"
 
 #include "command_table.h"
@@ -9,6 +9,11 @@
 #include "python_embed.h"
 #include "redisai_core.h"
 #include "version.h"
+
+static void on_shutdown(RedisModuleCtx *ctx, RedisModuleEvent event, uint64_t subevent, void *data) {
+    (void)event, (void)subevent, (void)data;
+    RAI_Shutdown(ctx);
+}
 
 __attribute__((visibility("default")))
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
@@ -28,6 +33,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
         return REDISMODULE_ERR;
     if (RAI_RegisterCommands(ctx) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
+    RedisModule_SubscribeToServerEvent(ctx, RedisModuleEvent_Shutdown, on_shutdown);
     /* Loads check RedisModule_IsIOError themselves: RDB and DUMP input is untrusted. */
     RedisModule_SetModuleOptions(ctx, REDISMODULE_OPTIONS_HANDLE_IO_ERRORS);
     return RAI_RunQueues_Start();

@@ -4,6 +4,7 @@
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport strlen, strcmp
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
+from posix.unistd cimport usleep
 from redisai_module.execution.run cimport Run
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
@@ -31,6 +32,10 @@ ctypedef struct RunQueue:
     Run *tail
     pthread_t *threads           # its workers, for their CPU time in INFO MODULES
     int n_threads
+    int n_parked                 # workers waiting for work (under lock)
+
+# Set at shutdown, under every queue's lock: workers finish what they run and take nothing new.
+cdef bint workers_stopping = False
 
 # Created and looked up on the main thread only; a queue, once created, lives for ever.
 cdef RunQueue *run_queues[MAX_RUN_QUEUES]
@@ -64,6 +69,7 @@ cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil:
     pthread_mutex_init(&q.lock, NULL)
     pthread_cond_init(&q.wakeup, NULL)
     q.head = q.tail = NULL
+    q.n_parked = 0
     q.threads = <pthread_t *>RedisModule_Alloc(sizeof(pthread_t) * rai_config.threads_per_queue)
     q.n_threads = 0
     cdef long long k
@@ -181,8 +187,10 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             pthread_mutex_unlock(&q.lock)
             spin_for_work(q)
             pthread_mutex_lock(&q.lock)
-        while q.head == NULL:
+        while q.head == NULL or workers_stopping:
+            q.n_parked += 1
             pthread_cond_wait(&q.wakeup, &q.lock)
+            q.n_parked -= 1
         item = pop_locked(q)
         step = item
         state = DAG_STEP_READY
@@ -233,3 +241,28 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
 cdef public int RAI_RunQueues_Start() noexcept nogil:
     """The CPU queue exists from load on, as RedisAI's: INFO lists its workers before any run."""
     return REDISMODULE_OK if ensure_run_queue("CPU") != NULL else REDISMODULE_ERR
+
+
+cdef bint run_queues_park(int64_t timeout_ms) noexcept nogil:
+    """Shutdown: let each worker finish the run in hand, then park it for good; True when all
+    are parked within `timeout_ms` (a run longer than that is still going)."""
+    global workers_stopping
+    cdef int i, parked, total
+    cdef int64_t deadline = monotonic_ms() + timeout_ms
+    for i in range(n_run_queues):
+        pthread_mutex_lock(&run_queues[i].lock)
+        workers_stopping = True
+        pthread_cond_broadcast(&run_queues[i].wakeup)
+        pthread_mutex_unlock(&run_queues[i].lock)
+    while True:
+        parked = total = 0
+        for i in range(n_run_queues):
+            pthread_mutex_lock(&run_queues[i].lock)
+            parked += run_queues[i].n_parked
+            total += run_queues[i].n_threads
+            pthread_mutex_unlock(&run_queues[i].lock)
+        if parked == total:
+            return True
+        if monotonic_ms() > deadline:
+            return False
+        usleep(1000)
