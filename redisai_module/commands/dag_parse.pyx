@@ -2,7 +2,6 @@
 # before anything runs: the header (LOAD reads its tensors now, by reference), every op (each
 # with its command's own parser and errors), then the DAG-local names. Any error is replied
 # alone and the DAG is dropped: an invalid DAG changes nothing.
-from libc.stdio cimport snprintf
 from libc.string cimport memset
 from redisai_module.execution.run cimport *
 from redisai_module.objects.model cimport RaiModel
@@ -63,13 +62,7 @@ cdef void dag_parse_free(DagParse *p) noexcept nogil:
 
 cdef int reply_dag_unexpected(RedisModuleCtx *ctx, RedisModuleString *arg) noexcept nogil:
     """RedisAI's text has two spaces after the colon."""
-    cdef size_t n
-    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
-    cdef char message[256]
-    snprintf(message, sizeof(message), "ERR Invalid DAG command. Unexpected argument:  %.*s",
-             <int>(n if n < 180 else 180), s)
-    reply_error(ctx, message)
-    return -1
+    return fail_with_token(ctx, "ERR Invalid DAG command. Unexpected argument:  %.*s", arg, 180)
 
 
 cdef size_t new_slot(DagParse *p) noexcept nogil:

@@ -1,5 +1,6 @@
 # Argument-parsing primitives every command shares (COMMANDS.md §0.3).
 from libc.math cimport floor
+from libc.stdio cimport snprintf
 from libc.stdint cimport INT64_MAX, uint64_t
 from libc.string cimport strlen, strncasecmp
 from redisai_module.redis_api cimport *
@@ -27,6 +28,17 @@ cdef int reply_error(RedisModuleCtx *ctx, const char *error) noexcept nogil:
     if captured_error == NULL:
         captured_error = copy_cstring(error, strlen(error))
     return REDISMODULE_OK
+
+
+cdef int fail_with_token(RedisModuleCtx *ctx, const char *format, RedisModuleString *token,
+                         int max_token) noexcept nogil:
+    """Reply `format` with the token in its one `%.*s` (cut at `max_token` bytes) and return -1."""
+    cdef size_t n
+    cdef const char *s = RedisModule_StringPtrLen(token, &n)
+    cdef char message[256]
+    snprintf(message, sizeof(message), format, <int>(n if n < <size_t>max_token else <size_t>max_token), s)
+    reply_error(ctx, message)
+    return -1
 
 
 cdef inline int fail(RedisModuleCtx *ctx, const char *error) noexcept nogil:

@@ -1,6 +1,5 @@
 # AI.SCRIPTEXECUTE <key> <function> [KEYS n k...] [INPUTS n t...] [ARGS n a...] [OUTPUTS n o...]
 #     [TIMEOUT ms]        Checks in the order of COMMANDS.md §6.5; executed like AI.MODELEXECUTE.
-from libc.stdio cimport snprintf
 from libc.string cimport memset
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.script cimport RaiScript
@@ -19,13 +18,7 @@ ctypedef struct ScriptCall:
 
 
 cdef int reply_unexpected(RedisModuleCtx *ctx, RedisModuleString *arg) noexcept nogil:
-    cdef size_t n
-    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
-    cdef char message[256]
-    snprintf(message, sizeof(message), "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: %.*s",
-             <int>(n if n < 160 else 160), s)
-    reply_error(ctx, message)
-    return -1
+    return fail_with_token(ctx, "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: %.*s", arg, 160)
 
 
 cdef int parse_counted_section(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int i,
