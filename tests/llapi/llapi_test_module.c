@@ -459,12 +459,39 @@ static void dag_done(RAI_OnFinishCtx *fctx, void *private_data) {
     RedisModule_UnblockClient(j->bc, j);
 }
 
-static void reply_run_error(RedisModuleCtx *ctx, RAI_Error *err, RAI_Error *wrong_kind) {
+/* ["ERROR", code, one-line text, detail] */
+static void reply_error_array(RedisModuleCtx *ctx, RAI_Error *err, const char *detail) {
     RedisModule_ReplyWithArray(ctx, 4);
     RedisModule_ReplyWithSimpleString(ctx, "ERROR");
     RedisModule_ReplyWithLongLong(ctx, RedisAI_GetErrorCode(err));
     reply_text_or_empty(ctx, RedisAI_GetErrorOneLine(err));
-    reply_text_or_empty(ctx, wrong_kind ? RedisAI_GetError(wrong_kind) : "");
+    reply_text_or_empty(ctx, detail);
+}
+
+static void reply_run_error(RedisModuleCtx *ctx, RAI_Error *err, RAI_Error *wrong_kind) {
+    reply_error_array(ctx, err, wrong_kind ? RedisAI_GetError(wrong_kind) : "");
+}
+
+/* ["OK", number of outputs, whether the callback ran on a worker, detail] */
+static void reply_ok_array(RedisModuleCtx *ctx, size_t noutputs, long long on_worker, const char *detail) {
+    RedisModule_ReplyWithArray(ctx, 4);
+    RedisModule_ReplyWithSimpleString(ctx, "OK");
+    RedisModule_ReplyWithLongLong(ctx, (long long)noutputs);
+    RedisModule_ReplyWithLongLong(ctx, on_worker);
+    reply_text_or_empty(ctx, detail);
+}
+
+/* A synchronous run's reply: its error, or its first output stored at `key`. */
+static void reply_sync_run(RedisModuleCtx *ctx, int rc, RAI_Error *err, RAI_Tensor *out, size_t noutputs,
+                           RedisModuleString *key) {
+    if (rc != REDISMODULE_OK || RedisAI_GetErrorCode(err) != RAI_OK)
+        reply_run_error(ctx, err, NULL);
+    else if (!out)
+        RedisModule_ReplyWithError(ctx, "ERR run succeeded without an output tensor");
+    else if (store_tensor(ctx, key, RedisAI_TensorGetShallowCopy(out)) != REDISMODULE_OK)
+        RedisModule_ReplyWithError(ctx, "ERR could not store the output");
+    else
+        reply_ok_array(ctx, noutputs, 0, "");
 }
 
 /* Main thread, Redis's lock held. */
@@ -488,11 +515,7 @@ static int job_reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
             if (store_tensor(ctx, name, t) != REDISMODULE_OK)
                 return RedisModule_ReplyWithError(ctx, "ERR could not store a DAG output");
         }
-        RedisModule_ReplyWithArray(ctx, 4);
-        RedisModule_ReplyWithSimpleString(ctx, "OK");
-        RedisModule_ReplyWithLongLong(ctx, (long long)j->noutputs);
-        RedisModule_ReplyWithLongLong(ctx, j->on_worker);
-        reply_text_or_empty(ctx, RedisAI_GetError(j->wrong_kind));
+        reply_ok_array(ctx, j->noutputs, j->on_worker, RedisAI_GetError(j->wrong_kind));
         return REDISMODULE_OK;
     }
     RAI_Tensor *out = NULL;
@@ -512,11 +535,7 @@ static int job_reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (!out) return RedisModule_ReplyWithError(ctx, "ERR run succeeded without an output tensor");
     if (store_tensor(ctx, j->out_key, RedisAI_TensorGetShallowCopy(out)) != REDISMODULE_OK)
         return RedisModule_ReplyWithError(ctx, "ERR could not store the output");
-    RedisModule_ReplyWithArray(ctx, 4);
-    RedisModule_ReplyWithSimpleString(ctx, "OK");
-    RedisModule_ReplyWithLongLong(ctx, (long long)nout);
-    RedisModule_ReplyWithLongLong(ctx, j->on_worker);
-    reply_text_or_empty(ctx, RedisAI_GetError(j->wrong_kind));
+    reply_ok_array(ctx, nout, j->on_worker, RedisAI_GetError(j->wrong_kind));
     return REDISMODULE_OK;
 }
 
@@ -601,22 +620,8 @@ static int ModelRunSync_Cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int a
     RedisAI_InitError(&err);
     RAI_ModelRunCtx *batch[1] = {mctx};
     int rc = RedisAI_ModelRun(batch, 1, err);
-    if (rc != REDISMODULE_OK || RedisAI_GetErrorCode(err) != RAI_OK) {
-        reply_run_error(ctx, err, NULL);
-    } else {
-        RAI_Tensor *out = RedisAI_ModelRunCtxOutputTensor(mctx, 0);
-        if (!out) {
-            RedisModule_ReplyWithError(ctx, "ERR ModelRun succeeded without an output tensor");
-        } else if (store_tensor(ctx, argv[2], RedisAI_TensorGetShallowCopy(out)) != REDISMODULE_OK) {
-            RedisModule_ReplyWithError(ctx, "ERR could not store the output");
-        } else {
-            RedisModule_ReplyWithArray(ctx, 4);
-            RedisModule_ReplyWithSimpleString(ctx, "OK");
-            RedisModule_ReplyWithLongLong(ctx, (long long)RedisAI_ModelRunCtxNumOutputs(mctx));
-            RedisModule_ReplyWithLongLong(ctx, 0);
-            RedisModule_ReplyWithStringBuffer(ctx, "", 0);
-        }
-    }
+    reply_sync_run(ctx, rc, err, RedisAI_ModelRunCtxOutputTensor(mctx, 0), RedisAI_ModelRunCtxNumOutputs(mctx),
+                   argv[2]);
     RedisAI_ModelRunCtxFree(mctx);
     RedisAI_FreeError(err);
     return REDISMODULE_OK;
@@ -696,11 +701,7 @@ static int ModelCreate_Cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int ar
     RAI_Model *m = RedisAI_ModelCreate((int)backend, devbuf, taglen ? argv[4] : NULL, opts, 0, NULL, 0,
                                        NULL, blob, bloblen, err);
     if (!m) {
-        RedisModule_ReplyWithArray(ctx, 4);
-        RedisModule_ReplyWithSimpleString(ctx, "ERROR");
-        RedisModule_ReplyWithLongLong(ctx, RedisAI_GetErrorCode(err));
-        reply_text_or_empty(ctx, RedisAI_GetErrorOneLine(err));
-        reply_text_or_empty(ctx, RedisAI_GetError(err));
+        reply_error_array(ctx, err, RedisAI_GetError(err));
         RedisAI_FreeError(err);
         return REDISMODULE_OK;
     }
@@ -748,11 +749,7 @@ static int ScriptCreate_Cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int a
     RedisAI_InitError(&err);
     RAI_Script *s = RedisAI_ScriptCreate(devbuf, taglen ? argv[3] : NULL, src, err);
     if (!s) {
-        RedisModule_ReplyWithArray(ctx, 4);
-        RedisModule_ReplyWithSimpleString(ctx, "ERROR");
-        RedisModule_ReplyWithLongLong(ctx, RedisAI_GetErrorCode(err));
-        reply_text_or_empty(ctx, RedisAI_GetErrorOneLine(err));
-        reply_text_or_empty(ctx, RedisAI_GetError(err));
+        reply_error_array(ctx, err, RedisAI_GetError(err));
         RedisAI_FreeError(err);
         return REDISMODULE_OK;
     }
@@ -840,22 +837,8 @@ static int ScriptRun_Cmd(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
         return REDISMODULE_OK;
     }
     int rc = RedisAI_ScriptRun(sctx, err);
-    if (rc != REDISMODULE_OK || RedisAI_GetErrorCode(err) != RAI_OK) {
-        reply_run_error(ctx, err, NULL);
-    } else {
-        RAI_Tensor *out = RedisAI_ScriptRunCtxOutputTensor(sctx, 0);
-        if (!out) {
-            RedisModule_ReplyWithError(ctx, "ERR ScriptRun succeeded without an output tensor");
-        } else if (store_tensor(ctx, argv[5], RedisAI_TensorGetShallowCopy(out)) != REDISMODULE_OK) {
-            RedisModule_ReplyWithError(ctx, "ERR could not store the output");
-        } else {
-            RedisModule_ReplyWithArray(ctx, 4);
-            RedisModule_ReplyWithSimpleString(ctx, "OK");
-            RedisModule_ReplyWithLongLong(ctx, (long long)RedisAI_ScriptRunCtxNumOutputs(sctx));
-            RedisModule_ReplyWithLongLong(ctx, 0);
-            RedisModule_ReplyWithStringBuffer(ctx, "", 0);
-        }
-    }
+    reply_sync_run(ctx, rc, err, RedisAI_ScriptRunCtxOutputTensor(sctx, 0), RedisAI_ScriptRunCtxNumOutputs(sctx),
+                   argv[5]);
     RedisAI_ScriptRunCtxFree(sctx);
     RedisAI_FreeError(err);
     return REDISMODULE_OK;
