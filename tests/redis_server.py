@@ -61,23 +61,46 @@ class RedisServer:
             args += [f"--{name}", *str(value).split(" ")] if value != "" else [f"--{name}", ""]
         return args
 
-    def start(self, timeout=20):
+    def start(self, timeout=60, attempts=5):
+        """Start on fresh free ports. Another process may take a port between our pick and the
+        bind (another suite on the machine): then redis-server exits with "Address already in use",
+        or a stranger answers our PING; either way we pick again."""
+        for _ in range(attempts):
+            self._pick_ports()
+            log_from = len(self.log())
+            self.proc = subprocess.Popen(self.command_line(), stdout=subprocess.DEVNULL, env=SERVER_ENV,
+                                         stderr=subprocess.STDOUT, cwd=self.dir)
+            outcome = self._wait_ready(timeout)
+            if outcome == "ready":
+                return self
+            self.kill()
+            if outcome == "exited" and "Address already in use" not in self.log()[log_from:]:
+                raise RuntimeError(f"redis-server did not start:\n{self.log()}")
+        raise RuntimeError(f"no free ports after {attempts} attempts:\n{self.log()}")
+
+    def _pick_ports(self):
         self.port = free_port()
-        self.proc = subprocess.Popen(self.command_line(), stdout=subprocess.DEVNULL, env=SERVER_ENV,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        if self.config.get("cluster-enabled") == "yes":
+            # The bus port (port + 10000 by default) may not exist for an ephemeral port, or be taken.
+            self.config["cluster-port"] = next(p for p in iter(free_port, None) if p != self.port)
+
+    def _wait_ready(self, timeout):
+        """"ready" once our process (not a stranger on the port) answers and has loaded its data,
+        "exited" or "stranger" (another process answers on the port) otherwise."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.proc.returncode}:\n{self.log()}")
+                return "exited"
             try:
-                if self.client().ping():
-                    # The server may still be loading its dataset.
-                    if self.client().info("persistence").get("loading", 0) == 0:
-                        return self
+                if self.client().info("server")["process_id"] != self.proc.pid:
+                    return "stranger"
+                # The server may still be loading its dataset.
+                if self.client().info("persistence").get("loading", 0) == 0:
+                    return "ready"
             except (redis.ConnectionError, redis.BusyLoadingError):
                 pass
             time.sleep(0.02)
-        self.stop()
+        self.kill()
         raise RuntimeError(f"redis-server did not start in {timeout}s:\n{self.log()}")
 
     def client(self, **kw):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import redis
 
-from redis_server import running_server, free_port, wait_for
+from redis_server import running_server, wait_for
 from resp import encode
 
 # --------------------------------------------------------------------------------------------------
@@ -390,7 +390,6 @@ def test_acl_key_patterns_apply_to_tensor_commands():
 
 def _cluster_config(s):
     s.config["cluster-config-file"] = str(s.dir / "nodes.conf")
-    s.config["cluster-port"] = free_port()  # port+10000 may not exist for an ephemeral port
 
 
 def _cluster_ok(s):
