@@ -96,3 +96,24 @@ def tflite_mnist_like_model() -> bytes:
                        (rng.standard_normal(10) * 0.1).astype(np.float32)])
     # from_keras_model, not from_concrete_functions: the latter loses the Keras variables here
     return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
+
+def image_classifier_weights(side=8, classes=5):
+    """The weights of tf_image_classifier_graph: logits = images.reshape(N, -1) @ weights."""
+    return np.random.default_rng(7).standard_normal((side * side * 3, classes)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def tf_image_classifier_graph(side=8, classes=5) -> bytes:
+    """A frozen image classifier in the shape of the 2019 talk's: placeholder `images` (float
+    [N, side, side, 3]) -> `output` (logits [N, classes])."""
+    tf = _tf()
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    weights = tf.constant(image_classifier_weights(side, classes))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, side, side, 3], tf.float32, name="images")])
+    def classify(images):
+        return tf.identity(tf.matmul(tf.reshape(images, [-1, side * side * 3]), weights), name="output")
+
+    frozen = convert_variables_to_constants_v2(classify.get_concrete_function())
+    return frozen.graph.as_graph_def().SerializeToString(deterministic=True)

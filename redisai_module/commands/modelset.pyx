@@ -1,7 +1,8 @@
 # AI.MODELSET (deprecated): <key> <backend> <device> [TAG <tag>] [BATCHSIZE <n> [MINBATCHSIZE <m>
 #     [MINBATCHTIMEOUT <t>]]] [INPUTS <name>... OUTPUTS <name>...] BLOB <blob> [<chunk>...]
-# Its own checks and messages (COMMANDS.md §5.2); storing is AI.MODELSTORE's.
-from libc.string cimport strlen
+# Its own checks and messages (COMMANDS.md §5.2); storing is AI.MODELSTORE's. Also its 2019 form,
+# with no BLOB keyword and the blob last (`redis-cli -x AI.MODELSET m TORCH CPU < m.pt`).
+from libc.string cimport memcpy, strlen
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
 
@@ -69,11 +70,37 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
     return m
 
 
+cdef bint has_blob_keyword(RedisModuleString **argv, int argc) noexcept nogil:
+    cdef int i
+    for i in range(4, argc):
+        if arg_is(argv[i], "BLOB", 4):
+            return True
+    return False
+
+
+cdef RaiModel *model_with_implicit_blob(RedisModuleString **argv, int argc) noexcept nogil:
+    """The command read as if BLOB stood before its last argument; NULL if that does not parse
+    either (the caller then keeps the first error)."""
+    cdef const char *err = NULL
+    cdef RedisModuleString **with_keyword = <RedisModuleString **>RedisModule_Alloc((argc + 1) * sizeof(RedisModuleString *))
+    cdef RedisModuleString *keyword = RedisModule_CreateString(NULL, "BLOB", 4)
+    memcpy(with_keyword, argv, (argc - 1) * sizeof(RedisModuleString *))
+    with_keyword[argc - 1] = keyword
+    with_keyword[argc] = argv[argc - 1]
+    cdef RaiModel *m = model_from_set_args(with_keyword, argc + 1, &err)
+    RedisModule_FreeString(NULL, keyword)
+    RedisModule_Free(with_keyword)
+    return m
+
+
 cdef public int RAI_ModelSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 4:
         return RedisModule_WrongArity(ctx)
     cdef const char *err = NULL
     cdef RaiModel *m = model_from_set_args(argv, argc, &err)
+    # A strict superset of RedisAI 1.2: only what it refused for a missing blob is read again.
+    if m == NULL and err == RAI_ERR_MISSING_BLOB and not has_blob_keyword(argv, argc):
+        m = model_with_implicit_blob(argv, argc)
     if m == NULL:
         return RedisModule_ReplyWithError(ctx, err)
     return store_model(ctx, argv[1], m)

@@ -1,5 +1,6 @@
 # AI.SCRIPTSTORE <key> <device> [TAG <tag>] ENTRY_POINTS <n> <fn>... SOURCE <script>
 # AI.SCRIPTSET <key> <device> [TAG <tag>] SOURCE <script>        (deprecated, no entry points)
+#     also in its 2019 form, with no SOURCE keyword: AI.SCRIPTSET <key> <device> [TAG <tag>] <script>
 # Checks in the order of COMMANDS.md §6.1-6.2; the source is compiled before the key's type is
 # checked, as RedisAI does.
 from libc.stdint cimport int64_t
@@ -88,11 +89,23 @@ cdef public int RAI_ScriptStore_Command(RedisModuleCtx *ctx, RedisModuleString *
     return store_script(ctx, argv[1], s)
 
 
+cdef bint is_implicit_source_form(RedisModuleString **argv, int argc) noexcept nogil:
+    """<key> <device> [TAG <tag>] <script>: arities RedisAI 1.2 refused, so nothing it accepted
+    changes meaning."""
+    if arg_is(argv[argc - 1], "SOURCE", 6):
+        return False
+    return argc == 4 or (argc == 6 and arg_is(argv[3], "TAG", 3))
+
+
 cdef public int RAI_ScriptSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
-    if argc != 5 and argc != 7:
+    cdef bint implicit = argc >= 4 and is_implicit_source_form(argv, argc)
+    if argc != 5 and argc != 7 and not implicit:
         return RedisModule_WrongArity(ctx)
     cdef int i
     cdef RaiScript *s = script_with_device_and_tag(argv, argc, &i)
+    if implicit:
+        script_set_source(s, argv[i])
+        return store_script(ctx, argv[1], s)
     if i + 1 >= argc or not arg_is(argv[i], "SOURCE", 6):
         script_decref(s)
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MISSING_SOURCE)
