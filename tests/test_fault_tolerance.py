@@ -109,8 +109,9 @@ def tensor_cases(prefix, seed):
             values = [f"{v:.6g}" for v in rng.standard_normal(4)]
         elif name == "BOOL":
             values = [int(v) for v in rng.integers(0, 2, 4)]
-        else:  # VALUES only takes non-negative integers for signed types (COMMANDS.md §2)
-            values = [int(v) for v in rng.integers(0, np.iinfo(NP[name]).max, 4, endpoint=True)]
+        else:  # the type's whole range, negatives included (COMMANDS.md §2)
+            info = np.iinfo(NP[name])
+            values = [int(v) for v in rng.integers(info.min, info.max, 4, endpoint=True)]
         cases[f"{prefix}:{name}:values"] = [name, 2, 2, "VALUES", *values]
         cases[f"{prefix}:{name}:scalar"] = [name, "BLOB", random_array(rng, name, ()).tobytes()]
     words = [b"alpha", b"", b"g\xc3\xa4mma", b"d" * int(rng.integers(1, 300))]

@@ -104,8 +104,8 @@ def dataset():
         # zero-filled (no data), 3-d
         esize = np.dtype(np_dtype).itemsize
         cases.append(Case(f"{name}:zeros", [name, 3, 1, 5], name, (3, 1, 5), b"\0" * (15 * esize)))
-        # VALUES (spec: signed VALUES must be >= 0)
-        vals = [0, 1] if name == "BOOL" else [1, 0, 3]
+        # VALUES (signed types: negative values too, COMMANDS.md §2)
+        vals = [0, 1] if name == "BOOL" else [1, 0, 3] if name.startswith("UINT") else [1, -128, 3]
         arr = np.array(vals, dtype=np_dtype)
         cases.append(Case(f"{name}:values", [name, len(vals), "VALUES", *vals], name, (len(vals),),
                           arr.tobytes()))

@@ -1,7 +1,8 @@
 # Building a tensor from `<type> [<dim> ...] [BLOB <data> | VALUES <v> ...]` (COMMANDS.md §3).
 # Shared by AI.TENSORSET and, later, the TENSORSET op of DAGs. Checks run in the spec's order;
 # on any error nothing is allocated and *err holds the reply text.
-from libc.stdint cimport int64_t, int8_t, int16_t, int32_t, uint8_t, uint16_t, INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX, UINT8_MAX, UINT16_MAX
+from libc.stdint cimport (int64_t, int8_t, int16_t, int32_t, uint8_t, uint16_t, INT8_MIN, INT8_MAX, INT16_MIN,
+                          INT16_MAX, INT32_MIN, INT32_MAX, INT64_MIN, INT64_MAX, UINT8_MAX, UINT16_MAX)
 from libc.string cimport memcpy, memset, memchr, strncasecmp
 from redisai_module.dlpack cimport DLDataType, kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
@@ -120,7 +121,7 @@ cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *sh
     cdef size_t k
     cdef double d
     cdef long long v
-    cdef long long vmax = 0
+    cdef long long vmin = 0, vmax = 0
     if dtype.code == kDLFloat:
         for k in range(length):
             if RedisModule_StringToDouble(values[k], &d) != REDISMODULE_OK:
@@ -132,23 +133,23 @@ cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *sh
             else:
                 (<double *>t.dl.data)[k] = d
         return t
-    # Integer types. Negative values are refused for every type, signed ones included:
-    # RedisAI 1.2 does so, and drop-in clients may rely on it (COMMANDS.md §2).
+    # Integer types: the type's whole range, negative values of signed types included (RedisAI
+    # refused every negative value, an unsigned-cast bug: a deliberate difference, COMMANDS.md §2).
     if dtype.code == kDLBool:
         vmax = 1
     elif dtype.code == kDLUInt:
         vmax = UINT8_MAX if dtype.bits == 8 else UINT16_MAX
     elif dtype.bits == 8:
-        vmax = INT8_MAX
+        vmin, vmax = INT8_MIN, INT8_MAX
     elif dtype.bits == 16:
-        vmax = INT16_MAX
+        vmin, vmax = INT16_MIN, INT16_MAX
     elif dtype.bits == 32:
-        vmax = INT32_MAX
+        vmin, vmax = INT32_MIN, INT32_MAX
     else:
-        vmax = INT64_MAX
+        vmin, vmax = INT64_MIN, INT64_MAX
     for k in range(length):
         if (RedisModule_StringToLongLong(values[k], &v) != REDISMODULE_OK
-                or v < 0 or v > vmax):
+                or v < vmin or v > vmax):
             tensor_decref(t)
             err[0] = RAI_ERR_VALUE
             return NULL
