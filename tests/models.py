@@ -50,6 +50,19 @@ def torch_two_outputs_model() -> bytes:
 
 
 @functools.lru_cache(maxsize=None)
+def torch_filter_model() -> bytes:
+    """forward(a) -> the rows of `a` whose sum is above 100: shape [0, n] when none is (a detector
+    that found nothing)."""
+    import torch
+
+    class Filter(torch.nn.Module):
+        def forward(self, a: torch.Tensor) -> torch.Tensor:
+            return a[a.sum(1) > 100]
+
+    return _torch_bytes(Filter())
+
+
+@functools.lru_cache(maxsize=None)
 def torch_failing_model() -> bytes:
     """Loads fine; running it fails unless every element of `a` is negative."""
     import torch

@@ -388,7 +388,7 @@ TENSOR_OP_ERRORS = [
     ("AI.TENSORSET t FLOAT", E_TS_ARITY),
     ("ai.tensorset t FLOAT", E_TS_ARITY),
     ("AI.TENSORSET t BADTYPE 1", "ERR invalid data type"),
-    ("AI.TENSORSET t FLOAT 0", "ERR invalid or negative value found in tensor shape"),
+    ("AI.TENSORSET t FLOAT -0", "ERR invalid or negative value found in tensor shape"),
     ("AI.TENSORSET t FLOAT 2 -1", "ERR invalid or negative value found in tensor shape"),
     ("AI.TENSORSET t FLOAT x VALUES 1", "ERR invalid or negative value found in tensor shape"),
     ("AI.TENSORSET t FLOAT 2 BLOB", "ERR a single binary string should come after the BLOB argument in 'AI.TENSORSET' command"),

@@ -128,6 +128,10 @@ def dataset():
     words = [f"item-{i}-{'z' * (i % 13)}".encode() for i in range(500)]
     cases.append(Case("STRING:big", ["STRING", 20, 25, "BLOB", b"".join(w + b"\0" for w in words)], "STRING",
                       (20, 25), b"".join(w + b"\0" for w in words), words))
+    # zero-size tensors (a 0 in the shape: what a model finding nothing outputs)
+    cases.append(Case("FLOAT:zero_size", ["FLOAT", 0, 5, "BLOB", b""], "FLOAT", (0, 5), b"", []))
+    cases.append(Case("INT64:zero_size_values", ["INT64", 3, 0, "VALUES"], "INT64", (3, 0), b"", []))
+    cases.append(Case("STRING:zero_size", ["STRING", 0], "STRING", (0,), b"", []))
     # binary-unsafe key name (AOF escaping), and a key that is also a hash tag
     cases.append(Case(b"bin\x00key \r\n*$3", ["INT32", 2, "VALUES", 5, 6], "INT32", (2,),
                       np.array([5, 6], np.int32).tobytes(), [5, 6]))

@@ -23,7 +23,9 @@ cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char 
         err[0] = RAI_ERR_DTYPE
         return NULL
 
-    # Shape: every token up to the first BLOB/VALUES must be a strict integer > 0.
+    # Shape: every token up to the first BLOB/VALUES must be a strict integer >= 0. A 0 makes a
+    # zero-size tensor (RedisAI refused it, but its models could store one): whatever the keyspace
+    # holds, AOF rewrite and replication re-issue as AI.TENSORSET, so it must be accepted here.
     cdef int64_t shape[TENSOR_MAX_NDIM]
     cdef int ndim = 0
     cdef int i = 1
@@ -36,7 +38,7 @@ cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char 
         if arg_is(argv[i], "VALUES", 6):
             has_values = True
             break
-        if (RedisModule_StringToLongLong(argv[i], &dim) != REDISMODULE_OK or dim <= 0
+        if (RedisModule_StringToLongLong(argv[i], &dim) != REDISMODULE_OK or dim < 0
                 or ndim == TENSOR_MAX_NDIM):
             err[0] = RAI_ERR_SHAPE
             return NULL

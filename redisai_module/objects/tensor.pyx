@@ -99,13 +99,16 @@ cdef inline char *tensor_data(RaiTensor *t) noexcept nogil:
 
 cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil:
     """Fill the offsets of a STRING tensor from its data: exactly `length` NUL-terminated
-    elements (empty ones allowed). False if the data does not hold that many."""
+    elements (empty ones allowed; a zero-size tensor has no data). False if the data does not
+    hold exactly that many."""
     cdef const char *data = tensor_data(t)
     cdef const char *end = data + t.nbytes
     cdef const char *p = data
     cdef const char *nul
     cdef size_t i
-    if t.nbytes == 0 or data[t.nbytes - 1] != 0:
+    if t.nbytes == 0:
+        return t.length == 0
+    if data[t.nbytes - 1] != 0:
         return False
     for i in range(t.length):
         if p >= end:

@@ -83,10 +83,13 @@ cdef class TensorView:
 
 
 cdef bint _is_compact(const DLTensor *dl) noexcept nogil:
-    if dl.strides == NULL:
-        return True
     cdef int64_t expected = 1
     cdef int i
+    if dl.strides == NULL:
+        return True
+    for i in range(dl.ndim):
+        if dl.shape[i] == 0:
+            return True  # no elements, any strides: a transposed empty torch tensor has (1, 1)
     for i in range(dl.ndim - 1, -1, -1):
         if dl.shape[i] != 1 and dl.strides[i] != expected:
             return False
