@@ -1,9 +1,9 @@
 # Tensor life cycle: allocation from the Redis allocator, reference counting, shape maths.
 # Everything here is nogil and calls no Python: it also runs in BGSAVE's forked child and in
 # Redis's lazy-free thread.
-from libc.stdint cimport int64_t, uint64_t, SIZE_MAX
+from libc.stdint cimport int64_t, uint8_t, uint64_t, SIZE_MAX
 from libc.string cimport memchr
-from redisai_module.dlpack cimport DLDataType, kDLCPU, kDLString
+from redisai_module.dlpack cimport DLDataType, kDLCPU, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -119,6 +119,21 @@ cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil:
         t.offsets[i] = p - data
         p = nul + 1
     return p == end
+
+
+cdef bint tensor_normalise_bools(RaiTensor *t) noexcept nogil:
+    """BOOL bytes other than 0 become 1, the only true byte AI.TENSORSET accepts (a framework's
+    bool view of other bytes, RedisAI's unchecked last BLOB byte). True if any byte changed."""
+    cdef uint8_t *data = <uint8_t *>t.dl.data
+    cdef size_t k
+    cdef bint changed = False
+    if t.dl.dtype.code != kDLBool:
+        return False
+    for k in range(t.nbytes):
+        if data[k] > 1:
+            data[k] = 1
+            changed = True
+    return changed
 
 
 cdef void tensor_dim_strings(RaiTensor *t, RedisModuleString **dims) noexcept nogil:

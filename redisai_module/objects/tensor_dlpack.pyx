@@ -118,6 +118,7 @@ cdef RaiTensor *tensor_from_dlpack(object array) except NULL:
     if t == NULL:
         raise MemoryError("tensor too large")
     memcpy(t.dl.data, <char *>dl.data + dl.byte_offset, nbytes)
+    tensor_normalise_bools(t)  # a bool view of other bytes: AOF rewrite must re-issue it
     PyCapsule_SetName(capsule, b"used_dltensor")
     if m.deleter != NULL:
         m.deleter(m)

@@ -6,8 +6,7 @@ from redisai_module.objects.tensor cimport RaiTensor
 
 
 cdef object string_tensor_to_array(RaiTensor *t):
-    """Each element from its offset up to the next NUL or the blob's end, as AI.TENSORGET reads it:
-    restored offsets are kept as they were saved, in any order (PERSISTENCE.md §7)."""
+    """Each element from its offset up to its NUL, as AI.TENSORGET reads it."""
     import numpy as np
     cdef const char *data = <const char *>t.dl.data
     cdef const char *nul

@@ -18,7 +18,8 @@ cdef RaiTensor *tensor_load_invalid(RedisModuleIO *io) noexcept nogil:
 
 cdef RaiTensor *tensor_load_numeric_data(RedisModuleIO *io, DLDataType dtype, int ndim,
                                          const int64_t *shape) noexcept nogil:
-    """The data blob of a non-STRING tensor; its length must match shape and type."""
+    """The data blob of a non-STRING tensor; its length must match shape and type (a zero-size
+    tensor has an empty blob)."""
     cdef size_t length, n
     if not shape_length(ndim, shape, &length):
         return tensor_load_invalid(io)
@@ -36,4 +37,8 @@ cdef RaiTensor *tensor_load_numeric_data(RedisModuleIO *io, DLDataType dtype, in
     RedisModule_Free(blob)
     if t == NULL:
         return tensor_load_invalid(io)
+    if tensor_normalise_bools(t):
+        # RedisAI could store such bytes (its TENSORSET skipped the last one): kept as true, the
+        # form AI.TENSORSET accepts, so that AOF rewrite and replication can re-issue the value.
+        RedisModule_LogIOError(io, "notice", "BOOL tensor in RDB: bytes other than 0 and 1 loaded as 1")
     return t

@@ -2,7 +2,7 @@
 # Layout: dtype code, dtype bits, signed ndims, signed dims, data, and for STRING tensors the
 # offset of each element. Signed values go through SaveSigned (UINT opcode on disk).
 from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove, strlen
 from redisai_module.dlpack cimport DLDataType, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
@@ -45,8 +45,13 @@ cdef RaiTensor *tensor_rdb_load_v4(RedisModuleIO *io) noexcept nogil:
 
 
 cdef RaiTensor *tensor_load_string_data(RedisModuleIO *io, int ndim, const int64_t *shape) noexcept nogil:
-    """STRING blob plus one offset per element; offsets must fall inside the blob."""
+    """STRING blob plus one offset per element, accepted only as RedisAI or this module could
+    have written them: the first offset 0, each next one past a NUL that ends the element before
+    it, the blob's last byte a NUL (a zero-size tensor: no blob). Anything else (an offset
+    mid-element, decreasing or repeated, a missing final NUL) is refused."""
     cdef size_t length, n, k
+    cdef uint64_t offset
+    cdef bint bad
     if not shape_length(ndim, shape, &length):
         return tensor_load_invalid(io)
     cdef char *blob = RedisModule_LoadStringBuffer(io, &n)
@@ -54,7 +59,7 @@ cdef RaiTensor *tensor_load_string_data(RedisModuleIO *io, int ndim, const int64
         if blob != NULL:
             RedisModule_Free(blob)
         return tensor_load_io_error(io)
-    if length > n:  # every element holds at least its NUL
+    if length > n or (length == 0) != (n == 0) or (n > 0 and blob[n - 1] != 0):
         RedisModule_Free(blob)
         return tensor_load_invalid(io)
     cdef RaiTensor *t = tensor_alloc(make_dtype(kDLString, 8), ndim, shape, length, n)
@@ -64,11 +69,34 @@ cdef RaiTensor *tensor_load_string_data(RedisModuleIO *io, int ndim, const int64
     memcpy(t.dl.data, blob, n)
     RedisModule_Free(blob)
     for k in range(length):
-        t.offsets[k] = RedisModule_LoadUnsigned(io)
-        if t.offsets[k] >= n:
+        offset = RedisModule_LoadUnsigned(io)
+        if RedisModule_IsIOError(io):
+            tensor_decref(t)
+            return tensor_load_io_error(io)
+        if k == 0:
+            bad = offset != 0
+        else:
+            bad = offset <= t.offsets[k - 1] or offset >= n or tensor_data(t)[offset - 1] != 0
+        if bad:
             tensor_decref(t)
             return tensor_load_invalid(io)
-    if RedisModule_IsIOError(io):
-        tensor_decref(t)
-        return tensor_load_io_error(io)
+        t.offsets[k] = offset
+    if string_elements_compact(t):
+        RedisModule_LogIOError(io, "notice", "STRING tensor in RDB: elements cut at their first NUL")
     return t
+
+
+cdef bint string_elements_compact(RaiTensor *t) noexcept nogil:
+    """Cut each element at its first NUL, as every reader (TENSORGET VALUES, backends) sees it.
+    RedisAI stored TF and ONNX string outputs with their inner NULs, which no AI.TENSORSET can
+    re-issue. True if any element changed."""
+    cdef char *data = tensor_data(t)
+    cdef size_t k, size, pos = 0
+    for k in range(t.length):
+        size = strlen(data + t.offsets[k]) + 1  # bounded: the element's span ends with a NUL
+        memmove(data + pos, data + t.offsets[k], size)
+        t.offsets[k] = pos
+        pos += size
+    cdef bint changed = pos != t.nbytes
+    t.nbytes = pos
+    return changed
