@@ -60,15 +60,15 @@ core = cythonize(
 module = Extension(
     "redisai",
     sources=core.sources + ["src/module.c", "src/python_embed.c", "src/command_table.c",
-                            "src/data_types.c"],
+                            "src/data_types.c", "src/onnx_allocator.cpp"],
     include_dirs=[str(ROOT / "deps" / "redis"), str(ROOT / "src"),
                   str(CYTHON_OUT / "redisai_module"), sysconfig.get_paths()["include"]],
     define_macros=[("RAI_LIBPYTHON_SONAME", f'"{SONAME}"'), ("RAI_DEFAULT_VENV", f'"{VENV}"'),
                    ("REDISAI_GIT_SHA", f'"{git_sha()}"')],
-    libraries=[PYLIB[3:].split(".so")[0]],
+    libraries=[PYLIB[3:].split(".so")[0], "stdc++"],  # C++ runtime: src/onnx_allocator.cpp throws
     library_dirs=[LIBDIR],
     runtime_library_dirs=[LIBDIR],
-    extra_compile_args=["-fvisibility=hidden",  # only RedisModule_OnLoad is exported
+    extra_compile_args=["-fvisibility=hidden",  # only RedisModule_OnLoad (and RegisterCustomOps)
                         "-Wno-unused-function"],
     extra_link_args=["-Wl,--no-undefined"],
 )

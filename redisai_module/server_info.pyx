@@ -8,6 +8,7 @@ from posix.resource cimport getrusage, rusage, RUSAGE_SELF, RUSAGE_CHILDREN
 from posix.time cimport clock_gettime, timespec
 from posix.types cimport clockid_t
 from redisai_module.pthreads cimport pthread_t
+from redisai_module.onnx_allocator cimport RAI_OnnxAllocator_Accesses, RAI_OnnxAllocator_Bytes
 from redisai_module.redis_api cimport *
 
 cdef extern from "version.h":
@@ -96,9 +97,8 @@ cdef void add_backends_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
         RedisModule_InfoAddFieldCString(ctx, "Torch_version", "NA")
     if backend_version_set[RAI_BACKEND_ONNX]:
         RedisModule_InfoAddFieldCString(ctx, "onnxruntime_version", backend_version[RAI_BACKEND_ONNX])
-        # onnxruntime's Python API exposes no allocator hooks, so its memory is not counted here.
-        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory", 0)
-        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory_access_num", 0)
+        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory", RAI_OnnxAllocator_Bytes())
+        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory_access_num", RAI_OnnxAllocator_Accesses())
         RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_maximum_run_sessions_number",
                                          worker_thread_count())
 

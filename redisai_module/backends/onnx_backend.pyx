@@ -1,12 +1,61 @@
 # ONNX: onnxruntime sessions, ONNX-ML models included (non-tensor outputs such as ZipMap are
 # skipped, BEHAVIOUR.md §6).
+import os
 import re
 import threading
 import time
+from redisai_module.onnx_allocator cimport *
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
-_ARENA_EXHAUSTED = "Available memory of"  # onnxruntime's BFCArena, when its max_mem is reached
-_MEMORY_LIMIT_EXCEEDED = "Onnxruntime memory limit exceeded, memory allocation failed."
+_MEMORY_LIMIT_EXCEEDED = RAI_ONNX_MEMORY_LIMIT_EXCEEDED.decode()
+_INITIALIZATION_FAILED = "Exception during initialization: "  # onnxruntime's prefix at creation
+# onnxruntime keeps each initializer larger than this many bytes as it loaded it, in memory of its
+# own, and hands it to kernels without asking the session's allocator (its
+# kSmallTensorExternalDataThreshold); smaller ones are copied into the allocator's memory.
+_ALLOCATOR_INITIALIZER_BYTES = 127
+
+
+cdef class _InitializerCharge:
+    """The allocator's count of a CPU session's initializers (RAI_OnnxAllocator_Charge), held for
+    as long as the session: RedisAI's onnxruntime allocated them from its allocator, so they count
+    in INFO and against BACKEND_MEMORY_LIMIT as they did."""
+    cdef long long nbytes, count
+
+    def __cinit__(self, long long nbytes, long long count):
+        if RAI_OnnxAllocator_Charge(nbytes, count) != 0:
+            raise BackendError(_INITIALIZATION_FAILED + _MEMORY_LIMIT_EXCEEDED)
+        self.nbytes = nbytes
+        self.count = count
+
+    def __dealloc__(self):
+        RAI_OnnxAllocator_Uncharge(self.nbytes, self.count)
+
+
+def _graph_initializers(graph):
+    """The graph's initializers and those of its subgraphs (If, Loop, Scan bodies)."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                yield from _graph_initializers(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _graph_initializers(subgraph)
+
+
+def _initializer_bytes(onnx, initializer):
+    """The size of an initializer's data as the model carries it (not as its shape claims: a
+    forged shape is onnxruntime's error to report). 0 for strings, which onnxruntime copies into
+    the allocator's memory, and for types onnx does not know, which onnxruntime refuses."""
+    if initializer.raw_data:
+        return len(initializer.raw_data)
+    if initializer.data_type == onnx.TensorProto.STRING:
+        return 0
+    try:
+        values = getattr(initializer, onnx.helper.tensor_dtype_to_field(initializer.data_type))
+        itemsize = onnx.helper.tensor_dtype_to_np_dtype(initializer.data_type).itemsize
+    except KeyError:
+        return 0
+    return len(values) * itemsize
 
 
 class OnnxBackend:
@@ -21,14 +70,13 @@ class OnnxBackend:
         self._running = {}  # id -> (deadline, RunOptions) of the runs in flight
         self._running_lock = threading.Lock()
         self._watchdog = None
-        self._memory_limited = rai_config.backend_memory_limit > 0
-        if self._memory_limited:
-            # BACKEND_MEMORY_LIMIT (BEHAVIOUR.md §6): CPU sessions allocate from one shared arena
-            # capped at the limit; onnxruntime refuses what would exceed it.
-            ort = onnxruntime
-            info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-            ort.create_and_register_allocator(info, ort.OrtArenaCfg(
-                rai_config.backend_memory_limit * 1024 * 1024, -1, -1, -1))
+        # BACKEND_MEMORY_LIMIT (BEHAVIOUR.md §6): sessions on device CPU allocate from the module's
+        # allocator (src/onnx_allocator.cpp), which onnxruntime's binding registers when it loads
+        # this module as a custom-op library.
+        RAI_OnnxAllocator_SetLimit(min(rai_config.backend_memory_limit * 1024 * 1024, 2 ** 63 - 1))
+        onnxruntime.SessionOptions().register_custom_ops_library(os.fsdecode(RAI_OnnxAllocator_LibraryPath()))
+        if not RAI_OnnxAllocator_Registered():
+            raise BackendError(f"ERR onnxruntime {self.version} did not take the module's allocator")
 
     def _watch(self):
         """MODEL_EXECUTION_TIMEOUT (BEHAVIOUR.md §6): terminate runs that exceed it."""
@@ -62,26 +110,33 @@ class OnnxBackend:
 
     def _errors(self, e, creating=False):
         """onnxruntime's own message, without the Python binding's status prefix; RedisAI's text
-        when the memory limit stopped it."""
+        when the memory limit stopped it (onnxruntime wraps the allocator's message)."""
         message = _ORT_PREFIX.sub("", str(e))
-        if self._memory_limited and _ARENA_EXHAUSTED in message:
-            message = ("Exception during initialization: " if creating else "") + _MEMORY_LIMIT_EXCEEDED
+        if _MEMORY_LIMIT_EXCEEDED in message:
+            message = (_INITIALIZATION_FAILED if creating else "") + _MEMORY_LIMIT_EXCEEDED
         return BackendError(message)
 
-    def _refuse_external_data(self, blob):
-        """Models must be self-contained: external initializers would make the server read files
+    def _initializers(self, blob):
+        """(bytes, count) of the initializers onnxruntime will keep outside the allocator.
+        Models must be self-contained: external initializers would make the server read files
         named by a client (RedisAI refuses them with this message before loading)."""
         import onnx
         try:
             model = onnx.load_model_from_string(blob)
         except Exception:
-            return  # not a readable model: onnxruntime's own error follows
-        for initializer in model.graph.initializer:
+            return 0, 0  # not a readable model: onnxruntime's own error follows
+        total = count = 0
+        for initializer in _graph_initializers(model.graph):
             if initializer.data_location == onnx.TensorProto.EXTERNAL:
                 raise BackendError("Initializer tensors with external data is not allowed.")
+            nbytes = _initializer_bytes(onnx, initializer)
+            if nbytes > _ALLOCATOR_INITIALIZER_BYTES:
+                total += nbytes
+                count += 1
+        return total, count
 
     def create(self, blob, device, inputs, outputs):
-        self._refuse_external_data(blob)
+        initializers = self._initializers(blob)
         options = self.ort.SessionOptions()
         options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         if rai_config.intra_op_parallelism:
@@ -89,12 +144,16 @@ class OnnxBackend:
         if rai_config.inter_op_parallelism:
             options.inter_op_num_threads = rai_config.inter_op_parallelism
         providers = self._providers(device)
-        if self._memory_limited and device.upper() == "CPU":  # exactly CPU, as RedisAI does
+        charge = None
+        if device.upper() == "CPU":  # exactly CPU, as RedisAI does: no arena, the module's allocator
+            options.enable_cpu_mem_arena = False
             options.add_session_config_entry("session.use_env_allocators", "1")
+            charge = _InitializerCharge(*initializers)
         try:
             session = self.ort.InferenceSession(blob, options, providers=providers)
         except Exception as e:
             raise self._errors(e, creating=True) from None
+        session.rai_initializer_charge = charge  # released with the session
         input_names = [i.name for i in session.get_inputs()]
         return session, input_names, [o.name for o in session.get_outputs()]
 
