@@ -27,6 +27,7 @@ APT_PACKAGES = {
     "redis-server": "the server the module loads into",
     "redis-tools": "redis-cli and redis-benchmark",
     "gcc": "compiles the C shim and the Cython output",
+    "g++": "compiles the ONNX allocator (src/onnx_allocator.cpp: it refuses by throwing)",
     "python3-venv": "the embedded interpreter's virtual environment",
     "python3-dev": "Python.h and a shared libpython to link against",
 }
