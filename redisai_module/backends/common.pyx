@@ -2,7 +2,8 @@
 #   create(blob: bytes, device: str, inputs: list[str], outputs: list[str])
 #       -> (handle, input_names, output_names)       raises on a bad model or device
 #   run(handle, inputs: list[TensorView]) -> list    one array per output (None: not a tensor)
-# Inputs reach the framework zero-copy through DLPack; outputs are copied into Redis memory.
+# Inputs reach the framework zero-copy through DLPack, read-only (torch, which has no read-only
+# tensors, gets private copies); outputs are copied into Redis memory.
 import re
 
 

@@ -47,6 +47,15 @@ class TorchBackend:
         input_names = [arg.name for arg in schema.arguments[1:]]  # self excluded
         return (module, dev), input_names, [""] * self._output_count(schema)
 
+    def _private(self, x, dev):
+        """A tensor torch may write into: stored data (a TensorView) is always copied, to the
+        device or by a clone, so a model or script that writes into its inputs in place never
+        changes a stored value (or a DAG's tensor). Other inputs (batches) are already private."""
+        t = self.torch.from_dlpack(x)
+        if dev != "cpu":
+            return t.to(dev)
+        return t.clone() if isinstance(x, TensorView) else t
+
     def compile_script(self, source, device, entry_points):
         """A TorchScript compilation unit; each entry point must take
         (tensors: List[Tensor], keys: List[str], args: List[str]) (COMMANDS.md §6.1)."""
@@ -104,9 +113,7 @@ class TorchBackend:
         function = unit.find_function(name)
         if function is None:
             raise BackendError(f"Function does not exist: {name}")
-        tensors = [torch.from_dlpack(view) for view in inputs]
-        if dev != "cpu":
-            tensors = [t.to(dev) for t in tensors]
+        tensors = [self._private(x, dev) for x in inputs]
         with torch.inference_mode():
             if name in entry_points:
                 result = function(tensors, keys, args)
@@ -118,9 +125,7 @@ class TorchBackend:
         module, dev = handle
         torch = self.torch
         with torch.inference_mode():
-            args = [torch.from_dlpack(view) for view in inputs]
-            if dev != "cpu":
-                args = [a.to(dev) for a in args]
+            args = [self._private(x, dev) for x in inputs]
             result = module(*args)
         if isinstance(result, torch.Tensor):
             result = (result,)
