@@ -8,12 +8,6 @@ from redisai_module.dlpack cimport DLDataType, kDLInt, kDLUInt, kDLFloat, kDLBoo
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
-cdef enum:
-    # A tensor given no data is the only one whose size no client sent: cap it where Redis caps
-    # a BLOB argument (proto-max-bulk-len's default), so a shape typo cannot OOM-kill the server.
-    TENSOR_MAX_ZERO_FILL_BYTES = 512 * 1024 * 1024
-
-
 cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
     """argv[0] is the type name; returns a new tensor (refcount 1) or NULL with *err set."""
     cdef DLDataType dtype
@@ -67,7 +61,7 @@ cdef RaiTensor *tensor_zeros(DLDataType dtype, int ndim, const int64_t *shape, s
                              const char **err) noexcept nogil:
     """No data given: zero-filled; STRING: `length` empty strings (one NUL each)."""
     cdef size_t nbytes = length if dtype.code == kDLString else length * dtype_size(dtype)
-    if length > TENSOR_MAX_ZERO_FILL_BYTES or nbytes > TENSOR_MAX_ZERO_FILL_BYTES:
+    if length > TENSOR_MAX_SERVER_MADE_BYTES or nbytes > TENSOR_MAX_SERVER_MADE_BYTES:
         err[0] = RAI_ERR_TOO_LARGE
         return NULL
     cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, nbytes)

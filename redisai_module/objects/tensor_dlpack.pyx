@@ -98,7 +98,8 @@ cdef bint _is_compact(const DLTensor *dl) noexcept nogil:
 
 
 cdef RaiTensor *tensor_from_dlpack(object array) except NULL:
-    """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack array."""
+    """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack array; arrays over
+    the cap (a run's outputs) are refused before anything is copied."""
     capsule = array.__dlpack__()
     if not PyCapsule_IsValid(capsule, b"dltensor"):
         raise BufferError("expected a DLPack capsule")
@@ -114,9 +115,11 @@ cdef RaiTensor *tensor_from_dlpack(object array) except NULL:
     if not shape_length(dl.ndim, dl.shape, &length):
         raise ValueError("invalid array shape")
     cdef size_t nbytes = length * dtype_size(dl.dtype)
-    cdef RaiTensor *t = tensor_alloc(dl.dtype, dl.ndim, dl.shape, length, nbytes)
+    cdef RaiTensor *t = NULL
+    if nbytes <= TENSOR_MAX_SERVER_MADE_BYTES:
+        t = tensor_alloc(dl.dtype, dl.ndim, dl.shape, length, nbytes)
     if t == NULL:
-        raise MemoryError("tensor too large")
+        raise MemoryError(RAI_ERR_TOO_LARGE.decode())
     memcpy(t.dl.data, <char *>dl.data + dl.byte_offset, nbytes)
     tensor_normalise_bools(t)  # a bool view of other bytes: AOF rewrite must re-issue it
     PyCapsule_SetName(capsule, b"used_dltensor")

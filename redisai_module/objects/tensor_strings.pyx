@@ -28,6 +28,8 @@ cdef RaiTensor *string_tensor_from_array(object array) except NULL:
     if any(b"\0" in e for e in encoded):
         raise ValueError("ERR C-string value contains null character")
     blob = b"".join(e + b"\0" for e in encoded)
+    if len(blob) > TENSOR_MAX_SERVER_MADE_BYTES:
+        raise MemoryError(RAI_ERR_TOO_LARGE.decode())
     cdef int64_t shape[TENSOR_MAX_NDIM]
     cdef int d
     if array.ndim > TENSOR_MAX_NDIM:
