@@ -76,6 +76,19 @@ def torch_failing_model() -> bytes:
 
 
 @functools.lru_cache(maxsize=None)
+def torch_inplace_model() -> bytes:
+    """forward(a) adds 1 to `a` in place and returns 2 * a (a run must leave a stored `a` as it was)."""
+    import torch
+
+    class Inplace(torch.nn.Module):
+        def forward(self, a: torch.Tensor) -> torch.Tensor:
+            a.add_(1)
+            return a * 2
+
+    return _torch_bytes(Inplace())
+
+
+@functools.lru_cache(maxsize=None)
 def torch_mlp_model(width: int = 1024) -> bytes:
     """3-layer MLP (Linear/ReLU), fixed weights (seed 0); input [batch, width] -> [batch, width]."""
     import torch

@@ -12,7 +12,7 @@ import threading
 import pytest
 import redis
 
-from models import onnx_add_model, torch_add_model
+from models import onnx_add_model, torch_add_model, torch_inplace_model
 from redis_server import ROOT, RedisServer, wait_for
 from resp import Raw
 
@@ -609,3 +609,13 @@ def test_debug_reload_keeps_api_values(server, r):
     assert call(r, "AI.SCRIPTGET", "sc", "SOURCE") == src
     assert call(r, "llapitest.modelrun", "mc", "out2", "a", "b")[0] == "OK"
     assert server.alive()
+
+
+def test_model_runs_that_write_into_their_input_leave_the_key_unchanged(r):
+    """Issue 11 item 9: LLAPI runs hand torch a private copy too (async and synchronous)."""
+    assert r.execute_command("AI.MODELSTORE", "inplace", "TORCH", "CPU", "BLOB", torch_inplace_model()) == b"OK"
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, "VALUES", 1, 2)
+    assert call(r, "llapitest.modelrun", "inplace", "o1", "x")[0] == "OK"
+    assert call(r, "llapitest.modelrun_sync", "inplace", "o2", "x")[0] == "OK"
+    assert tensor(r, "o1") == tensor(r, "o2") == ("FLOAT", [2], [4.0, 6.0])
+    assert tensor(r, "x") == ("FLOAT", [2], [1.0, 2.0])

@@ -2,12 +2,14 @@
 into their inputs in place (`add_`) get private copies, so the key, a COPY of it (which shares the
 data), a replica, an AOF-only restart and a read-only DAG on a replica all keep the original value,
 on every path torch sees stored data: MODELEXECUTE, SCRIPTEXECUTE, DAG steps (LOAD keys and
-DAG-local TENSORSETs), batched runs and redisAI.model_execute from a script."""
+DAG-local TENSORSETs), batched runs and redisAI.model_execute from a script (LLAPI runs: in
+test_llapi.py)."""
 import threading
 
 import redis
 
 from helpers import tset, values
+from models import torch_inplace_model
 from redis_server import running_server, wait_for
 
 INPLACE_SCRIPT = """
@@ -24,24 +26,9 @@ def floats(r, key):
     return [float(v) for v in values(r, key)]
 
 
-def inplace_model() -> bytes:
-    """forward(a) adds 1 to `a` in place and returns 2 * a."""
-    import io
-    import torch
-
-    class Inplace(torch.nn.Module):
-        def forward(self, a: torch.Tensor) -> torch.Tensor:
-            a.add_(1)
-            return a * 2
-
-    buf = io.BytesIO()
-    torch.jit.save(torch.jit.script(Inplace()), buf)
-    return buf.getvalue()
-
-
 def run_everything(m):
     """Every path through which torch sees stored data, each with a writer of its inputs."""
-    model = inplace_model()
+    model = torch_inplace_model()
     assert m.execute_command("AI.MODELSTORE", "inplace", "TORCH", "CPU", "BLOB", model) == b"OK"
     assert m.execute_command("AI.MODELSTORE", "batched", "TORCH", "CPU", "BATCHSIZE", 4,
                              "MINBATCHSIZE", 2, "BLOB", model) == b"OK"
