@@ -1,6 +1,8 @@
 """Small client-side helpers shared by the test files: command errors, tensors in and out, AI.INFO
 as a dict, blocked clients, and reading AOF files. Only helpers that behave the same for every file
 that uses them live here; a file keeps its own where it needs something different."""
+import time
+
 import numpy as np
 import pytest
 import redis
@@ -41,6 +43,17 @@ def info(r, key):
     """AI.INFO of a model or script as a dict with the reply's bytes keys (b"calls", ...)."""
     reply = r.execute_command("AI.INFO", key)
     return dict(zip(reply[0::2], reply[1::2]))
+
+
+def replicas_acked(master, n=1, timeout=120):
+    """True once n replicas acknowledged everything the master wrote so far. A replica may spend
+    seconds importing a framework on a busy machine, so WAIT is retried up to a generous bound
+    instead of trusting one short timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if master.execute_command("WAIT", n, 1000) >= n:
+            return True
+    return False
 
 
 def blocked_clients(r):

@@ -12,10 +12,12 @@ import contextlib
 
 import numpy as np
 import pytest
+import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
+from helpers import replicas_acked
 from models import torch_add_model
 from redis_server import RedisServer, wait_for
 from resp import Raw, raw
@@ -437,7 +439,7 @@ def test_a_cluster_replica_serves_read_only_commands_after_readonly(loaded):
     run on the replica for its master's slots, and the write commands are still redirected."""
     c = loaded
     t0, t1 = c.tags[0], c.tags[1]
-    assert raw(c.nodes[0].port, "WAIT", 1, 10000) == 1
+    assert replicas_acked(redis.Redis(port=c.nodes[0].port))
     rep = Raw(c.replica.port)
     try:
         reads = [

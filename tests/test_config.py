@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import error_of
+from helpers import error_of, replicas_acked
 from models import onnx_add_model, torch_add_model
 from redis_server import MODULE, RedisServer, running_server, wait_for
 from resp import Raw
@@ -537,7 +537,7 @@ def test_ai_config_is_not_replicated():
         assert m.execute_command("AI.CONFIG", "BACKENDSPATH", "/opt/master_only") == b"OK"
         assert m.execute_command("AI.CONFIG", "LOADBACKEND", "ONNX", BACKEND_PATHS["ONNX"]) == b"OK"
         m.set("after", "1")
-        assert m.execute_command("WAIT", 1, 10000) == 1
+        assert replicas_acked(m)
         wait_for(lambda: rr.get("after") == b"1", 10, what="replication of a later write")
         assert m.execute_command("AI.CONFIG", "GET", "MODEL_CHUNK_SIZE") == 1000
         assert rr.execute_command("AI.CONFIG", "GET", "MODEL_CHUNK_SIZE") == DEFAULT_CHUNK_SIZE

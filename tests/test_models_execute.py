@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import NP, blocked_clients, blocked_names, error_of, parse_resp_commands, tset
+from helpers import NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, tset
 from models import (onnx_add_model, onnx_mul_model, onnx_sum_model, sklearn_linear_onnx,
                     sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict, torch_add_model,
                     torch_failing_model, torch_mlp_model, torch_mlp_reference, torch_two_outputs_model)
@@ -500,7 +500,7 @@ def test_outputs_replicate_as_tensorset_and_modelexecute_does_not():
                 m.execute_command("AI.MODELEXECUTE", "f", "INPUTS", 1, "a", "OUTPUTS", 1, "never")
             with pytest.raises(redis.ResponseError):
                 m.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "missing", "OUTPUTS", 1, "never")
-            assert m.execute_command("WAIT", 1, 10000) == 1
+            assert replicas_acked(m)
             wait_for(lambda: rr.dbsize() == m.dbsize(), 10, what="the replica to catch up")
             # the replica got the models by MODELSTORE and the outputs as tensors
             assert rr.execute_command("AI.MODELGET", "m") == m.execute_command("AI.MODELGET", "m")
@@ -525,7 +525,7 @@ def test_outputs_replicate_as_tensorset_and_modelexecute_does_not():
             assert not any(c[1] == b"never" for c in cmds)
             # MODELDEL replicates too
             assert m.execute_command("AI.MODELDEL", "m") == b"OK"
-            assert m.execute_command("WAIT", 1, 10000) == 1
+            assert replicas_acked(m)
             wait_for(lambda: not rr.exists("m"), 10, what="MODELDEL on the replica")
 
 

@@ -14,7 +14,7 @@ import redis
 
 from dump_payloads import (EOF, SINT, STR, TENSOR_MODULE_ID, UINT, crc64, module_payload, rdb_len,
                            with_trailer)
-from helpers import aof_files, parse_resp_commands
+from helpers import aof_files, parse_resp_commands, replicas_acked
 from redis_server import SHARED, running_server, wait_for
 
 TESTDATA = SHARED / "testdata" / "redisai_rdb"
@@ -850,7 +850,7 @@ def test_accepted_payloads_read_the_same_after_aof_rewrite_on_a_replica_and_afte
             assert full[4:] == [b"blob", oracle(payloads[name])[2]], name
             assert m.restore(name + ":again", 0, dump) == b"OK"
             assert readback(m, name + ":again") == [full, values, dump], name
-        assert m.execute_command("WAIT", 1, 10000) == 1
+        assert replicas_acked(m)
         assert {name: readback(rr, name) for name in payloads} == restored
 
         before = m.info("persistence")["aof_rewrites"]

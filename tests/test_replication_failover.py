@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import info
+from helpers import info, replicas_acked
 from models import torch_add_model, torch_two_outputs_model
 from redis_server import running_server, wait_for
 
@@ -38,7 +38,7 @@ def f32(values):
 
 
 def in_sync(master_client, n=1):
-    return master_client.execute_command("WAIT", n, 10000) == n
+    return replicas_acked(master_client, n)
 
 
 def snapshot(r):

@@ -8,7 +8,7 @@ import threading
 
 import redis
 
-from helpers import tset, values
+from helpers import replicas_acked, tset, values
 from models import torch_inplace_model
 from redis_server import running_server, wait_for
 
@@ -72,7 +72,7 @@ def test_runs_that_write_into_their_inputs_leave_stored_values_unchanged():
             wait_for(lambda: rr.info("replication").get("master_link_status") == "up", 20, what="the sync")
             run_everything(m)
             assert floats(m, "x") == floats(m, "xc") == [1, 2]
-            assert m.execute_command("WAIT", 1, 10000) == 1
+            assert replicas_acked(m)
             assert floats(rr, "x") == floats(rr, "xc") == [1, 2] and floats(rr, "local") == [5, 6]
 
             # read-only DAGs on the replica leave the replica's data unchanged too

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import aof_files, parse_resp_commands
+from helpers import aof_files, parse_resp_commands, replicas_acked
 from models import torch_add_model, torch_filter_model
 from redis_server import running_server, wait_for
 
@@ -83,7 +83,7 @@ def test_zero_size_outputs_reach_the_replica_the_aof_the_rdb_and_restore():
         wait_for(lambda: rr.info("replication").get("master_link_status") == "up", 20, what="the full sync")
         make_everything(m)
         check_everything(m, "master")
-        assert m.execute_command("WAIT", 1, 10000) == 1
+        assert replicas_acked(m)
         check_everything(rr, "replica (command stream)")
         assert tensor_keys(rr) == tensor_keys(m)
 
