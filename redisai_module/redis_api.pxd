@@ -131,6 +131,9 @@ cdef extern from "redismodule.h" nogil:
     RedisModuleString *RedisModule_GetCurrentUserName(RedisModuleCtx *ctx)
     RedisModuleUser *RedisModule_GetModuleUserFromUserName(RedisModuleString *name)
     void RedisModule_FreeModuleUser(RedisModuleUser *user)
+    void RedisModule_SetContextUser(RedisModuleCtx *ctx, const RedisModuleUser *user)
+    RedisModuleString *RedisModule_GetClientUserNameById(RedisModuleCtx *ctx, unsigned long long id)
+    unsigned long long RedisModule_GetClientId(RedisModuleCtx *ctx)
     int RedisModule_ACLCheckCommandPermissions(RedisModuleUser *user, RedisModuleString **argv, int argc)
     int RedisModule_ACLCheckKeyPermissions(RedisModuleUser *user, RedisModuleString *key, int flags)
     ctypedef enum RedisModuleACLLogEntryReason:
