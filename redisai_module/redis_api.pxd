@@ -83,6 +83,8 @@ cdef extern from "redismodule.h" nogil:
     void *RedisModule_GetBlockedClientPrivateData(RedisModuleCtx *ctx)
     int RedisModule_BlockedClientMeasureTimeStart(RedisModuleBlockedClient *bc)
     int RedisModule_BlockedClientMeasureTimeEnd(RedisModuleBlockedClient *bc)
+    int RedisModule_AvoidReplicaTraffic()
+    int RedisModule_EventLoopAddOneShot(void (*func)(void *) noexcept nogil, void *user_data)
 
     # persistence (type callbacks)
     void RedisModule_SaveUnsigned(RedisModuleIO *io, uint64_t value)

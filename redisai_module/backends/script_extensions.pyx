@@ -5,6 +5,7 @@
 # thread may hold Redis's lock while it waits for the GIL), and never held under it.
 from libc.errno cimport errno, EACCES, ESPIPE
 from libc.string cimport strerror
+from posix.unistd cimport usleep
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
@@ -19,6 +20,8 @@ cdef extern from *:
     void *rai_get_script_run() nogil
 
 REDIS_ERROR_PREFIX = "Redis command returned an error: "
+cdef enum:
+    PAUSE_POLL_US = 10000  # how often a script's call waiting out a client pause looks again
 
 
 def register_script_extensions(torch):
@@ -52,11 +55,21 @@ cdef Run *current_script_run() except NULL:
     return run
 
 
-cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx) noexcept nogil:
+cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx, bint writable=False) noexcept nogil:
     """Take Redis's lock in a context of the run's client; its ACL user, or NULL if that user
-    no longer exists."""
+    no longer exists. `writable`: not while Redis pauses clients, when whatever the call
+    replicated would assert in Redis as the lock is released (Redis postpones its clients'
+    commands the same way)."""
+    cdef bint logged = False
     ctx[0] = RedisModule_GetThreadSafeContext(run.blocked_client)
     RedisModule_ThreadSafeContextLock(ctx[0])
+    while writable and RedisModule_AvoidReplicaTraffic():
+        if not logged:
+            RedisModule_Log(ctx[0], "notice", "a script's redis.execute waits: clients are paused")
+            logged = True
+        RedisModule_ThreadSafeContextUnlock(ctx[0])
+        usleep(PAUSE_POLL_US)
+        RedisModule_ThreadSafeContextLock(ctx[0])
     return RedisModule_GetModuleUserFromUserName(run.user)
 
 
@@ -85,7 +98,7 @@ cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, in
     cdef const char *name
     cdef size_t n
     cdef int k
-    cdef RedisModuleUser *user = lock_as_caller(run, &ctx)
+    cdef RedisModuleUser *user = lock_as_caller(run, &ctx, True)
     # Checked here as well as by `C`: Redis 7.0 crashes logging a refusal of `C` from a thread-safe
     # context (its client has no user), so `C` must never be the one that refuses.
     if user == NULL:
