@@ -144,7 +144,8 @@ def test_blocking_redisai_commands_are_refused(s):
 @pytest.fixture
 def alice(s, server):
     s.execute_command("ACL", "SETUSER", "alice", "on", ">pw", "~a_*", "+@all", "-@dangerous")
-    s.script_load("return redis.call('set','secret','pwned')")
+    s.script_load(WRITE_SECRET)
+    s.script_load(READ_SECRET)
     s.execute_command("FUNCTION", "LOAD", "REPLACE",
                       "#!lua name=lib\n"
                       "redis.register_function('f', function() return redis.call('set','secret','pwned') end)\n"
@@ -157,12 +158,18 @@ def alice(s, server):
     s.execute_command("FUNCTION", "FLUSH")
 
 
-SHA = hashlib.sha1(b"return redis.call('set','secret','pwned')").hexdigest()  # loaded by `alice`
+WRITE_SECRET, READ_SECRET = "return redis.call('set','secret','pwned')", "return redis.call('get','secret')"
+
+
+def sha(script):  # of the scripts `alice` loads
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
 NESTED = [
-    ("EVAL", "return redis.call('set','secret','pwned')", "0"),
-    ("EVAL_RO", "return redis.call('get','secret')", "0"),
-    ("EVALSHA", SHA, "0"),
-    ("EVALSHA_RO", SHA, "0"),
+    ("EVAL", WRITE_SECRET, "0"),
+    ("EVAL_RO", READ_SECRET, "0"),
+    ("EVALSHA", sha(WRITE_SECRET), "0"),
+    ("EVALSHA_RO", sha(READ_SECRET), "0"),
     ("FCALL", "f", "0"),
     ("FCALL_RO", "f_ro", "0"),
 ]
@@ -170,6 +177,7 @@ NESTED = [
 
 @pytest.mark.parametrize("command", NESTED, ids=lambda c: c[0])
 def test_nested_scripts_cannot_escape_the_callers_acl(s, alice, command):
+    """Neither write nor read a key outside alice's patterns (the _RO forms read it)."""
     s.set("secret", "kept")
     message = error_of(alice, "AI.SCRIPTEXECUTE", "a_s", "call", "KEYS", 1, "a_k", "ARGS", len(command), *command)
     assert REFUSED_PREFIX in message
