@@ -10,6 +10,7 @@ when a finished run or a script's call is waiting.
 import threading
 
 import pytest
+import redis
 
 from helpers import aof_files, blocked_clients, parse_resp_commands, values
 from models import _torch_bytes
@@ -130,3 +131,38 @@ def test_a_pause_that_ends_by_itself_releases_the_run(server):
     assert reply["value"] == b"OK"
     assert values(c, "out") == [b"7"]
     assert server.alive()
+
+
+def test_a_run_finished_during_a_failover_waits_and_writes_nothing_once_a_replica():
+    """FAILOVER pauses writes until the replica caught up (held back here by a busy Lua script on
+    it), then makes this server a replica, and Redis unblocks its blocked clients with an error:
+    the finished run waits through the pause, then writes nothing."""
+    with running_server({"appendonly": "yes"}) as master, \
+            running_server({"replicaof": f"127.0.0.1 {master.port}", "busy-reply-threshold": 10}) as replica:
+        m, rep = master.client(), replica.client()
+        wait_for(lambda: m.info("replication").get("slave0", {}).get("state") == "online", what="replica in sync")
+        m.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", gate_model(0.0))
+        m.execute_command("AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "wait_gate", "SOURCE", SRC)
+        assert m.execute_command("WAIT", 1, 120000) == 1
+        busy, _ = in_background(replica, "EVAL", "while true do end", 0)
+        wait_for(lambda: replica_busy(rep), what="the replica running its script")
+        t, reply = in_background(master, "AI.SCRIPTEXECUTE", "s", "wait_gate", "KEYS", 1, "gate", "OUTPUTS", 1, "out")
+        open_gate_and_pause(master, ("FAILOVER", "TIMEOUT", 600000))
+        wait_for(lambda: log_says(master, RUN_WAITS), what="the finished run waiting")
+        assert rep.execute_command("SCRIPT", "KILL") == b"OK"
+        t.join(120)
+        busy.join(60)
+        assert "UNBLOCKED" in str(reply["value"])
+        wait_for(lambda: rep.info("replication")["role"] == "master", what="the failover")
+        assert m.info("replication")["role"] == "slave"
+        assert rep.exists("out") == 0 and m.exists("out") == 0
+
+
+def replica_busy(c):
+    try:
+        c.ping()
+    except redis.exceptions.BusyLoadingError:
+        return False
+    except redis.ResponseError as e:
+        return "BUSY" in str(e)
+    return False
