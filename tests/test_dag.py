@@ -238,7 +238,7 @@ def test_only_persisted_tensors_replicate_and_ro_dags_run_on_a_replica():
         assert mc.execute_command("AI.DAGEXECUTE", "LOAD", 1, "a", "PERSIST", 1, "kept", "|>",
                                   "AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "local", "|>",
                                   "AI.MODELEXECUTE", "m", "INPUTS", 2, "local", "a", "OUTPUTS", 1, "kept") == [b"OK", b"OK"]
-        assert mc.execute_command("WAIT", 1, 5000) == 1
+        assert mc.execute_command("WAIT", 1, 60000) == 1
         assert rc.execute_command("AI.TENSORGET", "kept", "VALUES") == [b"3", b"6"]
         assert sorted(rc.keys()) == [b"a", b"kept", b"m"]
         assert rc.execute_command("AI.DAGEXECUTE_RO", "LOAD", 1, "kept", "|>",

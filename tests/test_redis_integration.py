@@ -117,7 +117,7 @@ def test_replica_gets_tensors_by_full_sync_and_by_command_stream(diskless):
             _load_cases(m, incr)
             tensorset(m, "full:int8", "INT8", 2, "VALUES", 9, 8)
             assert m.delete("full:zeros") == 1
-            assert m.execute_command("WAIT", 1, 5000) == 1
+            assert m.execute_command("WAIT", 1, 60000) == 1
             wait_for(lambda: rr.dbsize() == len(full) + len(incr) - 1, 10, what="the command stream")
             _check_cases(rr, incr)
             _check_cases(rr, [c for c in full if c[0] not in ("full:int8", "full:zeros")])
@@ -143,7 +143,7 @@ def test_replica_gets_tensors_by_full_sync_and_by_command_stream(diskless):
             wait_for(lambda: rr.info("replication").get("master_link_status") == "up", 10,
                      what="the replica to resync")
             # A partial resync reports the link up before the backlog is applied: wait for the ack.
-            assert m.execute_command("WAIT", 1, 5000) == 1
+            assert m.execute_command("WAIT", 1, 60000) == 1
             _check_cases(rr, incr)
             assert master.alive() and replica.alive()
 

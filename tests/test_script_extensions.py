@@ -205,7 +205,7 @@ def test_script_commands_replicate():
                           "SOURCE", SRC)
         assert sx(m, "set_key", ["x{1}"], ["7"]) == b"OK"
         assert sx(m, "int_list", ["l{1}"], ["1", "2"], ["o{1}"]) == b"OK"
-        assert m.execute_command("WAIT", 1, 5000) == 1
+        assert m.execute_command("WAIT", 1, 60000) == 1
         assert rep.get("x{1}") == b"7"
         assert rep.lrange("l{1}", 0, -1) == [b"1", b"2"]
         assert rep.execute_command("AI.TENSORGET", "o{1}", "VALUES") == [1, 2]

@@ -506,7 +506,7 @@ def test_outputs_replicate_as_tensorset_and_scriptrun_does_not():
             tset(m, "b", B)
             assert srun(m, "old", "bar", "INPUTS", "a", "b", "OUTPUTS", "c") == b"OK"
             error_of(m, "AI.SCRIPTRUN", "old", "bar", "INPUTS", "a", "OUTPUTS", "never")
-            assert m.execute_command("WAIT", 1, 5000) == 1
+            assert m.execute_command("WAIT", 1, 60000) == 1
             wait_for(lambda: rr.dbsize() == m.dbsize(), 10, what="the replica to catch up")
             assert rr.execute_command("AI.TENSORGET", "c") == m.execute_command("AI.TENSORGET", "c")
             assert values(rr, "c") == [b"12", b"23", b"32", b"43"]

@@ -526,7 +526,7 @@ def test_outputs_replicate_as_tensorset_and_scriptexecute_does_not():
             assert sx(m, "x", "pair", "INPUTS", 2, "a", "b", "OUTPUTS", 2, "sum", "prod") == b"OK"
             with pytest.raises(redis.ResponseError):
                 sx(m, "x", "oob", "INPUTS", 1, "a", "OUTPUTS", 1, "never")
-            assert m.execute_command("WAIT", 1, 5000) == 1
+            assert m.execute_command("WAIT", 1, 60000) == 1
             wait_for(lambda: rr.dbsize() == m.dbsize(), 10, what="the replica to catch up")
             for key in ("c", "sum", "prod"):
                 assert rr.execute_command("AI.TENSORGET", key) == m.execute_command("AI.TENSORGET", key)
