@@ -80,15 +80,14 @@ cdef void unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept nogil:
     RedisModule_FreeThreadSafeContext(ctx)
 
 
-# RedisModule_Call's flags (`v`: the argument vector): `!` replicates like the client's own command; `S` (script mode)
-# refuses what Lua may not call either, decided by Redis from the command's own flags:
-# `noscript` (WAIT, WAITAOF, CLIENT PAUSE, FAILOVER, MULTI/EXEC, SUBSCRIBE, MONITOR, SHUTDOWN,
-# DEBUG, CONFIG, and EVAL/EVALSHA/FCALL whose scripts would run beyond our ACL check), writes
-# on a read-only replica or without enough good replicas; `C` runs the command as the caller's
-# ACL user, so whatever it reads of the client's user (SORT's BY/GET patterns) is checked too.
-# RedisModule_Call never lets a command block (BLPOP, XREAD BLOCK answer at once, as in Lua).
-
-
+# RedisModule_Call's flags (`v`: the argument vector): `!` replicates like the client's own
+# command; `S` (script mode) refuses what Lua may not call either, decided by Redis from the
+# command's own flags: `noscript` (WAIT on 7.0, CLIENT PAUSE, FAILOVER, MULTI/EXEC, SUBSCRIBE,
+# MONITOR, SHUTDOWN, DEBUG, CONFIG, and EVAL/EVALSHA/FCALL, whose scripts would run beyond our
+# ACL check), writes on a read-only replica or without enough good replicas; `C` runs the
+# command as the caller's ACL user, so what it checks of its client's user (SORT's BY/GET
+# patterns) is the caller's. RedisModule_Call never lets a command block (XREAD BLOCK answers at
+# once, as in Lua).
 cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, int argc, int *error) noexcept nogil:
     """argv[0] is the command. NULL with *error an errno when Redis refuses before running it:
     ACL (EACCES), unknown command (ENOENT), arity (EINVAL). A command script mode refuses
