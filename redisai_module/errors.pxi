@@ -38,6 +38,7 @@ cdef extern from *:
     #define RAI_ERR_EXPECTED_BLOB "ERR Invalid argument, expected BLOB"
     #define RAI_ERR_LOAD_BACKEND "ERR Could not load backend"
     #define RAI_ERR_MULTI "ERR Cannot run RedisAI command within a transaction or a LUA script"
+    #define RAI_ERR_SCAN_NO_USER "ERR cannot tell the caller's ACL user: call from a connection or a Lua script"
     #define RAI_ERR_MODELEXECUTE_ARITY "ERR wrong number of arguments for 'AI.MODELEXECUTE' command"
     #define RAI_ERR_INPUTS_NOT_SPECIFIED "ERR INPUTS not specified"
     #define RAI_ERR_INPUT_COUNT_POSITIVE "ERR Input count must be a positive integer"
@@ -153,6 +154,7 @@ cdef extern from *:
     const char *RAI_ERR_EXPECTED_BLOB
     const char *RAI_ERR_LOAD_BACKEND
     const char *RAI_ERR_MULTI
+    const char *RAI_ERR_SCAN_NO_USER
     const char *RAI_ERR_MODELEXECUTE_ARITY
     const char *RAI_ERR_INPUTS_NOT_SPECIFIED
     const char *RAI_ERR_INPUT_COUNT_POSITIVE

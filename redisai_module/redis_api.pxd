@@ -83,6 +83,8 @@ cdef extern from "redismodule.h" nogil:
     void *RedisModule_GetBlockedClientPrivateData(RedisModuleCtx *ctx)
     int RedisModule_BlockedClientMeasureTimeStart(RedisModuleBlockedClient *bc)
     int RedisModule_BlockedClientMeasureTimeEnd(RedisModuleBlockedClient *bc)
+    int RedisModule_AvoidReplicaTraffic()
+    int RedisModule_EventLoopAddOneShot(void (*func)(void *) noexcept nogil, void *user_data)
 
     # persistence (type callbacks)
     void RedisModule_SaveUnsigned(RedisModuleIO *io, uint64_t value)
@@ -131,6 +133,9 @@ cdef extern from "redismodule.h" nogil:
     RedisModuleString *RedisModule_GetCurrentUserName(RedisModuleCtx *ctx)
     RedisModuleUser *RedisModule_GetModuleUserFromUserName(RedisModuleString *name)
     void RedisModule_FreeModuleUser(RedisModuleUser *user)
+    void RedisModule_SetContextUser(RedisModuleCtx *ctx, const RedisModuleUser *user)
+    RedisModuleString *RedisModule_GetClientUserNameById(RedisModuleCtx *ctx, unsigned long long id)
+    unsigned long long RedisModule_GetClientId(RedisModuleCtx *ctx)
     int RedisModule_ACLCheckCommandPermissions(RedisModuleUser *user, RedisModuleString **argv, int argc)
     int RedisModule_ACLCheckKeyPermissions(RedisModuleUser *user, RedisModuleString *key, int flags)
     ctypedef enum RedisModuleACLLogEntryReason:

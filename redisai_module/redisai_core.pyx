@@ -29,6 +29,7 @@ include "backends/loading.pyx"
 
 # execution: per-device run queues and their workers; runs and DAGs
 include "execution/clock.pyx"
+include "execution/unblock_when_writable.pyx"
 include "execution/run_queue.pyx"
 include "execution/batching.pyx"
 include "execution/run.pyx"

@@ -1,7 +1,8 @@
 /* RedisModule_OnLoad: the module's entry point. Everything else lives in Cython
  * (redisai_module/); this file only wires it into Redis, in this order:
  * Redis API -> INFO sections -> the LLAPI (src/redisai.h) -> argument check -> Python
- * -> load-time arguments -> data types -> commands -> the shutdown hook -> the CPU run queue. */
+ * -> load-time arguments -> data types -> commands -> the shutdown and event-loop hooks -> the CPU
+ * run queue. */
 #include "redismodule.h"
 
 #include "command_table.h"
@@ -13,6 +14,12 @@
 static void on_shutdown(RedisModuleCtx *ctx, RedisModuleEvent event, uint64_t subevent, void *data) {
     (void)event, (void)subevent, (void)data;
     RAI_Shutdown(ctx);
+}
+
+static void on_event_loop(RedisModuleCtx *ctx, RedisModuleEvent event, uint64_t subevent, void *data) {
+    (void)event, (void)data;
+    if (subevent == REDISMODULE_SUBEVENT_EVENTLOOP_BEFORE_SLEEP)
+        RAI_UnblockWritableRuns(ctx);
 }
 
 __attribute__((visibility("default")))
@@ -34,6 +41,8 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     if (RAI_RegisterCommands(ctx) == REDISMODULE_ERR)
         return REDISMODULE_ERR;
     RedisModule_SubscribeToServerEvent(ctx, RedisModuleEvent_Shutdown, on_shutdown);
+    /* Just before Redis serves unblocked clients: runs that write their outputs wait out pauses. */
+    RedisModule_SubscribeToServerEvent(ctx, RedisModuleEvent_EventLoop, on_event_loop);
     /* Loads check RedisModule_IsIOError themselves: RDB and DUMP input is untrusted. */
     RedisModule_SetModuleOptions(ctx, REDISMODULE_OPTIONS_HANDLE_IO_ERRORS);
     return RAI_RunQueues_Start();

@@ -221,3 +221,39 @@ def test_acl_categories(server, admin):
                 w.execute_command("AI.TENSORSET", "ok:t", "FLOAT", 1, "VALUES", 1)
         finally:
             w.close()
+
+
+def scan(c, command):
+    return sorted(key for key, _tag in c.execute_command(command))
+
+
+@pytest.mark.parametrize("command, kind", [("AI._MODELSCAN", "m"), ("AI._SCRIPTSCAN", "s")])
+def test_scans_list_only_the_keys_the_caller_may_read(server, admin, command, kind):
+    everything = sorted(f"{p}:{kind}".encode() for p in ("ok", "no", "in", "out"))
+    assert scan(admin, command) == everything  # the default user: ~*
+    assert admin.execute_command("EVAL", f"return redis.call('{command}')", 0) is not None
+    for name, readable in (("u", [f"ok:{kind}"]), ("rw", [f"in:{kind}", f"ok:{kind}"])):
+        c = user_client(server, name)
+        try:
+            assert scan(c, command) == [k.encode() for k in readable]
+            # from Lua, the script runs as its caller
+            assert sorted(k for k, _ in c.execute_command("EVAL", f"return redis.call('{command}')", 0)) == \
+                [k.encode() for k in readable]
+        finally:
+            c.close()
+
+
+def test_scans_from_a_torchscript_script_are_refused(server, admin):
+    """The module's own calls from scripts, like any module's, carry no client to take the user
+    from: refused rather than guessed."""
+    admin.execute_command("AI.SCRIPTSTORE", "ok:scan", "CPU", "ENTRY_POINTS", 1, "scan", "SOURCE", """
+def scan(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("AI._MODELSCAN", args)
+""")
+    c = user_client(server, "u")
+    try:
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("AI.SCRIPTEXECUTE", "ok:scan", "scan", "KEYS", 1, "ok:k")
+        assert "cannot tell the caller's ACL user" in str(e.value)
+    finally:
+        c.close()

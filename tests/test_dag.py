@@ -250,24 +250,22 @@ def test_only_persisted_tensors_replicate_and_ro_dags_run_on_a_replica():
         assert info(rc, "m")[b"calls"] == 1  # the replica ran only its own DAG
 
 
-# Two ops that can only both succeed if they run at the same time: each waits (bounded, sleeping
-# inside Redis, no CPU) for the other's step of a handshake on the key keys[0]; an op that gives up
-# returns zeros instead of its input.
+# Two ops that can only both succeed if they run at the same time: each waits (bounded, polling
+# Redis: scripts may not call DEBUG SLEEP) for the other's step of a handshake on the key keys[0];
+# an op that gives up returns zeros instead of its input.
 HANDSHAKE = """
 def wait_for_go(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("SET", keys[0], "started")
-    for i in range(250):
+    for i in range(200000):
         if str(redis.execute("GET", keys[0])) == "go":
             return tensors[0]
-        redis.execute("DEBUG", "SLEEP", "0.02")
     return tensors[0] * 0
 
 def release(tensors: List[Tensor], keys: List[str], args: List[str]):
-    for i in range(250):
+    for i in range(200000):
         if str(redis.execute("GET", keys[0])) == "started":
             redis.execute("SET", keys[0], "go")
             return tensors[0]
-        redis.execute("DEBUG", "SLEEP", "0.02")
     return tensors[0] * 0
 
 def double(tensors: List[Tensor], keys: List[str], args: List[str]):

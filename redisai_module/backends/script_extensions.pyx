@@ -3,8 +3,9 @@
 # the worker thread that runs the script, as the client that sent the command: every Redis call
 # passes that user's ACL check. The GIL is released before Redis's lock is taken (the main
 # thread may hold Redis's lock while it waits for the GIL), and never held under it.
-from libc.errno cimport errno, EACCES
+from libc.errno cimport errno, EACCES, ESPIPE
 from libc.string cimport strerror
+from posix.unistd cimport usleep
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
@@ -19,6 +20,8 @@ cdef extern from *:
     void *rai_get_script_run() nogil
 
 REDIS_ERROR_PREFIX = "Redis command returned an error: "
+cdef enum:
+    PAUSE_POLL_US = 10000  # how often a script's call waiting out a client pause looks again
 
 
 def register_script_extensions(torch):
@@ -52,11 +55,21 @@ cdef Run *current_script_run() except NULL:
     return run
 
 
-cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx) noexcept nogil:
+cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx, bint writable=False) noexcept nogil:
     """Take Redis's lock in a context of the run's client; its ACL user, or NULL if that user
-    no longer exists."""
+    no longer exists. `writable`: not while Redis pauses clients, when whatever the call
+    replicated would assert in Redis as the lock is released (Redis postpones its clients'
+    commands the same way)."""
+    cdef bint logged = False
     ctx[0] = RedisModule_GetThreadSafeContext(run.blocked_client)
     RedisModule_ThreadSafeContextLock(ctx[0])
+    while writable and RedisModule_AvoidReplicaTraffic():
+        if not logged:
+            RedisModule_Log(ctx[0], "notice", "a script's redis.execute waits: clients are paused")
+            logged = True
+        RedisModule_ThreadSafeContextUnlock(ctx[0])
+        usleep(PAUSE_POLL_US)
+        RedisModule_ThreadSafeContextLock(ctx[0])
     return RedisModule_GetModuleUserFromUserName(run.user)
 
 
@@ -67,24 +80,38 @@ cdef void unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept nogil:
     RedisModule_FreeThreadSafeContext(ctx)
 
 
+# RedisModule_Call's flags (`v`: the argument vector): `!` replicates like the client's own
+# command; `S` (script mode) refuses what Lua may not call either, decided by Redis from the
+# command's own flags: `noscript` (WAIT on 7.0, CLIENT PAUSE, FAILOVER, MULTI/EXEC, SUBSCRIBE,
+# MONITOR, SHUTDOWN, DEBUG, CONFIG, and EVAL/EVALSHA/FCALL, whose scripts would run beyond our
+# ACL check), writes on a read-only replica or without enough good replicas; `C` runs the
+# command as the caller's ACL user, so what it checks of its client's user (SORT's BY/GET
+# patterns) is the caller's. RedisModule_Call never lets a command block (XREAD BLOCK answers at
+# once, as in Lua).
 cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, int argc, int *error) noexcept nogil:
-    """argv[0] is the command. Replicated like the client's own command (the `!` flag). NULL
-    with *error an errno when Redis refuses before running it: ACL (EACCES), unknown command
-    (ENOENT), arity (EINVAL)."""
+    """argv[0] is the command. NULL with *error an errno when Redis refuses before running it:
+    ACL (EACCES), unknown command (ENOENT), arity (EINVAL). A command script mode refuses
+    (ESPIPE) gets Redis's error reply saying why instead."""
     cdef RedisModuleCtx *ctx
     cdef RedisModuleCallReply *reply = NULL
     cdef const char *name
     cdef size_t n
     cdef int k
-    cdef RedisModuleUser *user = lock_as_caller(run, &ctx)
+    cdef RedisModuleUser *user = lock_as_caller(run, &ctx, True)
+    # Checked here as well as by `C`: Redis 7.0 crashes logging a refusal of `C` from a thread-safe
+    # context (its client has no user), so `C` must never be the one that refuses.
     if user == NULL:
         error[0] = EACCES
     elif RedisModule_ACLCheckCommandPermissions(user, argv, argc) != REDISMODULE_OK:
         error[0] = errno
     else:
         name = RedisModule_StringPtrLen(argv[0], &n)
-        reply = RedisModule_Call(ctx, name, "!v", argv + 1, <size_t>(argc - 1))
+        RedisModule_SetContextUser(ctx, user)
+        reply = RedisModule_Call(ctx, name, "!vSC", argv + 1, <size_t>(argc - 1))
         error[0] = errno
+        if reply == NULL and error[0] == ESPIPE:
+            # refused again before running (same state, same lock): now with the reason's text
+            reply = RedisModule_Call(ctx, name, "!vSCE", argv + 1, <size_t>(argc - 1))
     for k in range(argc):  # under the lock: a SET may have kept a reference to its value
         RedisModule_FreeString(NULL, argv[k])
     unlock(ctx, user)

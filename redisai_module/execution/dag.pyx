@@ -134,4 +134,7 @@ cdef void dag_part_finished(Run *part) noexcept nogil:
         llapi_dag_finished(dag)
     elif last:
         RedisModule_BlockedClientMeasureTimeEnd(dag.blocked_client)
-        RedisModule_UnblockClient(dag.blocked_client, dag)
+        if dag.npersist > 0:
+            unblock_when_writable(dag.blocked_client, dag)  # its reply stores the PERSIST keys
+        else:
+            RedisModule_UnblockClient(dag.blocked_client, dag)

@@ -117,7 +117,10 @@ cdef void finish_run(Run *run) noexcept nogil:
         llapi_run_finished(run)  # queued by another module through the LLAPI
         return
     RedisModule_BlockedClientMeasureTimeEnd(run.blocked_client)  # SLOWLOG sees the run
-    RedisModule_UnblockClient(run.blocked_client, run)
+    if run.noutputs > 0:
+        unblock_when_writable(run.blocked_client, run)  # its reply stores the outputs
+    else:
+        RedisModule_UnblockClient(run.blocked_client, run)
 
 
 cdef void wait_a_millisecond(RunQueue *q) noexcept nogil:
