@@ -117,6 +117,7 @@ cdef extern from *:
     #define RAI_ERR_DAG_UNSUPPORTED_OP "Unsupported command within DAG"
     #define RAI_ERR_DAG_INPUT_NOT_FOUND "ERR INPUT key cannot be found in DAG"
     #define RAI_ERR_DAG_PERSIST_NOT_FOUND "ERR PERSIST key cannot be found in DAG"
+    #define RAI_ERR_DAG_NOT_A_TENSOR "ERR model output is not a tensor (e.g. an ONNX sequence or map): no DAG op can read it"
     """
     const char *RAI_ERR_WRONGTYPE
     const char *RAI_ERR_TENSOR_EMPTY
@@ -232,3 +233,4 @@ cdef extern from *:
     const char *RAI_ERR_DAG_UNSUPPORTED_OP
     const char *RAI_ERR_DAG_INPUT_NOT_FOUND
     const char *RAI_ERR_DAG_PERSIST_NOT_FOUND
+    const char *RAI_ERR_DAG_NOT_A_TENSOR

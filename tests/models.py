@@ -216,3 +216,16 @@ def onnx_sum_model(n_inputs: int = 5) -> bytes:
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])
     graph = helper.make_graph([helper.make_node("Sum", names, ["y"])], "sum", inputs, [y])
     return _onnx_bytes(graph)
+
+
+@functools.lru_cache(maxsize=None)
+def onnx_sequence_model() -> bytes:
+    """Outputs "seq" = SequenceConstruct(x, x) (a sequence of tensors: not a tensor) and "y" = x + x,
+    x float ["N"]."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])
+    seq = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, ["N"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])
+    graph = helper.make_graph([helper.make_node("SequenceConstruct", ["x", "x"], ["seq"]),
+                               helper.make_node("Add", ["x", "x"], ["y"])], "sequence", [x], [seq, y])
+    return _onnx_bytes(graph)
