@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from helpers import error_of
-from models import onnx_mul_model, torch_add_model
+from models import onnx_mul_model, onnx_sequence_model, torch_add_model
 from redis_server import running_server, wait_for
 
 SRC = '''
@@ -67,6 +67,9 @@ def model_execute_onnx(tensors: List[Tensor], keys: List[str], args: List[str]):
 
 def model_execute_onnx_bad_input(tensors: List[Tensor], keys: List[str], args: List[str]):
     return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 1)
+
+def model_execute_two_outputs(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 2)[1]
 
 def command_error(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("SET", keys[0])
@@ -155,6 +158,16 @@ def test_model_execute_errors(s):
     message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute", "KEYS", 1, "str{1}", "OUTPUTS", 1, "o{1}")
     assert "WRONGTYPE Operation against a key holding the wrong kind of value" in message
     assert message.endswith("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def test_model_execute_of_a_model_whose_output_is_not_a_tensor(s):
+    """The sequence output answered `AttributeError: 'NoneType' object has no attribute '__dlpack__'`."""
+    s.execute_command("AI.MODELSTORE", "seq{1}", "ONNX", "CPU", "BLOB", onnx_sequence_model())
+    message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute_two_outputs", "KEYS", 1, "seq{1}",
+                       "OUTPUTS", 1, "o{1}")
+    assert message.endswith("ERR redisAI.model_execute: a model output is not a tensor (e.g. an ONNX sequence or map)")
+    assert "AttributeError" not in message and "NoneType" not in message
+    assert s.exists("o{1}") == 0
 
 
 @pytest.mark.parametrize("fn, text", [

@@ -53,10 +53,17 @@ class TorchBackend:
         dev = self._device(device)
         # Names resolve explicitly to torch, redis and redisAI (BEHAVIOUR.md §9.1); there is no
         # Python frame to look into here.
+        if not is_utf8(source):
+            raise BackendError(RAI_ERR_SCRIPT_SOURCE_UTF8.decode())
         unit = self.torch._C.CompilationUnit()
-        unit.define(source, self._script_names)
+        try:
+            unit.define(source, self._script_names)
+        except UnicodeDecodeError as e:
+            # TorchScript's lexer refuses non-ASCII names, quoting the first byte of the character
+            # alone: its message does not decode (a codec error reached the client)
+            raise BackendError(RAI_ERR_SCRIPT_NOT_ASCII.decode() + e.object.decode("utf-8", "replace")) from None
         for name in entry_points:
-            function = unit.find_function(name)
+            function = unit.find_function(name) if is_utf8(name) else None
             if function is None:
                 raise BackendError(f"Function {name} does not exist in the given script.")
             params = function.schema.arguments
@@ -101,9 +108,11 @@ class TorchBackend:
     def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
         unit, dev = handle
         torch = self.torch
-        function = unit.find_function(name)
+        function = unit.find_function(name) if is_utf8(name) else None
         if function is None:
             raise BackendError(f"Function does not exist: {name}")
+        if not all(is_utf8(text) for text in keys + args):
+            raise BackendError(RAI_ERR_SCRIPT_KEYS_ARGS_UTF8.decode())
         tensors = [torch.from_dlpack(view) for view in inputs]
         if dev != "cpu":
             tensors = [t.to(dev) for t in tensors]
