@@ -256,3 +256,13 @@ def torch_empty_and_scalar_model() -> bytes:
             return x[0:0], x.sum()
 
     return _torch_bytes(EmptyAndScalar())
+
+
+@functools.lru_cache(maxsize=None)
+def onnx_to_string_model() -> bytes:
+    """y = x as text (Cast FLOAT -> STRING), x float ["N"]: a STRING output."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])
+    y = helper.make_tensor_value_info("y", TensorProto.STRING, ["N"])
+    graph = helper.make_graph([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)], "to_string", [x], [y])
+    return _onnx_bytes(graph)

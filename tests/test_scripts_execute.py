@@ -584,3 +584,16 @@ def test_keys_and_args_that_are_not_utf8_are_a_clear_error(scripts, keys, args):
 def test_a_function_name_that_is_not_utf8_does_not_exist(scripts):
     assert error_of(scripts, "AI.SCRIPTEXECUTE", "x", b"from_args\xff", "KEYS", 1, "k", "INPUTS", 1, "a",
                     "OUTPUTS", 1, "c") == "Function does not exist: from_args?"
+
+
+def test_a_string_tensor_input_is_a_clear_error(scripts):
+    """torch has no string tensors: DLPack's `only supports signed/unsigned integers...` reached
+    the client, for scripts and TORCH models alike."""
+    r = scripts
+    r.execute_command("AI.TENSORSET", "str", "STRING", 2, "VALUES", "a", "b")
+    expected = "STRING tensors cannot be TORCH inputs: torch has no string tensors"
+    assert error_of(r, "AI.SCRIPTEXECUTE", "s", "bar", "INPUTS", 2, "str", "str", "OUTPUTS", 1, "c") == expected
+    from models import torch_add_model
+    r.execute_command("AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", torch_add_model())
+    assert error_of(r, "AI.MODELEXECUTE", "m", "INPUTS", 2, "str", "str", "OUTPUTS", 1, "c") == expected
+    assert not r.exists("c")

@@ -105,6 +105,12 @@ class TorchBackend:
             raise BackendError(f"Function returned unexpected number of outputs - {name}")
         return [v.contiguous().cpu() for v in values]
 
+    def _torch_inputs(self, inputs):
+        """Zero-copy torch views; STRING tensors (numpy object arrays) have no torch form."""
+        if any(getattr(getattr(view, "dtype", None), "kind", None) in ("O", "S", "U") for view in inputs):
+            raise BackendError(RAI_ERR_TORCH_STRING_INPUT.decode())
+        return [self.torch.from_dlpack(view) for view in inputs]
+
     def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
         unit, dev = handle
         torch = self.torch
@@ -113,7 +119,7 @@ class TorchBackend:
             raise BackendError(f"Function does not exist: {name}")
         if not all(is_utf8(text) for text in keys + args):
             raise BackendError(RAI_ERR_SCRIPT_KEYS_ARGS_UTF8.decode())
-        tensors = [torch.from_dlpack(view) for view in inputs]
+        tensors = self._torch_inputs(inputs)
         if dev != "cpu":
             tensors = [t.to(dev) for t in tensors]
         with torch.inference_mode():
@@ -127,7 +133,7 @@ class TorchBackend:
         module, dev = handle
         torch = self.torch
         with torch.inference_mode():
-            args = [torch.from_dlpack(view) for view in inputs]
+            args = self._torch_inputs(inputs)
             if dev != "cpu":
                 args = [a.to(dev) for a in args]
             result = module(*args)
