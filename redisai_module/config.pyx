@@ -53,7 +53,7 @@ cdef void config_set_defaults() noexcept nogil:
     rai_config.threads_per_queue = 1
     rai_config.intra_op_parallelism = 0
     rai_config.inter_op_parallelism = 0
-    rai_config.model_chunk_size = 536346624  # RedisAI's default, exactly as its tests expect
+    rai_config.model_chunk_size = 535822336  # 511 MiB: RedisAI 1.2's default, as its clients' tests expect
     rai_config.model_execution_timeout = 5000
     rai_config.backend_memory_limit = 0
     rai_config.debug_command = False

@@ -118,6 +118,12 @@ cdef extern from *:
     #define RAI_ERR_DAG_UNSUPPORTED_OP "Unsupported command within DAG"
     #define RAI_ERR_DAG_INPUT_NOT_FOUND "ERR INPUT key cannot be found in DAG"
     #define RAI_ERR_DAG_PERSIST_NOT_FOUND "ERR PERSIST key cannot be found in DAG"
+    #define RAI_ERR_MODEL_EXECUTE_NOT_A_TENSOR "ERR redisAI.model_execute: a model output is not a torch tensor (e.g. an ONNX sequence, map or STRING tensor)"
+    #define RAI_ERR_SCRIPT_NOT_ASCII "TorchScript names must be ASCII: "
+    #define RAI_ERR_SCRIPT_SOURCE_UTF8 "ERR script source must be UTF-8 text"
+    #define RAI_ERR_SCRIPT_KEYS_ARGS_UTF8 "ERR script KEYS and ARGS must be UTF-8 text (TorchScript strings)"
+    #define RAI_ERR_TORCH_STRING_INPUT "ERR STRING tensors cannot be TORCH inputs: torch has no string tensors"
+    #define RAI_ERR_DAG_NOT_A_TENSOR "ERR model output is not a tensor (e.g. an ONNX sequence or map): no DAG op can read it"
     """
     const char *RAI_ERR_WRONGTYPE
     const char *RAI_ERR_TENSOR_EMPTY
@@ -234,3 +240,9 @@ cdef extern from *:
     const char *RAI_ERR_DAG_UNSUPPORTED_OP
     const char *RAI_ERR_DAG_INPUT_NOT_FOUND
     const char *RAI_ERR_DAG_PERSIST_NOT_FOUND
+    const char *RAI_ERR_DAG_NOT_A_TENSOR
+    const char *RAI_ERR_TORCH_STRING_INPUT
+    const char *RAI_ERR_SCRIPT_SOURCE_UTF8
+    const char *RAI_ERR_SCRIPT_KEYS_ARGS_UTF8
+    const char *RAI_ERR_SCRIPT_NOT_ASCII
+    const char *RAI_ERR_MODEL_EXECUTE_NOT_A_TENSOR

@@ -229,3 +229,53 @@ def onnx_sum_model(n_inputs: int = 5) -> bytes:
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])
     graph = helper.make_graph([helper.make_node("Sum", names, ["y"])], "sum", inputs, [y])
     return _onnx_bytes(graph)
+
+
+@functools.lru_cache(maxsize=None)
+def onnx_sequence_model() -> bytes:
+    """Outputs "seq" = SequenceConstruct(x, x) (a sequence of tensors: not a tensor) and "y" = x + x,
+    x float ["N"]."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])
+    seq = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, ["N"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])
+    graph = helper.make_graph([helper.make_node("SequenceConstruct", ["x", "x"], ["seq"]),
+                               helper.make_node("Add", ["x", "x"], ["y"])], "sequence", [x], [seq, y])
+    return _onnx_bytes(graph)
+
+
+@functools.lru_cache(maxsize=None)
+def onnx_empty_and_scalar_model() -> bytes:
+    """x float ["N", 2] -> "empty" = x[0:0] (shape [0, 2], zero-size) and "total" = sum of x
+    (rank 0): what torch_empty_and_scalar_model computes."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])
+    empty = helper.make_tensor_value_info("empty", TensorProto.FLOAT, [0, 2])
+    total = helper.make_tensor_value_info("total", TensorProto.FLOAT, [])
+    zero = helper.make_tensor("zero", TensorProto.INT64, [1], [0])
+    nodes = [helper.make_node("Slice", ["x", "zero", "zero", "zero"], ["empty"]),
+             helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0)]
+    graph = helper.make_graph(nodes, "empty_and_scalar", [x], [empty, total], initializer=[zero])
+    return _onnx_bytes(graph)
+
+
+@functools.lru_cache(maxsize=None)
+def torch_empty_and_scalar_model() -> bytes:
+    """forward(x) -> (x[0:0], x.sum()): a zero-size and a rank-0 output."""
+    import torch
+
+    class EmptyAndScalar(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+            return x[0:0], x.sum()
+
+    return _torch_bytes(EmptyAndScalar())
+
+
+@functools.lru_cache(maxsize=None)
+def onnx_to_string_model() -> bytes:
+    """y = x as text (Cast FLOAT -> STRING), x float ["N"]: a STRING output."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])
+    y = helper.make_tensor_value_info("y", TensorProto.STRING, ["N"])
+    graph = helper.make_graph([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)], "to_string", [x], [y])
+    return _onnx_bytes(graph)

@@ -358,7 +358,7 @@ def test_a_command_whose_callback_reports_no_key_is_served_where_it_lands(loaded
         assert raw(node.port, "AI.DAGRUN", "|>", "AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 3, "|>",
                    "AI.TENSORGET", "t", "VALUES") == ["OK", [b"3"]]
         # AI.CONFIG has no key (0,0,0)
-        assert raw(node.port, "AI.CONFIG", "GET", "MODEL_CHUNK_SIZE") == 536346624
+        assert raw(node.port, "AI.CONFIG", "GET", "MODEL_CHUNK_SIZE") == 535822336
 
 
 def test_keys_of_a_trailing_scriptexecute_section_are_not_reported(loaded):

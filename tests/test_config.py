@@ -16,7 +16,7 @@ from models import onnx_add_model, torch_add_model
 from redis_server import MODULE, RedisServer, running_server, wait_for
 from resp import Raw
 
-DEFAULT_CHUNK_SIZE = 536346624  # 511 MiB
+DEFAULT_CHUNK_SIZE = 535822336  # 511 MiB
 DEFAULT_BACKENDSPATH = str(MODULE.parent / "backends")  # <directory of the module .so>/backends
 
 # RedisAI's library name for each backend, relative to BACKENDSPATH (CONFIG.md §2).

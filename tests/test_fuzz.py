@@ -89,7 +89,7 @@ BLOB_ITERATIONS = max(20, ITERATIONS // 15)
 SENTINEL_MARK = b"~SENTINEL~" + uuid.UUID(int=0x5EED).hex.encode()
 FZ = b"fz:"  # prefix of every key the fuzzer creates on purpose
 
-DEFAULT_CHUNK = 536346624
+DEFAULT_CHUNK = 535822336
 RESTORED_KEY = FZ + b"restored"  # where the RESTORE fuzzer puts its payloads
 RELOAD_EVERY = 5  # every 5th batch check goes through DEBUG RELOAD
 BLOCKING = {b"AI.MODELEXECUTE", b"AI.MODELRUN", b"AI.SCRIPTEXECUTE", b"AI.SCRIPTRUN", b"AI.DAGEXECUTE",

@@ -12,7 +12,7 @@ import threading
 import pytest
 import redis
 
-from models import onnx_add_model, torch_add_model, torch_inplace_model
+from models import onnx_add_model, onnx_sequence_model, torch_add_model, torch_inplace_model
 from redis_server import ROOT, RedisServer, wait_for
 from resp import Raw
 
@@ -23,7 +23,8 @@ NOT_SCRIPT_CTX = "Finish ctx is not a script run ctx"
 NOT_MODEL_CTX = "Finish ctx is not a model run ctx"
 
 # Error codes (CONFIG.md §6, enum order)
-RAI_OK, RAI_EMODELCREATE, RAI_EMODELRUN, RAI_ESCRIPTCREATE = 0, 3, 4, 9
+RAI_OK, RAI_EMODELCREATE, RAI_EMODELRUN, RAI_ESCRIPTCREATE, RAI_EDAGRUN = 0, 3, 4, 9, 17
+E_NOT_A_TENSOR = "ERR model output is not a tensor (e.g. an ONNX sequence or map): no DAG op can read it"
 
 LEGACY_SRC = """
 def bar(a, b):
@@ -524,6 +525,22 @@ def test_dag_from_string_builder_errors(r):
     res = call(r, "llapitest.dagrun", "|> AI.TENSORGET nowhere VALUES", "out", "x", "a")
     assert res[0] == "RUN_ERROR" and res[2] == "ERR INPUT key cannot be found in DAG"
     assert r.exists("out") == 0
+
+
+def test_dag_with_a_model_output_that_is_not_a_tensor(r):
+    """The LLAPI DAG shares the command's slots: reading the ONNX sequence output fails the DAG
+    with a clear error (it crashed the server), leaving it unread is fine."""
+    r.execute_command("AI.MODELSTORE", "seq", "ONNX", "CPU", "BLOB", onnx_sequence_model())
+    r.execute_command("AI.TENSORSET", "x", "FLOAT", 2, "VALUES", 1, 2)
+    run = "|> AI.MODELEXECUTE seq INPUTS 1 x OUTPUTS 2 sq y "
+    assert call(r, "llapitest.dagrun", run + "|> AI.TENSORGET y VALUES", "nt_out", "x", "x")[:3] == ["OK", 1, 1]
+    assert tensor(r, "nt_out") == ("FLOAT", [2], [2.0, 4.0])
+    res = call(r, "llapitest.dagrun", run + "|> AI.TENSORGET y VALUES |> AI.TENSORGET sq VALUES", "nt_get", "x", "x")
+    assert res[:3] == ["ERROR", RAI_EDAGRUN, E_NOT_A_TENSOR]
+    res = call(r, "llapitest.dagrun", run + "|> AI.MODELEXECUTE seq INPUTS 1 sq OUTPUTS 2 p q", "nt_in", "x", "x")
+    assert res[:3] == ["ERROR", RAI_EMODELRUN, E_NOT_A_TENSOR]
+    assert r.exists("nt_get", "nt_in") == 0
+    assert [info(r, "seq")[k] for k in ("calls", "errors")] == [4, 1]
 
 
 def test_dag_built_op_by_op(r):

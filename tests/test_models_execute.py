@@ -14,9 +14,10 @@ import pytest
 import redis
 
 from helpers import NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, tset
-from models import (onnx_add_model, onnx_mul_model, onnx_sum_model, sklearn_linear_onnx,
-                    sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict, torch_add_model,
-                    torch_failing_model, torch_mlp_model, torch_mlp_reference, torch_two_outputs_model)
+from models import (onnx_add_model, onnx_empty_and_scalar_model, onnx_mul_model, onnx_sum_model,
+                    sklearn_linear_onnx, sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict,
+                    torch_add_model, torch_empty_and_scalar_model, torch_failing_model, torch_mlp_model,
+                    torch_mlp_reference, torch_two_outputs_model)
 from redis_server import running_server, wait_for
 from resp import Raw, raw
 
@@ -733,3 +734,25 @@ def test_command_info(server):
 ])
 def test_command_getkeys(server, args, keys):
     assert raw(server.port, "COMMAND", "GETKEYS", "AI.MODELEXECUTE", *args) == [k.encode() for k in keys]
+
+
+# --------------------------------------------------------------------------------------------------
+# Zero-size and rank-0 outputs: ONNX as TORCH (issue 11 item 14: ONNX answered `array must be
+# contiguous` for the first and shape [1] for the second)
+
+
+def test_onnx_zero_size_and_rank_0_outputs_are_what_torch_gives(r):
+    store(r, "onnx", "ONNX", onnx_empty_and_scalar_model())
+    store(r, "torch", "TORCH", torch_empty_and_scalar_model())
+    tset(r, "x", [[1, 2], [3, 4]])
+    replies = {}
+    for key in ("onnx", "torch"):
+        replies[key] = [r.execute_command("AI.MODELEXECUTE", key, "INPUTS", 1, "x",
+                                          "OUTPUTS", 2, f"{key}_empty", f"{key}_total")]
+        for out in ("empty", "total"):
+            try:
+                replies[key].append(r.execute_command("AI.TENSORGET", f"{key}_{out}", "META", "VALUES"))
+            except redis.ResponseError as e:
+                replies[key].append(str(e))
+    assert replies["onnx"] == replies["torch"]
+    assert replies["onnx"][2] == [b"dtype", b"FLOAT", b"shape", [], b"values", [b"10"]]

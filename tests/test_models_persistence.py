@@ -433,7 +433,7 @@ def test_crc_and_decoder_read_the_upstream_samples():
 # DUMP / RESTORE
 
 
-def expected_v4(m, chunk_size=536346624):
+def expected_v4(m, chunk_size=535822336):
     blob = m.blob
     return {"backend": BACKEND_CODES[m.backend], "device": m.device.encode() + b"\0", "tag": m.tag,
             "batch": m.batch, "inputs": [i.encode() + b"\0" for i in m.inputs],

@@ -9,8 +9,10 @@ import pytest
 import redis
 
 from helpers import error_of, replicas_acked
-from models import onnx_mul_model, torch_add_model
+from models import onnx_mul_model, onnx_sequence_model, onnx_to_string_model, torch_add_model
 from redis_server import running_server, wait_for
+E_NOT_A_TORCH_TENSOR = ("ERR redisAI.model_execute: a model output is not a torch tensor "
+                        "(e.g. an ONNX sequence, map or STRING tensor)")
 
 SRC = '''
 def set_key(tensors: List[Tensor], keys: List[str], args: List[str]):
@@ -67,6 +69,12 @@ def model_execute_onnx(tensors: List[Tensor], keys: List[str], args: List[str]):
 
 def model_execute_onnx_bad_input(tensors: List[Tensor], keys: List[str], args: List[str]):
     return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 1)
+
+def model_execute_two_outputs(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 2)[1]
+
+def model_execute_one_output(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 1)[0]
 
 def command_error(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("SET", keys[0])
@@ -155,6 +163,24 @@ def test_model_execute_errors(s):
     message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute", "KEYS", 1, "str{1}", "OUTPUTS", 1, "o{1}")
     assert "WRONGTYPE Operation against a key holding the wrong kind of value" in message
     assert message.endswith("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def test_model_execute_of_a_model_whose_output_is_not_a_tensor(s):
+    """The sequence output answered `AttributeError: 'NoneType' object has no attribute '__dlpack__'`."""
+    s.execute_command("AI.MODELSTORE", "seq{1}", "ONNX", "CPU", "BLOB", onnx_sequence_model())
+    message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute_two_outputs", "KEYS", 1, "seq{1}",
+                       "OUTPUTS", 1, "o{1}")
+    assert message.endswith(E_NOT_A_TORCH_TENSOR)
+    assert "AttributeError" not in message and "NoneType" not in message
+    assert s.exists("o{1}") == 0
+
+
+def test_model_execute_of_a_model_whose_output_is_a_string_tensor(s):
+    """torch has no string tensors: torch.from_numpy's TypeError reached the client."""
+    s.execute_command("AI.MODELSTORE", "str{1}", "ONNX", "CPU", "BLOB", onnx_to_string_model())
+    message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute_one_output", "KEYS", 1, "str{1}",
+                       "OUTPUTS", 1, "o{1}")
+    assert message.endswith(E_NOT_A_TORCH_TENSOR) and "TypeError" not in message
 
 
 @pytest.mark.parametrize("fn, text", [

@@ -563,3 +563,37 @@ def test_command_getkeys(server, args, keys):
 def test_command_getkeys_short_command_reports_none(server):
     reply = raw(server.port, "COMMAND", "GETKEYS", "AI.SCRIPTEXECUTE", "s", "bar", "INPUTS", 1)
     assert isinstance(reply, tuple) and reply[0] == "error", reply
+
+
+# --------------------------------------------------------------------------------------------------
+# Bytes that are not UTF-8 (TorchScript strings are): pybind11's own messages about its casts
+# reached the client (issue 11 item 14's class)
+
+
+@pytest.mark.parametrize("keys, args", [([b"k\xff"], [b"1"]), ([b"k"], [b"\xff"])])
+def test_keys_and_args_that_are_not_utf8_are_a_clear_error(scripts, keys, args):
+    message = error_of(scripts, "AI.SCRIPTEXECUTE", "x", "from_args", "KEYS", len(keys), *keys,
+                       "INPUTS", 1, "a", "ARGS", len(args), *args, "OUTPUTS", 1, "c")
+    assert message == "script KEYS and ARGS must be UTF-8 text (TorchScript strings)"
+    assert not scripts.exists("c")
+    # UTF-8 text is passed as it is
+    assert sx(scripts, "x", "from_args", "KEYS", 1, "ké", "INPUTS", 1, "a", "ARGS", 1, "2", "OUTPUTS", 1, "c") == b"OK"
+    assert values(scripts, "c") == [b"5", b"7", b"5", b"7"]
+
+
+def test_a_function_name_that_is_not_utf8_does_not_exist(scripts):
+    assert error_of(scripts, "AI.SCRIPTEXECUTE", "x", b"from_args\xff", "KEYS", 1, "k", "INPUTS", 1, "a",
+                    "OUTPUTS", 1, "c") == "Function does not exist: from_args?"
+
+
+def test_a_string_tensor_input_is_a_clear_error(scripts):
+    """torch has no string tensors: DLPack's `only supports signed/unsigned integers...` reached
+    the client, for scripts and TORCH models alike."""
+    r = scripts
+    r.execute_command("AI.TENSORSET", "str", "STRING", 2, "VALUES", "a", "b")
+    expected = "STRING tensors cannot be TORCH inputs: torch has no string tensors"
+    assert error_of(r, "AI.SCRIPTEXECUTE", "s", "bar", "INPUTS", 2, "str", "str", "OUTPUTS", 1, "c") == expected
+    from models import torch_add_model
+    r.execute_command("AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", torch_add_model())
+    assert error_of(r, "AI.MODELEXECUTE", "m", "INPUTS", 2, "str", "str", "OUTPUTS", 1, "c") == expected
+    assert not r.exists("c")

@@ -66,6 +66,26 @@ def test_compile_error_is_one_line_and_changes_nothing(r):
     assert meta(r, "s")[5] == [b"bar"]
 
 
+def test_a_non_ascii_name_is_a_clear_error(r):
+    """TorchScript names are ASCII: `fé` answered a UTF-8 codec error; now torch's own words,
+    decodable. An ASCII script asked for an entry point `fé` that it cannot define says so."""
+    source = "def fé(tensors: List[Tensor], keys: List[str], args: List[str]):\n    return tensors[0]\n"
+    message = error_of(r, "AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "fé", "SOURCE", source)
+    assert message.startswith("TorchScript names must be ASCII: expected a valid token but found")
+    assert "def fé(tensors" in message and "codec" not in message and "\n" not in message
+    assert error_of(r, "AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "fé", "SOURCE", ENTRY_SRC) == \
+        "Function fé does not exist in the given script."
+    assert not r.exists("s")
+
+
+def test_source_and_entry_points_that_are_not_utf8(r):
+    assert error_of(r, "AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "bar", "SOURCE",
+                    ENTRY_SRC.encode() + b"# \xff\n") == "script source must be UTF-8 text"
+    assert error_of(r, "AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, b"bar\xff", "SOURCE", ENTRY_SRC) == \
+        "Function bar? does not exist in the given script."
+    assert not r.exists("s")
+
+
 @needs_no_gpu
 def test_gpu_without_cuda(r):
     assert error_of(r, "AI.SCRIPTSTORE", "s", "GPU", "ENTRY_POINTS", 1, "bar", "SOURCE", ENTRY_SRC) == \

@@ -26,6 +26,16 @@ def without_kernel_frames(message):
     return _PYTHON_KERNEL_FRAMES.sub("", str(message))
 
 
+def is_utf8(text):
+    """Names and texts reach us decoded with surrogateescape; TorchScript strings must be UTF-8
+    (pybind11 refuses the rest with a message about its own internals)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def parse_device(device):
     """('CPU', None) or ('GPU', index) by RedisAI's loose rules (§5.8); BackendError otherwise."""
     upper = device.upper()

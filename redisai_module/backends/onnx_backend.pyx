@@ -179,4 +179,6 @@ class OnnxBackend:
             raise self._errors(e) from None
         finally:
             self._end_watch(options)
-        return [np.ascontiguousarray(r) if isinstance(r, np.ndarray) else None for r in results]
+        # np.require keeps rank 0 (np.ascontiguousarray would make it [1]); sequences and maps
+        # are not tensors: None
+        return [np.require(r, requirements="C") if isinstance(r, np.ndarray) else None for r in results]

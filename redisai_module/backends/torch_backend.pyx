@@ -62,10 +62,17 @@ class TorchBackend:
         dev = self._device(device)
         # Names resolve explicitly to torch, redis and redisAI (BEHAVIOUR.md §9.1); there is no
         # Python frame to look into here.
+        if not is_utf8(source):
+            raise BackendError(RAI_ERR_SCRIPT_SOURCE_UTF8.decode())
         unit = self.torch._C.CompilationUnit()
-        unit.define(source, self._script_names)
+        try:
+            unit.define(source, self._script_names)
+        except UnicodeDecodeError as e:
+            # TorchScript's lexer refuses non-ASCII names, quoting the first byte of the character
+            # alone: its message does not decode (a codec error reached the client)
+            raise BackendError(RAI_ERR_SCRIPT_NOT_ASCII.decode() + e.object.decode("utf-8", "replace")) from None
         for name in entry_points:
-            function = unit.find_function(name)
+            function = unit.find_function(name) if is_utf8(name) else None
             if function is None:
                 raise BackendError(f"Function {name} does not exist in the given script.")
             params = function.schema.arguments
@@ -107,13 +114,21 @@ class TorchBackend:
             raise BackendError(f"Function returned unexpected number of outputs - {name}")
         return [v.contiguous().cpu() for v in values]
 
+    def _torch_inputs(self, inputs, dev):
+        """Private torch tensors on `dev`; STRING tensors (numpy object arrays) have no torch form."""
+        if any(getattr(getattr(view, "dtype", None), "kind", None) in ("O", "S", "U") for view in inputs):
+            raise BackendError(RAI_ERR_TORCH_STRING_INPUT.decode())
+        return [self._private(x, dev) for x in inputs]
+
     def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
         unit, dev = handle
         torch = self.torch
-        function = unit.find_function(name)
+        function = unit.find_function(name) if is_utf8(name) else None
         if function is None:
             raise BackendError(f"Function does not exist: {name}")
-        tensors = [self._private(x, dev) for x in inputs]
+        if not all(is_utf8(text) for text in keys + args):
+            raise BackendError(RAI_ERR_SCRIPT_KEYS_ARGS_UTF8.decode())
+        tensors = self._torch_inputs(inputs, dev)
         with torch.inference_mode():
             if name in entry_points:
                 result = function(tensors, keys, args)
@@ -125,7 +140,7 @@ class TorchBackend:
         module, dev = handle
         torch = self.torch
         with torch.inference_mode():
-            args = [self._private(x, dev) for x in inputs]
+            args = self._torch_inputs(inputs, dev)
             result = module(*args)
         if isinstance(result, torch.Tensor):
             result = (result,)

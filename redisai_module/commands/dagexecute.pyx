@@ -72,6 +72,8 @@ cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
     if op.kind == DAG_TENSORSET:
         return RedisModule_ReplyWithSimpleString(ctx, "OK")
     if op.kind == DAG_TENSORGET:
+        if dag.slot_not_tensor[op.input_slots[0]]:
+            return RedisModule_ReplyWithError(ctx, RAI_ERR_DAG_NOT_A_TENSOR)
         t = dag.slots[op.input_slots[0]]
         if t == NULL:
             return RedisModule_ReplyWithSimpleString(ctx, "NA")  # its producer failed or never ran
@@ -92,7 +94,7 @@ cdef int persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag) noexcept nogil:
     for k in range(dag.npersist):
         t = dag.slots[dag.persist_slots[k]]
         if t == NULL:
-            continue  # e.g. an ONNX output that is not a tensor
+            continue  # a model output that is not a tensor: skipped, as AI.MODELEXECUTE skips it
         err = store_output(ctx, dag.persist_keys[k], t)
         if err != NULL:
             RedisModule_ReplyWithError(ctx, err)

@@ -1,8 +1,9 @@
 # A DAG on the run queues (BEHAVIOUR.md §3): one part per device, each a Run that walks the
 # DAG's ops of its device in order. Model and script ops are ordinary Runs whose inputs are
 # taken from the DAG's slots when they become ready and whose outputs fill new slots;
-# TENSORSET and TENSORGET ops do nothing here (built at parse time, read by the reply).
-from libc.string cimport memset
+# TENSORSET ops do nothing here (built at parse time) and TENSORGET ops only check that what
+# they read is a tensor (the reply reads it).
+from libc.string cimport memset, strlen
 from redisai_module.execution.run cimport *
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.pthreads cimport *
@@ -28,6 +29,7 @@ cdef Dag *dag_new(size_t capacity) noexcept nogil:
     dag.ops = <DagOp *>zalloc(capacity * sizeof(DagOp))
     dag.nslots = capacity
     dag.slots = <RaiTensor **>zalloc(capacity * sizeof(RaiTensor *))
+    dag.slot_not_tensor = <bint *>zalloc(capacity * sizeof(bint))
     dag.parts = <Run **>zalloc(capacity * sizeof(Run *))
     return dag
 
@@ -53,6 +55,7 @@ cdef void dag_free(Dag *dag) noexcept nogil:
     RedisModule_Free(dag.persist_slots)
     RedisModule_Free(dag.parts)
     RedisModule_Free(dag.slots)
+    RedisModule_Free(dag.slot_not_tensor)
     RedisModule_Free(dag.ops)
     pthread_mutex_destroy(&dag.lock)
     RedisModule_Free(dag)
@@ -62,24 +65,53 @@ cdef inline bint op_does_work(DagOp *op) noexcept nogil:
     return op.kind == DAG_MODEL or op.kind == DAG_SCRIPT
 
 
+cdef const char *dag_op_error(DagOp *op) noexcept nogil:
+    """A failed op's error: its run's, or for a TENSORGET op the one way it fails."""
+    return op.run.error if op.run != NULL else RAI_ERR_DAG_NOT_A_TENSOR
+
+
+cdef void fail_op_on_non_tensor(Dag *dag, DagOp *op) noexcept nogil:
+    """An op reads a slot that holds no tensor: it fails, and with it the DAG (lock held)."""
+    op.status = DAG_OP_FAILED
+    if op.run != NULL:
+        op.run.error = copy_cstring(RAI_ERR_DAG_NOT_A_TENSOR, strlen(RAI_ERR_DAG_NOT_A_TENSOR))
+    dag.failed = True
+
+
+cdef DagStepState dag_op_inputs_state(Dag *dag, DagOp *op, size_t ninputs) noexcept nogil:
+    """READY when every slot the op reads holds a tensor, WAIT while one is still to come (from
+    another device); an input produced as a non-tensor fails the op and the DAG (DONE)."""
+    cdef DagStepState state = DAG_STEP_READY
+    cdef size_t k, slot
+    for k in range(ninputs):
+        slot = op.input_slots[k]
+        if dag.slot_not_tensor[slot]:
+            fail_op_on_non_tensor(dag, op)
+            return DAG_PART_DONE
+        if dag.slots[slot] == NULL:
+            state = DAG_STEP_WAIT
+    return state
+
+
 cdef DagStepState dag_next_step(Run *part, Run **step) noexcept nogil:
     """The part's next model/script op if its inputs are all produced (they become the step's
-    inputs, by reference). Also used on queued parts when a worker looks for batch members."""
+    inputs, by reference). TENSORGET ops on the way are passed once what they read is there.
+    Also used on queued parts when a worker looks for batch members."""
     cdef Dag *dag = part.dag
     cdef DagOp *op
-    cdef RaiTensor *t
     cdef size_t k
     cdef DagStepState state = DAG_PART_DONE
     pthread_mutex_lock(&dag.lock)
     while not (dag.failed or dag.timed_out) and part.dag_cursor < dag.nops:
         op = &dag.ops[part.dag_cursor]
-        if op.part != part.dag_part or not op_does_work(op):
+        if op.part != part.dag_part or op.kind == DAG_TENSORSET:
             part.dag_cursor += 1
             continue
-        state = DAG_STEP_READY
-        for k in range(op.run.ninputs):
-            if dag.slots[op.input_slots[k]] == NULL:
-                state = DAG_STEP_WAIT
+        state = dag_op_inputs_state(dag, op, op.run.ninputs if op_does_work(op) else 1)
+        if state == DAG_STEP_READY and not op_does_work(op):
+            part.dag_cursor += 1  # a TENSORGET of a tensor: the reply reads it
+            state = DAG_PART_DONE
+            continue
         if state == DAG_STEP_READY:
             for k in range(op.run.ninputs):
                 if op.run.inputs[k] == NULL:
@@ -106,12 +138,15 @@ cdef bint dag_step_done(Run *part, Run *step) noexcept nogil:
     else:
         op.status = DAG_OP_DONE
         for k in range(step.noutputs):
-            dag.slots[op.output_slots[k]] = tensor_incref(step.outputs[k])
+            if step.outputs[k] == NULL:  # the model's output is not a tensor
+                dag.slot_not_tensor[op.output_slots[k]] = True
+            else:
+                dag.slots[op.output_slots[k]] = tensor_incref(step.outputs[k])
     part.dag_cursor += 1
     if not dag.failed and not dag.timed_out:
         for k in range(part.dag_cursor, dag.nops):
-            if dag.ops[k].part == part.dag_part and op_does_work(&dag.ops[k]):
-                more = True
+            if dag.ops[k].part == part.dag_part and dag.ops[k].kind != DAG_TENSORSET:
+                more = True  # a TENSORGET too: dag_next_step checks what it reads
                 break
     pthread_mutex_unlock(&dag.lock)
     return more

@@ -28,6 +28,7 @@ ctypedef struct Run:
     size_t noutputs
     RedisModuleString **output_keys
     RaiTensor **outputs            # filled by the worker; NULL where the model gave no tensor
+                                   # (a successful model step: that output is not a tensor)
     char *error                    # one-line error text, or NULL
     RedisModuleBlockedClient *blocked_client  # the client waiting (for a DAG step: the DAG's)
     RedisModuleString *user        # script runs: the caller's ACL user, for Redis calls the script makes
@@ -65,6 +66,7 @@ cdef struct Dag:
     pthread_mutex_t lock           # slots and status, shared by the parts' workers
     size_t nslots
     RaiTensor **slots              # one reference each; NULL until produced
+    bint *slot_not_tensor          # produced, but not a tensor (e.g. an ONNX ZipMap): slot stays NULL
     size_t nops
     DagOp *ops
     size_t npersist

@@ -308,6 +308,12 @@ cdef int llapi_dag_run(LlapiDag *d, FinishCallback callback, void *private_data,
     return REDISMODULE_ERR if rc < 0 else REDISMODULE_OK
 
 
+cdef int op_error_code(DagOp *op) noexcept nogil:
+    if op.kind == DAG_SCRIPT:
+        return RAI_ESCRIPTRUN
+    return RAI_EMODELRUN if op.kind == DAG_MODEL else RAI_EDAGRUN
+
+
 cdef void llapi_dag_finished(Dag *dag) noexcept nogil:
     """On the worker that finished the DAG's last part: count its steps, keep the first error,
     call the caller back."""
@@ -319,7 +325,7 @@ cdef void llapi_dag_finished(Dag *dag) noexcept nogil:
         if op.run != NULL and op.status != DAG_OP_PENDING:
             count_run(op.run)
         if op.status == DAG_OP_FAILED and d.error.code == RAI_OK:
-            llapi_set_error(&d.error, RAI_ESCRIPTRUN if op.kind == DAG_SCRIPT else RAI_EMODELRUN, op.run.error)
+            llapi_set_error(&d.error, op_error_code(op), dag_op_error(op))
     d.callback(d, d.private_data)
 
 
@@ -340,7 +346,8 @@ cdef size_t llapi_dag_num_outputs(void *finish_ctx) noexcept nogil:
 
 
 cdef RaiTensor *llapi_dag_output_tensor(void *finish_ctx, size_t index) noexcept nogil:
-    """The tensor of the index-th TENSORGET op (borrowed), NULL if it was not produced."""
+    """The tensor of the index-th TENSORGET op (borrowed), NULL if it was not produced (or the
+    model's output there is not a tensor)."""
     cdef LlapiDag *d = finished_dag(finish_ctx)
     cdef size_t k
     if d == NULL:
