@@ -198,12 +198,14 @@ LEGACY = "s:legacy"
 def restock_commands():
     """What each batch starts with: every model, script, tensor and plain key, stored afresh (the
     previous batch may have flushed, swapped or replaced any of them)."""
-    cmds = [["AI.MODELSTORE", m.key, *m.store] for m in model_specs()]
+    # (a RESTORE or COPY may have left a value of another type at any of these keys)
+    cmds = [["DEL", *[m.key for m in model_specs()], SCRIPT, LEGACY, *TENSORS, *PLAIN]]
+    cmds += [["AI.MODELSTORE", m.key, *m.store] for m in model_specs()]
     cmds.append(["AI.SCRIPTSTORE", SCRIPT, "CPU", "TAG", "fz", "ENTRY_POINTS", len(ENTRY_POINTS), *ENTRY_POINTS,
                  "SOURCE", SCRIPT_SRC])
     cmds.append(["AI.SCRIPTSET", LEGACY, "CPU", "SOURCE", LEGACY_SRC])
     cmds += [["AI.TENSORSET", k, *a] for k, a in TENSORS.items()]
-    cmds += [["DEL", *PLAIN], ["SET", "p:str", "v"], ["RPUSH", "p:list", "a", "b"], ["HSET", "p:hash", "f", "v"],
+    cmds += [["SET", "p:str", "v"], ["RPUSH", "p:list", "a", "b"], ["HSET", "p:hash", "f", "v"],
              ["SADD", "p:set", "m"], ["ZADD", "p:zset", 1, "m"], ["XADD", "p:stream", "1-1", "f", "v"],
              ["SET", "p:n", 5]]
     return cmds
@@ -214,9 +216,14 @@ def restock_commands():
 
 def script_commands(rng):
     """(arguments, classes) of one Redis command for a script to run."""
-    k = rng.choice(PLAIN + OUTPUT_KEYS + list(TENSORS))
-    o = rng.choice(OUTPUT_KEYS)
-    choices = [
+    args, classes = rng.choice(script_command_list(rng.choice(PLAIN + OUTPUT_KEYS + list(TENSORS)),
+                                                   rng.choice(OUTPUT_KEYS)))
+    return args, set(classes)
+
+
+def script_command_list(k, o):
+    """Every (arguments, classes) a script may run, over key k and output key o."""
+    return [
         (["SET", k, "x"], ()), (["GET", k], ()), (["INCR", "p:n"], ()), (["APPEND", "p:str", "z"], ()),
         (["DEL", k], ()), (["COPY", k, o, "REPLACE"], ()), (["RENAME", k, o], ()), (["UNLINK", k], ()),
         (["RPUSH", "p:list", "c"], ()), (["LPOP", "p:list"], ()), (["LRANGE", "p:list", "0", "-1"], ()),
@@ -243,8 +250,6 @@ def script_commands(rng):
         (["AI.MODELDEL", "m:tf_mul"], ()), (["AI.SCRIPTDEL", LEGACY], ()), (["AI.INFO", SCRIPT], ()),
         (["AI.CONFIG", "GET", "MODEL_CHUNK_SIZE"], ()),
     ]
-    args, classes = rng.choice(choices)
-    return args, set(classes)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -253,18 +258,22 @@ def script_commands(rng):
 def state_change(rng, keys_in_use):
     """(command, classes) of a change of server state; `keys_in_use` are keys a queued run reads
     or writes (RESTORE/COPY aim at them)."""
-    target = rng.choice(keys_in_use)
     source = rng.choice(list(TENSORS) + [m.key for m in model_specs()[:4]] + [SCRIPT, "p:str"])
-    choices = [
+    cmd, classes = rng.choice(state_change_list(source, rng.choice(keys_in_use)))
+    return cmd, set(classes)
+
+
+def state_change_list(source, target):
+    """Every (command, classes) of a state change; RESTORE-FROM and COPY put source at target."""
+    return [
         (["CLIENT", "PAUSE", "60000", "WRITE"], ("pause",)),
         (["CLIENT", "PAUSE", "300", "ALL"], ("pause",)),
         (["DEBUG", "RELOAD"], ()), (["BGREWRITEAOF"], ()), (["BGSAVE"], ()), (["SWAPDB", "0", "1"], ()),
         (["FLUSHALL"], ()), (["FLUSHALL", "ASYNC"], ()), (["FLUSHDB"], ()),
         (["RESTORE-FROM", source, target], ()),  # DUMP source, then RESTORE target 0 <dump> REPLACE
         (["COPY", source, target, "REPLACE"], ()), (["DEL", target], ()),
+        (["FAILOVER"], ("pause",)),
     ]
-    cmd, classes = rng.choice(choices)
-    return cmd, set(classes)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -453,14 +462,48 @@ class StepGen:
             cmd, more = self.dag(gate=(gate, done, kind))
             classes |= more
             used = [a for a in cmd if isinstance(a, str) and a.split(":")[0] in ("t", "m", "s")] or ["t:f22"]
-        x = rng.random()
-        if x < 0.15:
-            change, c = ["CLIENT", "PAUSE", "60000", "WRITE"], {"pause"}
-        elif x < 0.25:
-            change, c = ["FAILOVER"], {"pause"}
-        else:
-            change, c = state_change(rng, used)
+        change, c = state_change(rng, used)
         return {"kind": "gated", "cmd": cmd, "change": change, "gate": gate, "done": done, "classes": classes | c}
+
+    def sweep(self):
+        """Each piece once (those the random steps may miss at a small budget): every model by
+        every run form, every script output kind plain and in a DAG, every redis.execute family,
+        every state change during a gated run with outputs, every malformed RESTORE."""
+        steps = []
+        add = lambda kind, classes, **kw: steps.append({"kind": kind, "classes": set(classes), **kw})  # noqa: E731
+        for m in self.specs:
+            outs = OUTPUT_KEYS[:m.n_out]
+            locs = ["r%d" % j for j in range(m.n_out)]
+            add("cmd", m.run_classes, cmd=["AI.MODELEXECUTE", m.key, "INPUTS", len(m.inputs), *m.inputs,
+                                           "OUTPUTS", m.n_out, *outs])
+            add("cmd", m.run_classes, cmd=["AI.MODELRUN", m.key, "INPUTS", *m.inputs, "OUTPUTS", *outs])
+            dag = ["LOAD", len(set(m.inputs)), *sorted(set(m.inputs))]
+            op = ["|>", "AI.MODELEXECUTE", m.key, "INPUTS", len(m.inputs), *m.inputs, "OUTPUTS", m.n_out, *locs]
+            add("cmd", m.dag_classes, cmd=["AI.DAGEXECUTE", *dag, "PERSIST", m.n_out, *locs, *op])
+            add("cmd", m.dag_classes, cmd=["AI.DAGRUN", *dag, *op, *[a for r in locs for a in ("|>", "AI.TENSORGET", r, "META")]])
+            add("cmd", m.dag_classes, cmd=["AI.DAGEXECUTE_RO", *dag, *op, "|>", "AI.TENSORGET", locs[-1], "VALUES"],
+                on="replica")
+            leaks = {"leaks"} if m.key in ("m:onnx_ml", "m:onnx_seq") else set()
+            add("cmd", m.run_classes | leaks, cmd=["AI.SCRIPTEXECUTE", SCRIPT, "runmodel", "KEYS", 1, m.key, "INPUTS",
+                                                   len(m.inputs), *m.inputs, "ARGS", 1, m.n_out, "OUTPUTS", 1, "o:0"])
+        for kind, classes in OUTPUT_KINDS.items():
+            add("cmd", classes, cmd=["AI.SCRIPTEXECUTE", SCRIPT, "kind", "INPUTS", 1, "t:f22", "ARGS", 1, kind,
+                                     "OUTPUTS", 1, "o:1"])
+            add("cmd", classes, cmd=["AI.DAGEXECUTE", "LOAD", 1, "t:f22", "PERSIST", 1, "k", "|>", "AI.SCRIPTEXECUTE",
+                                     SCRIPT, "kind", "INPUTS", 1, "t:f22", "ARGS", 1, kind, "OUTPUTS", 1, "k", "|>",
+                                     "AI.TENSORGET", "k", "BLOB"])
+        add("cmd", {"inplace"}, cmd=["AI.SCRIPTEXECUTE", SCRIPT, "inplace", "INPUTS", 1, "t:f22", "OUTPUTS", 1, "o:2"])
+        for args, classes in script_command_list("p:list", "o:3"):
+            add("cmd", classes, cmd=["AI.SCRIPTEXECUTE", SCRIPT, "call", "KEYS", 2, "p:list", "o:3", "INPUTS", 1,
+                                     "t:f22", "ARGS", len(args), *args, "OUTPUTS", 1, "o:4"])
+        for i, (change, classes) in enumerate(state_change_list("t:f4", "o:5")):
+            gate, done = "gate:s%d" % i, "done:s%d" % i
+            add("gated", classes, change=change, gate=gate, done=done,
+                cmd=["AI.SCRIPTEXECUTE", SCRIPT, "gated", "INPUTS", 1, "t:f22", "ARGS", 3, gate, done, "t",
+                     "OUTPUTS", 1, "o:5"])
+        for _ in range(8):
+            steps.append(self.restore_bad())
+        return [s for s in steps if not s["classes"] & self.skip]
 
     def restore_bad(self):
         """RESTORE of a tensor payload AI.TENSORSET would refuse (item 8), over a key in use."""

@@ -186,7 +186,7 @@ class Run:
         self.pair, self.seed = pair, seed
         self.rng = random.Random(seed)
         self.gen = StepGen(self.rng, SKIP)
-        self.batch, self.steps = 0, []
+        self.batch, self.steps, self.prev_steps = 0, [], []
 
     @property
     def c(self):
@@ -199,8 +199,9 @@ class Run:
                 s.proc.wait(timeout=10)
             log += f"\n--- {name} redis log (tail) ---\n{s.log()[-6000:]}\n--- {name} stderr ---\n{s.stderr()[-3000:]}"
         steps = "\n".join(f"  {i}: {describe(s)}" for i, s in enumerate(self.steps))
-        raise FuzzFailure(f"{what}\nseed {self.seed}, batch {self.batch}, skip {sorted(SKIP)}; the batch's steps "
-                          f"(after restocking):\n{steps}{log}")
+        before = "\n".join(f"  {i}: {describe(s)}" for i, s in enumerate(self.prev_steps))
+        raise FuzzFailure(f"{what}\nseed {self.seed}, batch {self.batch}, skip {sorted(SKIP)}; the previous "
+                          f"batch's steps:\n{before}\nthis batch's steps (after restocking):\n{steps}{log}")
 
     # ---- invariants
 
@@ -307,7 +308,7 @@ class Run:
         else:
             self.check_reloads()
         self.check_alive()
-        self.steps = []
+        self.prev_steps, self.steps = self.steps, []
 
     # ---- steps
 
@@ -406,14 +407,17 @@ class Run:
             self.apply_change(["FAILOVER"])
             self.settle()
 
-    def run(self):
+    def run(self, steps=None, restarts=True):
+        """`steps` given: those (in batches), else STEPS drawn ones; real restarts after the last
+        batch unless told otherwise."""
+        total = len(steps) if steps is not None else STEPS
         n = 0
-        while n < STEPS:
+        while n < total:
             self.restock()
-            for _ in range(min(BATCH, STEPS - n)):
-                self.do(self.gen.step())
+            for _ in range(min(BATCH, total - n)):
+                self.do(steps[n] if steps is not None else self.gen.step())
                 n += 1
-            self.end_batch(last=n >= STEPS)
+            self.end_batch(last=restarts and n >= total)
 
 
 def describe(step):
@@ -437,6 +441,14 @@ def pair():
         p.close()
 
 
+def test_stateful_sweep(pair):
+    """Every model by every run form, every script output kind, every redis.execute family and
+    every state change during a run, once each (in-process AOF and RDB reloads only)."""
+    run = Run(pair, "sweep")
+    run.run(run.gen.sweep(), restarts=False)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stateful_fuzz(pair, seed):
+    """Steps drawn from the seed; real AOF and RDB restarts after the last batch."""
     Run(pair, seed).run()
