@@ -343,7 +343,8 @@ class StepGen:
             return self.scriptexecute()
         if x < 0.85:
             fn, ins = rng.choice([("bar", ["t:f22", "t:f22"]), ("bar_variadic", ["t:f22", "$", "t:f12", "t:f12"])])
-            return ["AI.SCRIPTRUN", LEGACY, fn, *self.timeout(), "INPUTS", *ins, "OUTPUTS", rng.choice(OUTPUT_KEYS)], set()
+            return (["AI.SCRIPTRUN", LEGACY, fn, *self.timeout(), "INPUTS", *ins, "OUTPUTS", rng.choice(OUTPUT_KEYS)],
+                    set())
         k = rng.choice(list(TENSORS) + OUTPUT_KEYS)
         return rng.choice([
             (["AI.TENSORGET", k, rng.choice(["META", "VALUES", "BLOB"])], set()),
@@ -480,7 +481,8 @@ class StepGen:
             dag = ["LOAD", len(set(m.inputs)), *sorted(set(m.inputs))]
             op = ["|>", "AI.MODELEXECUTE", m.key, "INPUTS", len(m.inputs), *m.inputs, "OUTPUTS", m.n_out, *locs]
             add("cmd", m.dag_classes, cmd=["AI.DAGEXECUTE", *dag, "PERSIST", m.n_out, *locs, *op])
-            add("cmd", m.dag_classes, cmd=["AI.DAGRUN", *dag, *op, *[a for r in locs for a in ("|>", "AI.TENSORGET", r, "META")]])
+            gets = [a for r in locs for a in ("|>", "AI.TENSORGET", r, "META")]
+            add("cmd", m.dag_classes, cmd=["AI.DAGRUN", *dag, *op, *gets])
             add("cmd", m.dag_classes, cmd=["AI.DAGEXECUTE_RO", *dag, *op, "|>", "AI.TENSORGET", locs[-1], "VALUES"],
                 on="replica")
             leaks = {"leaks"} if m.key in ("m:onnx_ml", "m:onnx_seq") else set()

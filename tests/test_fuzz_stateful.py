@@ -15,6 +15,10 @@ pieces. Here (steps drawn by stateful_fuzz.StepGen from random.Random(seed)):
   FLUSHALL [ASYNC], FLUSHDB, RESTORE REPLACE or COPY over a key the run uses, DEL), then opens the
   gate; the same changes with no run in flight; SHUTDOWN and restart; FAILOVER (roles swap).
 
+test_stateful_sweep runs each piece once, in a fixed order (what a small random budget may miss:
+every model by every run form, every output kind, every script command family, every state change
+during a run); test_stateful_fuzz draws its steps from each seed.
+
 After each batch: both servers answer PING and their logs hold no crash report; every reply was a
 well-formed answer or error (no leaked internal error); once the master's runs have drained and
 WAIT says the replica has everything, the replica holds exactly the master's keyspace (dbs 0 and 1:
@@ -27,8 +31,8 @@ exactly the keyspace acknowledged before it.
 
 Environment:
     RAI_STATEFUL_FUZZ_SEEDS          comma-separated seeds (default "1")
-    RAI_STATEFUL_FUZZ_STEPS          steps per seed (default 40)
-    RAI_STATEFUL_FUZZ_BATCH          steps between two checks (default 20)
+    RAI_STATEFUL_FUZZ_STEPS          steps per seed (default 30)
+    RAI_STATEFUL_FUZZ_BATCH          steps between two checks (default 15; the sweep too)
     RAI_STATEFUL_FUZZ_RESTART_EVERY  batches between two real-restart checks (default 0: the last only)
     RAI_STATEFUL_FUZZ_SKIP           known bug classes to leave out (comma-separated names of
                                      stateful_fuzz.KNOWN_CLASSES, or "known" for all of them), to
@@ -49,8 +53,8 @@ from stateful_fuzz import FUNCTION_SRC, KNOWN_CLASSES, StepGen, restock_commands
 from test_fuzz import CRASH_PATTERNS, INTERNAL_ERROR, FuzzServer, good_error, show
 
 SEEDS = [int(s) for s in os.environ.get("RAI_STATEFUL_FUZZ_SEEDS", "1").split(",") if s.strip()]
-STEPS = int(os.environ.get("RAI_STATEFUL_FUZZ_STEPS", "40"))
-BATCH = int(os.environ.get("RAI_STATEFUL_FUZZ_BATCH", "20"))
+STEPS = int(os.environ.get("RAI_STATEFUL_FUZZ_STEPS", "30"))
+BATCH = int(os.environ.get("RAI_STATEFUL_FUZZ_BATCH", "15"))
 RESTART_EVERY = int(os.environ.get("RAI_STATEFUL_FUZZ_RESTART_EVERY", "0"))
 _skip = {s.strip() for s in os.environ.get("RAI_STATEFUL_FUZZ_SKIP", "").split(",") if s.strip()}
 SKIP = frozenset(KNOWN_CLASSES if "known" in _skip else _skip)
