@@ -29,3 +29,19 @@ def test_gpu_and_cpu_models_use_separate_queues(r):
 
 def test_script_stores_on_gpu(r):
     assert r.execute_command("AI.SCRIPTSTORE", "s", "GPU", "ENTRY_POINTS", 1, "add", "SOURCE", SCRIPT) == b"OK"
+
+
+INPLACE_SCRIPT = "def bump(tensors: List[Tensor], keys: List[str], args: List[str]):\n    tensors[0].add_(1)\n    return tensors[0]\n"
+
+
+def test_gpu_runs_that_write_into_their_inputs_leave_the_key_unchanged(r):
+    """The copy to the device is the run's private input (issue 11, item 9)."""
+    from models import torch_inplace_model
+    r.execute_command("AI.MODELSTORE", "m", "TORCH", "GPU", "BLOB", torch_inplace_model())
+    r.execute_command("AI.SCRIPTSTORE", "s", "GPU", "ENTRY_POINTS", 1, "bump", "SOURCE", INPLACE_SCRIPT)
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 2, "VALUES", 1, 2)
+    assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 1, "a", "OUTPUTS", 1, "o") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "o", "VALUES") == [b"4", b"6"]
+    assert r.execute_command("AI.SCRIPTEXECUTE", "s", "bump", "INPUTS", 1, "a", "OUTPUTS", 1, "p") == b"OK"
+    assert r.execute_command("AI.TENSORGET", "p", "VALUES") == [b"2", b"3"]
+    assert r.execute_command("AI.TENSORGET", "a", "VALUES") == [b"1", b"2"]
