@@ -200,7 +200,7 @@ def _model_execute(key, inputs, num_outputs):
         results = adapter.run(<object>m.handle, [t.contiguous() for t in inputs])
         if len(results) < num_outputs:
             raise RuntimeError("ERR Model did not generate the expected number of outputs")
-        if any(r is None or getattr(r.dtype, "kind", None) in ("O", "S", "U") for r in results[:num_outputs]):
+        if any(r is None or is_string_array(r) for r in results[:num_outputs]):
             raise RuntimeError(RAI_ERR_MODEL_EXECUTE_NOT_A_TENSOR.decode())
         return [r if isinstance(r, torch.Tensor) else torch.from_numpy(as_numpy(r))
                 for r in results[:num_outputs]]

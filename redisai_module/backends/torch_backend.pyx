@@ -116,7 +116,7 @@ class TorchBackend:
 
     def _torch_inputs(self, inputs, dev):
         """Private torch tensors on `dev`; STRING tensors (numpy object arrays) have no torch form."""
-        if any(getattr(getattr(view, "dtype", None), "kind", None) in ("O", "S", "U") for view in inputs):
+        if any(is_string_array(view) for view in inputs):
             raise BackendError(RAI_ERR_TORCH_STRING_INPUT.decode())
         return [self._private(x, dev) for x in inputs]
 

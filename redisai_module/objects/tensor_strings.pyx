@@ -53,10 +53,14 @@ cdef object backend_input(RaiTensor *t):
     return TensorView.wrap(t)
 
 
+cdef bint is_string_array(object value):
+    """A numpy array of text or bytes (what backends give and take for STRING tensors)."""
+    return getattr(getattr(value, "dtype", None), "kind", None) in ("O", "S", "U")
+
+
 cdef RaiTensor *tensor_from_output(object value) except NULL:
     """A backend's output as a new tensor in Redis memory."""
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    if kind in ("O", "S", "U"):
+    if is_string_array(value):
         return string_tensor_from_array(value)
     return tensor_from_dlpack(value)
 
