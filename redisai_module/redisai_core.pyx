@@ -6,7 +6,7 @@ include "errors.pxi"
 include "config.pyx"
 
 # objects: what is stored in keys
-include "objects/dtypes.pyx"
+include "objects/dtypes.pxi"  # rendered from objects/dtypes.pxi.in by setup.py
 include "objects/tensor.pyx"
 include "objects/tensor_dlpack.pyx"
 include "objects/tensor_strings.pyx"
