@@ -296,7 +296,7 @@ cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, D
             return fail(ctx, RAI_ERR_DAG_MODELEXECUTE_IN_DAGRUN if p.deprecated else RAI_ERR_DAG_MODELRUN_IN_DAGEXECUTE)
         rc = parse_model_op(ctx, argv, argc, p, op, names)
         if rc == 0:
-            device = op.run.model.device
+            device = op.run.model.head.device
     elif arg_is(argv[0], "AI.SCRIPTEXECUTE", 16) or arg_is(argv[0], "AI.SCRIPTRUN", 12):
         if p.deprecated != arg_is(argv[0], "AI.SCRIPTRUN", 12):
             return fail(ctx, RAI_ERR_DAG_SCRIPTEXECUTE_IN_DAGRUN if p.deprecated else RAI_ERR_DAG_SCRIPTRUN_IN_DAGEXECUTE)
@@ -304,7 +304,7 @@ cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, D
             return fail(ctx, RAI_ERR_DAG_SCRIPTEXECUTE_READ_ONLY)
         rc = parse_script_op(ctx, argv, argc, p, op, names)
         if rc == 0:
-            device = op.run.script.device
+            device = op.run.script.head.device
     else:
         return fail(ctx, RAI_ERR_DAG_UNSUPPORTED_OP)
     if rc < 0:

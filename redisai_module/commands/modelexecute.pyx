@@ -108,4 +108,4 @@ cdef int start_model_run(RedisModuleCtx *ctx, RedisModuleKey *model_key, RaiMode
     AI.MODELEXECUTE and AI.MODELRUN."""
     cdef Run *run = model_run_new(m, nin, nout)
     RedisModule_CloseKey(model_key)
-    return start_run(ctx, run, m.device, inputs, outputs, timeout_ms)
+    return start_run(ctx, run, m.head.device, inputs, outputs, timeout_ms)

@@ -24,7 +24,7 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
         err[0] = RAI_ERR_INVALID_DEVICE
         return NULL
     cdef RaiModel *m = model_new(backend)
-    m.device = copy_cstring(s, n)
+    m.head.device = copy_cstring(s, n)
     cdef int i = parse_model_tag(argv, argc, 4, m)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if backend == RAI_BACKEND_TFLITE:

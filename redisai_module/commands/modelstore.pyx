@@ -36,10 +36,10 @@ cdef int parse_model_tag(RedisModuleString **argv, int argc, int i, RaiModel *m)
     cdef const char *s
     if i + 1 < argc and arg_is(argv[i], "TAG", 3):
         s = RedisModule_StringPtrLen(argv[i + 1], &n)
-        m.tag = copy_cstring(s, n)
-        m.tag_len = n
+        m.head.tag = copy_cstring(s, n)
+        m.head.tag_len = n
         return i + 2
-    m.tag = copy_cstring("", 0)
+    m.head.tag = copy_cstring("", 0)
     return i
 
 
@@ -54,7 +54,7 @@ cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const c
     cdef RaiModel *m = model_new(backend)
     cdef size_t n
     cdef const char *s = RedisModule_StringPtrLen(argv[3], &n)
-    m.device = copy_cstring(s, n)
+    m.head.device = copy_cstring(s, n)
     cdef int i = parse_model_tag(argv, argc, 4, m)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
@@ -133,10 +133,10 @@ cdef int store_model(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiModel 
         return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
     cdef size_t key_len
     cdef const char *name = RedisModule_StringPtrLen(key_name, &key_len)
-    model_track_stats(m, name, key_len)
+    runnable_track_stats(&m.head, name, key_len)
     RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
     RedisModule_CloseKey(key)
-    ensure_run_queue(m.device)  # the device's queue and workers exist from now on
+    ensure_run_queue(m.head.device)  # the device's queue and workers exist from now on
     RedisModule_ReplicateVerbatim(ctx)
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
 

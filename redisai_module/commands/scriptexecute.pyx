@@ -166,4 +166,4 @@ cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString
     RedisModule_CloseKey(key)
     run.keys = copy_name_span(argv, call.keys_at, call.keys_at + call.nkeys, &run.nkeys)
     run.args = copy_name_span(argv, call.args_at, call.args_at + call.nargs, &run.nargs)
-    return start_run(ctx, run, s.device, argv + call.inputs_at, argv + call.outputs_at, call.timeout_ms)
+    return start_run(ctx, run, s.head.device, argv + call.inputs_at, argv + call.outputs_at, call.timeout_ms)

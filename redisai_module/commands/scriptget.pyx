@@ -27,9 +27,9 @@ cdef public int RAI_ScriptGet_Command(RedisModuleCtx *ctx, RedisModuleString **a
     source = not meta or source
     RedisModule_ReplyWithArray(ctx, 8 if source else 6)
     RedisModule_ReplyWithCString(ctx, "device")
-    RedisModule_ReplyWithCString(ctx, s.device)
+    RedisModule_ReplyWithCString(ctx, s.head.device)
     RedisModule_ReplyWithCString(ctx, "tag")
-    RedisModule_ReplyWithStringBuffer(ctx, s.tag, s.tag_len)
+    RedisModule_ReplyWithStringBuffer(ctx, s.head.tag, s.head.tag_len)
     RedisModule_ReplyWithCString(ctx, "Entry Points")
     reply_name_list(ctx, s.entry_points, s.nentry_points)
     if source:

@@ -90,6 +90,6 @@ cdef public int RAI_ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **a
     cdef const char *function = RedisModule_StringPtrLen(argv[2], &n)
     cdef Run *run = script_run_new(s, function, n, a.ninputs, a.noutputs)
     RedisModule_CloseKey(key)
-    start_run(ctx, run, s.device, a.inputs, a.outputs, a.timeout_ms)
+    start_run(ctx, run, s.head.device, a.inputs, a.outputs, a.timeout_ms)
     scriptrun_args_free(&a)
     return REDISMODULE_OK

@@ -13,15 +13,15 @@ cdef RaiScript *script_with_device_and_tag(RedisModuleString **argv, int argc, i
     cdef RaiScript *s = script_new()
     cdef size_t n
     cdef const char *text = RedisModule_StringPtrLen(argv[2], &n)
-    s.device = copy_cstring(text, n)
+    s.head.device = copy_cstring(text, n)
     i[0] = 3
     if i[0] + 1 < argc and arg_is(argv[i[0]], "TAG", 3):
         text = RedisModule_StringPtrLen(argv[i[0] + 1], &n)
-        s.tag = copy_cstring(text, n)
-        s.tag_len = n
+        s.head.tag = copy_cstring(text, n)
+        s.head.tag_len = n
         i[0] += 2
     else:
-        s.tag = copy_cstring("", 0)
+        s.head.tag = copy_cstring("", 0)
     return s
 
 
@@ -71,10 +71,10 @@ cdef int store_script(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiScrip
         return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
     cdef size_t key_len
     cdef const char *name = RedisModule_StringPtrLen(key_name, &key_len)
-    script_track_stats(s, name, key_len)
+    runnable_track_stats(&s.head, name, key_len)
     RedisModule_ModuleTypeSetValue(key, RAI_ScriptType, s)
     RedisModule_CloseKey(key)
-    ensure_run_queue(s.device)
+    ensure_run_queue(s.head.device)
     RedisModule_ReplicateVerbatim(ctx)
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
 

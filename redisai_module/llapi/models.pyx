@@ -71,8 +71,8 @@ cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *
         llapi_set_error(err, RAI_EMODELCREATE, RAI_ERR_INVALID_DEVICE)
         return NULL
     cdef RaiModel *m = model_new(backend)
-    m.device = copy_cstring(device, strlen(device))
-    set_tag(&m.tag, &m.tag_len, tag)
+    m.head.device = copy_cstring(device, strlen(device))
+    set_tag(&m.head.tag, &m.head.tag_len, tag)
     m.batchsize, m.minbatchsize, m.minbatchtimeout = opts.batchsize, opts.minbatchsize, opts.minbatchtimeout
     m.inputs, m.ninputs = copy_names(inputs, ninputs), ninputs
     m.outputs, m.noutputs = copy_names(outputs, noutputs), noutputs
@@ -82,7 +82,7 @@ cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *
     if not load_with_captured_error(m, NULL, RAI_EMODELCREATE, err):
         model_decref(m)
         return NULL
-    ensure_run_queue(m.device)
+    ensure_run_queue(m.head.device)
     return m
 
 
@@ -212,7 +212,7 @@ cdef int queue_llapi_run(Run *run, const char *device, FinishCallback callback, 
 
 
 cdef int llapi_model_run_async(Run *run, FinishCallback callback, void *private_data) noexcept nogil:
-    return queue_llapi_run(run, run.model.device, callback, private_data)
+    return queue_llapi_run(run, run.model.head.device, callback, private_data)
 
 
 cdef void llapi_run_finished(Run *run) noexcept nogil:
@@ -266,14 +266,14 @@ cdef RaiScript *llapi_script_create(char *device, RedisModuleString *tag, const 
         llapi_set_error(err, RAI_ESCRIPTCREATE, RAI_ERR_INVALID_DEVICE)
         return NULL
     cdef RaiScript *s = script_new()
-    s.device = copy_cstring(device, strlen(device))
-    set_tag(&s.tag, &s.tag_len, tag)
+    s.head.device = copy_cstring(device, strlen(device))
+    set_tag(&s.head.tag, &s.head.tag_len, tag)
     s.source_len = strlen(source)
     s.source = copy_cstring(source, s.source_len)
     if not load_with_captured_error(NULL, s, RAI_ESCRIPTCREATE, err):
         script_decref(s)
         return NULL
-    ensure_run_queue(s.device)
+    ensure_run_queue(s.head.device)
     return s
 
 
@@ -327,7 +327,7 @@ cdef RedisModuleType *llapi_script_type() noexcept nogil:
 
 
 cdef int llapi_script_run_async(Run *run, FinishCallback callback, void *private_data) noexcept nogil:
-    return queue_llapi_run(run, run.script.device, callback, private_data)
+    return queue_llapi_run(run, run.script.head.device, callback, private_data)
 
 
 cdef Run *llapi_get_as_script_run(void *finish_ctx, RaiError *err) noexcept nogil:

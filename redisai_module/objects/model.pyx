@@ -8,7 +8,7 @@ from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free, Redis
 cdef RaiModel *model_new(int backend) noexcept nogil:
     cdef RaiModel *m = <RaiModel *>RedisModule_Alloc(sizeof(RaiModel))
     memset(m, 0, sizeof(RaiModel))
-    m.refcount = 1
+    runnable_init(&m.head, False)
     m.backend = backend
     return m
 
@@ -45,32 +45,22 @@ cdef size_t name_list_memory(char **names, size_t n) noexcept nogil:
 
 
 cdef inline RaiModel *model_incref(RaiModel *m) noexcept nogil:
-    rai_refcount_incr(&m.refcount)
+    runnable_incref(&m.head)
     return m
 
 
 cdef void model_decref(RaiModel *m) noexcept nogil:
-    if m == NULL or rai_refcount_decr(&m.refcount) != 0:
+    if m == NULL or not runnable_release(&m.head):
         return
-    if m.device != NULL:
-        RedisModule_Free(m.device)
-    if m.tag != NULL:
-        RedisModule_Free(m.tag)
     free_name_list(m.inputs, m.ninputs)
     free_name_list(m.outputs, m.noutputs)
     if m.blob != NULL:
         RedisModule_Free(m.blob)
-    release_later(m.handle)
-    run_stats_free(m.stats)
     RedisModule_Free(m)
 
 
 cdef size_t model_memory(RaiModel *m) noexcept nogil:
-    cdef size_t total = RedisModule_MallocSize(m)
-    if m.device != NULL:
-        total += RedisModule_MallocSize(m.device)
-    if m.tag != NULL:
-        total += RedisModule_MallocSize(m.tag)
+    cdef size_t total = RedisModule_MallocSize(m) + runnable_memory(&m.head)
     if m.blob != NULL:
         total += RedisModule_MallocSize(m.blob)
     return total + name_list_memory(m.inputs, m.ninputs) + name_list_memory(m.outputs, m.noutputs)
@@ -86,9 +76,3 @@ cdef const char *backend_name(int backend) noexcept nogil:
     if backend == RAI_BACKEND_ONNX:
         return "ONNX"
     return NULL
-
-
-cdef void model_track_stats(RaiModel *m, const char *key, size_t key_len) noexcept nogil:
-    """Fresh AI.INFO counters for m under `key` (a store or a load replaces older ones)."""
-    run_stats_free(m.stats)
-    m.stats = run_stats_create(key, key_len, False, m.backend, m.device, m.tag, m.tag_len)

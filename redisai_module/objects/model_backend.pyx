@@ -26,7 +26,7 @@ cdef object model_attach_handle(RaiModel *m):
         return "ERR Could not load backend"
     try:
         handle, inputs, outputs = adapter.create(
-            m.blob[:m.blob_len], m.device.decode("latin-1"),
+            m.blob[:m.blob_len], m.head.device.decode("latin-1"),
             names_of(m.inputs, m.ninputs), names_of(m.outputs, m.noutputs))
     except Exception as e:
         return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
@@ -36,7 +36,7 @@ cdef object model_attach_handle(RaiModel *m):
         m.inputs = name_list_from(inputs, &m.ninputs)
         m.outputs = name_list_from(outputs, &m.noutputs)
     Py_INCREF(handle)
-    m.handle = <void *>handle
+    m.head.handle = <void *>handle
     return None
 
 

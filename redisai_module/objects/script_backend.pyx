@@ -12,12 +12,12 @@ cdef object script_attach_handle(RaiScript *s):
         return "ERR Could not load backend"
     try:
         handle = adapter.compile_script(s.source[:s.source_len].decode("utf-8", "surrogateescape"),
-                                        s.device.decode("latin-1"),
+                                        s.head.device.decode("latin-1"),
                                         names_of(s.entry_points, s.nentry_points))
     except Exception as e:
         return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
     Py_INCREF(handle)
-    s.handle = <void *>handle
+    s.head.handle = <void *>handle
     return None
 
 
