@@ -188,7 +188,7 @@ cdef int parse_model_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
     cdef RedisModuleKey *key = open_run_target(
         ctx, argv, argc, 6 if deprecated_op else 8,
         RAI_ERR_MODELRUN_ARITY if deprecated_op else RAI_ERR_MODELEXECUTE_ARITY,
-        RAI_ModelType, RAI_ERR_MODEL_EMPTY, <void **>&m)
+        False, <void **>&m)
     if key == NULL:
         return -1
     if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
@@ -228,7 +228,7 @@ cdef int parse_script_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     cdef bint deprecated_op = arg_is(argv[0], "AI.SCRIPTRUN", 12)
     cdef RedisModuleKey *key = open_run_target(
         ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY if deprecated_op else RAI_ERR_SCRIPTEXECUTE_ARITY,
-        RAI_ScriptType, RAI_ERR_SCRIPT_EMPTY, <void **>&s)
+        True, <void **>&s)
     if key == NULL:
         return -1
     if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):

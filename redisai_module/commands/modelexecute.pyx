@@ -86,11 +86,9 @@ cdef int report_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) no
 cdef public int RAI_ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_keys(ctx, argv, argc)
-    if blocking_refused(ctx):
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiModel *m = NULL
-    cdef RedisModuleKey *model_key = open_run_target(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY, RAI_ModelType,
-                                                     RAI_ERR_MODEL_EMPTY, <void **>&m)
+    cdef RedisModuleKey *model_key = open_blocking_run_target(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY,
+                                                              False, <void **>&m)
     if model_key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef long long timeout_ms

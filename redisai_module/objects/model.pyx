@@ -50,13 +50,16 @@ cdef inline RaiModel *model_incref(RaiModel *m) noexcept nogil:
 
 
 cdef void model_decref(RaiModel *m) noexcept nogil:
-    if m == NULL or not runnable_release(&m.head):
-        return
+    if m != NULL:
+        runnable_decref(&m.head)
+
+
+cdef void model_free_own_parts(RaiModel *m) noexcept nogil:
+    """What the header does not hold (runnable_decref, on the last reference)."""
     free_name_list(m.inputs, m.ninputs)
     free_name_list(m.outputs, m.noutputs)
     if m.blob != NULL:
         RedisModule_Free(m.blob)
-    RedisModule_Free(m)
 
 
 cdef size_t model_memory(RaiModel *m) noexcept nogil:

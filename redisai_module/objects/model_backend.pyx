@@ -39,28 +39,3 @@ cdef object model_attach_handle(RaiModel *m):
     m.head.handle = <void *>handle
     return None
 
-
-cdef bint report_load_error(RedisModuleCtx *ctx, object error, str what):
-    """True when there is no error; else reply it to the client, or log it when ctx is NULL
-    (RDB loading has no client). Called with the GIL held."""
-    if error is None:
-        return True
-    if ctx == NULL or ctx != error_capture_ctx:
-        error = one_line(error)  # a client reply or a log line
-    cdef bytes message = error.encode("utf-8", "replace")
-    cdef bytes kind = what.encode()
-    if ctx != NULL:
-        reply_error(ctx, message)
-    else:
-        RedisModule_Log(NULL, "warning", "could not load a %s from RDB: %s", <const char *>kind, <const char *>message)
-    return False
-
-
-cdef bint model_load_into_backend(RedisModuleCtx *ctx, RaiModel *m) noexcept nogil:
-    """Load m into its backend; on failure reply with the error (or log it when ctx is NULL)."""
-    with gil:
-        try:
-            error = model_attach_handle(m)
-        except BaseException as e:  # never let an exception escape into Redis
-            error = one_line(e)
-        return report_load_error(ctx, error, "model")

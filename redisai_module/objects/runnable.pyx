@@ -27,26 +27,21 @@ cdef inline RaiRunnable *runnable_incref(RaiRunnable *h) noexcept nogil:
     return h
 
 
-cdef bint runnable_release(RaiRunnable *h) noexcept nogil:
-    """Drop one reference. True when it was the last: the header's parts are freed, and the
-    caller frees the rest of its value."""
+cdef void runnable_decref(RaiRunnable *h) noexcept nogil:
+    """Drop one reference; the last one frees the whole model or script h begins."""
     if rai_refcount_decr(&h.refcount) != 0:
-        return False
+        return
     if h.device != NULL:
         RedisModule_Free(h.device)
     if h.tag != NULL:
         RedisModule_Free(h.tag)
     release_later(h.handle)
     run_stats_free(h.stats)
-    return True
-
-
-cdef void runnable_decref(RaiRunnable *h) noexcept nogil:
-    """model_decref or script_decref, whichever value h begins."""
     if h.is_script:
-        script_decref(<RaiScript *>h)
+        script_free_own_parts(<RaiScript *>h)
     else:
-        model_decref(<RaiModel *>h)
+        model_free_own_parts(<RaiModel *>h)
+    RedisModule_Free(h)
 
 
 cdef size_t runnable_memory(RaiRunnable *h) noexcept nogil:

@@ -17,12 +17,15 @@ cdef inline RaiScript *script_incref(RaiScript *s) noexcept nogil:
 
 
 cdef void script_decref(RaiScript *s) noexcept nogil:
-    if s == NULL or not runnable_release(&s.head):
-        return
+    if s != NULL:
+        runnable_decref(&s.head)
+
+
+cdef void script_free_own_parts(RaiScript *s) noexcept nogil:
+    """What the header does not hold (runnable_decref, on the last reference)."""
     if s.source != NULL:
         RedisModule_Free(s.source)
     free_name_list(s.entry_points, s.nentry_points)
-    RedisModule_Free(s)
 
 
 cdef size_t script_memory(RaiScript *s) noexcept nogil:

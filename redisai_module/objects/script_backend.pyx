@@ -1,7 +1,6 @@
 # Compiling a script's source with TorchScript (the one step of a script's life that needs Python).
 from cpython.ref cimport Py_INCREF
 from redisai_module.objects.script cimport RaiScript
-from redisai_module.redis_api cimport *
 
 
 cdef object script_attach_handle(RaiScript *s):
@@ -20,12 +19,3 @@ cdef object script_attach_handle(RaiScript *s):
     s.head.handle = <void *>handle
     return None
 
-
-cdef bint script_load_into_backend(RedisModuleCtx *ctx, RaiScript *s) noexcept nogil:
-    """Compile s; on failure reply with the error (or log it when ctx is NULL: RDB loading)."""
-    with gil:
-        try:
-            error = script_attach_handle(s)
-        except BaseException as e:  # never let an exception escape into Redis
-            error = one_line(e)
-        return report_load_error(ctx, error, "script")

@@ -115,7 +115,7 @@ cdef RaiModel *model_load_failed(RedisModuleIO *io, RaiModel *m) noexcept nogil:
 
 cdef RaiModel *model_load_finish(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     """Every field is read: the backend loads the blob (main thread only, see types/)."""
-    if not model_load_into_backend(NULL, m):
+    if not runnable_load_or_log(&m.head):
         model_decref(m)
         return NULL
     cdef size_t key_len

@@ -26,7 +26,7 @@ cdef RaiScript *load_script_head(RedisModuleIO *io, bint tag_has_nul) noexcept n
 
 cdef RaiScript *script_load_finish(RedisModuleIO *io, RaiScript *s) noexcept nogil:
     """Every field is read: compile (main thread only, see types/), statistics, queue."""
-    if not script_load_into_backend(NULL, s):
+    if not runnable_load_or_log(&s.head):
         script_decref(s)
         return NULL
     cdef size_t key_len
