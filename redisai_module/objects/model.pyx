@@ -1,14 +1,14 @@
-# Model life cycle in C memory: creation, names, reference counting, size. nogil throughout:
-# the type callbacks use it from BGSAVE's child and the lazy-free thread.
-from libc.string cimport memcpy, memset, strlen
+# Model life cycle in C memory: creation, names, freeing its own parts, size (the header's
+# share, references included, is runnable.pyx's). nogil throughout: the type callbacks use it
+# from BGSAVE's child and the lazy-free thread.
+from libc.string cimport memcpy, memset
 from redisai_module.objects.model cimport *
+from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free, RedisModule_MallocSize
 
 
 cdef RaiModel *model_new(int backend) noexcept nogil:
-    cdef RaiModel *m = <RaiModel *>RedisModule_Alloc(sizeof(RaiModel))
-    memset(m, 0, sizeof(RaiModel))
-    runnable_init(&m.head, False)
+    cdef RaiModel *m = <RaiModel *>runnable_new(sizeof(RaiModel), False)
     m.backend = backend
     return m
 
@@ -45,13 +45,11 @@ cdef size_t name_list_memory(char **names, size_t n) noexcept nogil:
 
 
 cdef inline RaiModel *model_incref(RaiModel *m) noexcept nogil:
-    runnable_incref(&m.head)
-    return m
+    return <RaiModel *>runnable_incref(&m.head)
 
 
-cdef void model_decref(RaiModel *m) noexcept nogil:
-    if m != NULL:
-        runnable_decref(&m.head)
+cdef inline void model_decref(RaiModel *m) noexcept nogil:
+    runnable_decref(<RaiRunnable *>m)
 
 
 cdef void model_free_own_parts(RaiModel *m) noexcept nogil:

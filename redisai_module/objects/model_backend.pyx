@@ -1,7 +1,6 @@
 # Loading a model's blob into its backend (the one step of a model's life that needs Python).
 from cpython.ref cimport Py_INCREF
 from redisai_module.objects.model cimport RaiModel
-from redisai_module.redis_api cimport *
 
 
 cdef list names_of(char **names, size_t n):

@@ -1,16 +1,20 @@
 # The life cycle of the header a model and a script share (objects/runnable.pxd): references,
 # device, tag, handle, statistics. nogil throughout: the type callbacks use it from BGSAVE's
 # child and the lazy-free thread.
+from libc.string cimport memset
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.objects.script cimport RaiScript
-from redisai_module.redis_api cimport RedisModule_Free, RedisModule_MallocSize
+from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free, RedisModule_MallocSize
 
 
-cdef void runnable_init(RaiRunnable *h, bint is_script) noexcept nogil:
-    """A zeroed header becomes one with a single reference."""
+cdef RaiRunnable *runnable_new(size_t size, bint is_script) noexcept nogil:
+    """A zeroed model or script (`size` bytes, header first) with a single reference."""
+    cdef RaiRunnable *h = <RaiRunnable *>RedisModule_Alloc(size)
+    memset(h, 0, size)
     h.refcount = 1
     h.is_script = is_script
+    return h
 
 
 cdef void runnable_set_device(RaiRunnable *h, const char *device, size_t n) noexcept nogil:
@@ -28,8 +32,9 @@ cdef inline RaiRunnable *runnable_incref(RaiRunnable *h) noexcept nogil:
 
 
 cdef void runnable_decref(RaiRunnable *h) noexcept nogil:
-    """Drop one reference; the last one frees the whole model or script h begins."""
-    if rai_refcount_decr(&h.refcount) != 0:
+    """Drop one reference (none if h is NULL); the last one frees the whole model or script h
+    begins."""
+    if h == NULL or rai_refcount_decr(&h.refcount) != 0:
         return
     if h.device != NULL:
         RedisModule_Free(h.device)

@@ -1,24 +1,19 @@
 # Script life cycle in C memory; nogil throughout (type callbacks, lazy-free thread).
-from libc.string cimport memset
 from redisai_module.objects.script cimport RaiScript
-from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free, RedisModule_MallocSize
+from redisai_module.objects.runnable cimport RaiRunnable
+from redisai_module.redis_api cimport RedisModule_Free, RedisModule_MallocSize
 
 
 cdef RaiScript *script_new() noexcept nogil:
-    cdef RaiScript *s = <RaiScript *>RedisModule_Alloc(sizeof(RaiScript))
-    memset(s, 0, sizeof(RaiScript))
-    runnable_init(&s.head, True)
-    return s
+    return <RaiScript *>runnable_new(sizeof(RaiScript), True)
 
 
 cdef inline RaiScript *script_incref(RaiScript *s) noexcept nogil:
-    runnable_incref(&s.head)
-    return s
+    return <RaiScript *>runnable_incref(&s.head)
 
 
-cdef void script_decref(RaiScript *s) noexcept nogil:
-    if s != NULL:
-        runnable_decref(&s.head)
+cdef inline void script_decref(RaiScript *s) noexcept nogil:
+    runnable_decref(<RaiRunnable *>s)
 
 
 cdef void script_free_own_parts(RaiScript *s) noexcept nogil:
