@@ -2,9 +2,8 @@
  * RDB files and DUMP payloads interchange with RedisAI (PERSISTENCE.md §1). The callbacks are
  * Cython (redisai_module/types/); see there which of them may touch Python. */
 #include "data_types.h"
+#include "encoding_version.h"
 #include "redisai_core.h"
-
-#define RAI_ENCODING_VERSION 4
 
 static RedisModuleType *create_type(RedisModuleCtx *ctx, const char *name, RedisModuleTypeMethods *methods) {
     methods->version = REDISMODULE_TYPE_METHOD_VERSION;

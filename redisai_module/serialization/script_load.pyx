@@ -1,10 +1,11 @@
-# Pieces every script decoder shares (input is untrusted: checked reads, capped lists).
+# Pieces every script decoder shares (the string fields are in string_fields.pyx). Frozen decoders
+# call them: change them only in ways that read every shipped layout as before.
 from redisai_module.objects.script cimport RaiScript
 from redisai_module.redis_api cimport *
 
 
 cdef RaiScript *script_load_failed(RedisModuleIO *io, RaiScript *s) noexcept nogil:
-    RedisModule_LogIOError(io, "warning", "Experienced a short read while reading a script from RDB")
+    log_short_read(io, "script")
     script_decref(s)
     return NULL
 
@@ -25,7 +26,10 @@ cdef RaiScript *load_script_head(RedisModuleIO *io, bint tag_has_nul) noexcept n
 
 
 cdef RaiScript *script_load_finish(RedisModuleIO *io, RaiScript *s) noexcept nogil:
-    """Every field is read: compile (main thread only, see types/), statistics, queue."""
+    """Every field is read (s is NULL, logged, if one was not): compile (main thread only, see
+    types/), AI.INFO counters under the key's name."""
+    if s == NULL:
+        return NULL
     if not script_load_into_backend(NULL, s):
         script_decref(s)
         return NULL
@@ -33,5 +37,4 @@ cdef RaiScript *script_load_finish(RedisModuleIO *io, RaiScript *s) noexcept nog
     cdef const char *key_name = key_name_from_io(io, &key_len)
     if key_name != NULL:
         script_track_stats(s, key_name, key_len)
-    ensure_run_queue(s.device)
     return s
