@@ -18,40 +18,33 @@ cdef extern from *:
 
 
 cdef RaiTensor *tensor_rdb_decode(RedisModuleIO *io, int encver) noexcept nogil:
-    if not encver_readable(io, encver, "tensor"):
-        return NULL
-    if encver <= 3:
-        return tensor_rdb_load_v0_v3(io)
-    return tensor_rdb_load_v4(io)
+    if encver > RAI_ENCODING_VERSION:
+        return <RaiTensor *>refuse_newer_encoding(io, "tensor")
+    return (tensor_rdb_load_v0_v3(io) if encver <= 3 else
+            tensor_rdb_load_v4(io))
 
 
 cdef RaiModel *model_rdb_decode(RedisModuleIO *io, int encver) noexcept nogil:
-    if not encver_readable(io, encver, "model"):
-        return NULL
-    if encver == 0:
-        return model_rdb_load_v0(io)
-    if encver == 1:
-        return model_rdb_load_v1(io)
-    return model_rdb_load_v2_v4(io)
+    if encver > RAI_ENCODING_VERSION:
+        return <RaiModel *>refuse_newer_encoding(io, "model")
+    return (model_rdb_load_v0(io) if encver == 0 else
+            model_rdb_load_v1(io) if encver == 1 else
+            model_rdb_load_v2_v4(io))
 
 
 cdef RaiScript *script_rdb_decode(RedisModuleIO *io, int encver) noexcept nogil:
-    if not encver_readable(io, encver, "script"):
-        return NULL
-    if encver == 0:
-        return script_rdb_load_v0(io)
-    if encver <= 2:
-        return script_rdb_load_v1_v2(io)
-    return script_rdb_load_v3_v4(io)
+    if encver > RAI_ENCODING_VERSION:
+        return <RaiScript *>refuse_newer_encoding(io, "script")
+    return (script_rdb_load_v0(io) if encver == 0 else
+            script_rdb_load_v1_v2(io) if encver <= 2 else
+            script_rdb_load_v3_v4(io))
 
 
-cdef bint encver_readable(RedisModuleIO *io, int encver, const char *what) noexcept nogil:
-    """False, logged as RedisAI logs it, for a version newer than this module writes."""
-    if encver <= RAI_ENCODING_VERSION:
-        return True
+cdef void *refuse_newer_encoding(RedisModuleIO *io, const char *what) noexcept nogil:
+    """NULL, logged as RedisAI logs it: the value was written by a newer version."""
     RedisModule_LogIOError(io, "warning", "Failed loading %s, RedisAI version (%d) is not forward compatible.",
                            what, REDISAI_MODULE_VERSION)
-    return False
+    return NULL
 
 
 cdef void log_short_read(RedisModuleIO *io, const char *what) noexcept nogil:
