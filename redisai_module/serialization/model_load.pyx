@@ -56,13 +56,8 @@ cdef RaiModel *load_model_identity(RedisModuleIO *io, bint tag_has_nul) noexcept
     """backend, device+NUL, tag (stored with its NUL in encoding 0 only): the fields every model
     encoding starts with. NULL (logged) on a short read or an unknown backend."""
     cdef RaiModel *m = model_new(<int>RedisModule_LoadUnsigned(io))
-    if RedisModule_IsIOError(io) or backend_name(m.backend) == NULL:
-        return model_load_failed(io, m)
-    m.device = load_buffer_cstring(io, True, NULL)
-    if m.device == NULL:
-        return model_load_failed(io, m)
-    m.tag = load_buffer_cstring(io, tag_has_nul, &m.tag_len)
-    if m.tag == NULL:
+    if (RedisModule_IsIOError(io) or backend_name(m.backend) == NULL
+            or not load_device_and_tag(io, tag_has_nul, &m.device, &m.tag, &m.tag_len)):
         return model_load_failed(io, m)
     return m
 

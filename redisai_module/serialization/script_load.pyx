@@ -13,11 +13,7 @@ cdef RaiScript *script_load_failed(RedisModuleIO *io, RaiScript *s) noexcept nog
 cdef RaiScript *load_script_head(RedisModuleIO *io, bint tag_has_nul) noexcept nogil:
     """device+NUL, tag (with its NUL in encoding 0 only), source+NUL: every encoding's start."""
     cdef RaiScript *s = script_new()
-    s.device = load_buffer_cstring(io, True, NULL)
-    if s.device == NULL:
-        return script_load_failed(io, s)
-    s.tag = load_buffer_cstring(io, tag_has_nul, &s.tag_len)
-    if s.tag == NULL:
+    if not load_device_and_tag(io, tag_has_nul, &s.device, &s.tag, &s.tag_len):
         return script_load_failed(io, s)
     s.source = load_buffer_cstring(io, True, &s.source_len)
     if s.source == NULL:

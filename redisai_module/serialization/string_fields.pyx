@@ -41,6 +41,17 @@ cdef bint load_name_list(RedisModuleIO *io, char ***names, size_t *count) noexce
     return True
 
 
+cdef bint load_device_and_tag(RedisModuleIO *io, bint tag_has_nul, char **device, char **tag,
+                              size_t *tag_len) noexcept nogil:
+    """device+NUL, then the tag (stored with its NUL in encoding 0 only): how every model and
+    script encoding starts, after a model's backend."""
+    device[0] = load_buffer_cstring(io, True, NULL)
+    if device[0] == NULL:
+        return False
+    tag[0] = load_buffer_cstring(io, tag_has_nul, tag_len)
+    return tag[0] != NULL
+
+
 cdef const char *key_name_from_io(RedisModuleIO *io, size_t *length) noexcept nogil:
     """The name of the key being loaded (RDB, RESTORE), or NULL where Redis gives none."""
     cdef const RedisModuleString *key = RedisModule_GetKeyNameFromIO(io)
