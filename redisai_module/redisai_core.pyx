@@ -38,18 +38,24 @@ include "execution/run.pyx"
 include "execution/dag.pyx"
 include "execution/shutdown.pyx"
 
-# serialization: one frozen decoder per shipped encoding, and the current codec
+# serialization: one frozen decoder per shipped encoding (named for the versions it reads), the
+# table of which reads which, and today's encoders (RDB and AOF)
+include "serialization/string_fields.pyx"
 include "serialization/tensor_load.pyx"
-include "serialization/tensor_v0.pyx"
+include "serialization/tensor_v0_v3.pyx"
 include "serialization/tensor_v4.pyx"
 include "serialization/model_load.pyx"
 include "serialization/model_v0.pyx"
 include "serialization/model_v1.pyx"
-include "serialization/model_v4.pyx"
+include "serialization/model_v2_v4.pyx"
 include "serialization/script_load.pyx"
 include "serialization/script_v0.pyx"
-include "serialization/script_v1.pyx"
-include "serialization/script_v4.pyx"
+include "serialization/script_v1_v2.pyx"
+include "serialization/script_v3_v4.pyx"
+include "serialization/decoders.pyx"
+include "serialization/tensor_save.pyx"
+include "serialization/model_save.pyx"
+include "serialization/script_save.pyx"
 
 # types: the Redis module type callbacks (nogil; see each file for the one exception)
 include "types/tensor_type.pyx"

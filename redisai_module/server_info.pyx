@@ -10,6 +10,7 @@ from posix.types cimport clockid_t
 from redisai_module.pthreads cimport pthread_t
 from redisai_module.onnx_allocator cimport RAI_OnnxAllocator_Accesses, RAI_OnnxAllocator_Bytes
 from redisai_module.redis_api cimport *
+from redisai_module.serialization.encoding_version cimport RAI_ENCODING_VERSION
 
 cdef extern from "version.h":
     int REDISAI_VERSION_MAJOR
@@ -22,11 +23,9 @@ cdef extern from *:
     #define REDISAI_GIT_SHA "unknown"
     #endif
     #define RAI_LLAPI_VERSION 1
-    #define RAI_RDB_ENCODING_VERSION 4
     """
     const char *REDISAI_GIT_SHA
     int RAI_LLAPI_VERSION
-    int RAI_RDB_ENCODING_VERSION
 
 cdef extern from "<sys/resource.h>" nogil:
     int RUSAGE_THREAD
@@ -110,7 +109,7 @@ cdef public void RAI_Info_Modules(RedisModuleInfoCtx *ctx, int for_crash_report)
     RedisModule_InfoAddSection(ctx, "versions")
     RedisModule_InfoAddFieldCString(ctx, "RedisAI_version", version)
     RedisModule_InfoAddFieldLongLong(ctx, "low_level_API_version", RAI_LLAPI_VERSION)
-    RedisModule_InfoAddFieldLongLong(ctx, "rdb_version", RAI_RDB_ENCODING_VERSION)
+    RedisModule_InfoAddFieldLongLong(ctx, "rdb_version", RAI_ENCODING_VERSION)
 
     RedisModule_InfoAddSection(ctx, "git")
     RedisModule_InfoAddFieldCString(ctx, "git_sha", REDISAI_GIT_SHA)

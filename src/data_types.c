@@ -2,12 +2,19 @@
  * RDB files and DUMP payloads interchange with RedisAI (PERSISTENCE.md §1). The callbacks are
  * Cython (redisai_module/types/); see there which of them may touch Python. */
 #include "data_types.h"
+#include "encoding_version.h"
 #include "redisai_core.h"
 
-#define RAI_ENCODING_VERSION 4
+/* The callbacks all three types have, RAI_<Kind>Type_<Callback> in redisai_module/types/. */
+#define TYPE_METHODS(Kind)                           \
+    .version = REDISMODULE_TYPE_METHOD_VERSION,      \
+    .rdb_load = RAI_##Kind##Type_RdbLoad,            \
+    .rdb_save = RAI_##Kind##Type_RdbSave,            \
+    .aof_rewrite = RAI_##Kind##Type_AofRewrite,      \
+    .mem_usage = RAI_##Kind##Type_MemUsage,          \
+    .free = RAI_##Kind##Type_Free
 
 static RedisModuleType *create_type(RedisModuleCtx *ctx, const char *name, RedisModuleTypeMethods *methods) {
-    methods->version = REDISMODULE_TYPE_METHOD_VERSION;
     RedisModuleType *type = RedisModule_CreateDataType(ctx, name, RAI_ENCODING_VERSION, methods);
     if (!type)
         RedisModule_Log(ctx, "warning", "could not create the %s type", name);
@@ -15,28 +22,9 @@ static RedisModuleType *create_type(RedisModuleCtx *ctx, const char *name, Redis
 }
 
 int RAI_RegisterDataTypes(RedisModuleCtx *ctx) {
-    RedisModuleTypeMethods tensor = {
-        .rdb_load = RAI_TensorType_RdbLoad,
-        .rdb_save = RAI_TensorType_RdbSave,
-        .aof_rewrite = RAI_TensorType_AofRewrite,
-        .mem_usage = RAI_TensorType_MemUsage,
-        .free = RAI_TensorType_Free,
-        .copy = RAI_TensorType_Copy,  /* tensors are immutable: COPY shares them */
-    };
-    RedisModuleTypeMethods model = {
-        .rdb_load = RAI_ModelType_RdbLoad,
-        .rdb_save = RAI_ModelType_RdbSave,
-        .aof_rewrite = RAI_ModelType_AofRewrite,
-        .mem_usage = RAI_ModelType_MemUsage,
-        .free = RAI_ModelType_Free,
-    };
-    RedisModuleTypeMethods script = {
-        .rdb_load = RAI_ScriptType_RdbLoad,
-        .rdb_save = RAI_ScriptType_RdbSave,
-        .aof_rewrite = RAI_ScriptType_AofRewrite,
-        .mem_usage = RAI_ScriptType_MemUsage,
-        .free = RAI_ScriptType_Free,
-    };
+    RedisModuleTypeMethods tensor = {TYPE_METHODS(Tensor), .copy = RAI_TensorType_Copy};  /* immutable: COPY shares */
+    RedisModuleTypeMethods model = {TYPE_METHODS(Model)};
+    RedisModuleTypeMethods script = {TYPE_METHODS(Script)};
     RAI_TensorType = create_type(ctx, "AI_TENSOR", &tensor);
     RAI_ModelType = create_type(ctx, "AI__MODEL", &model);
     RAI_ScriptType = create_type(ctx, "AI_SCRIPT", &script);

@@ -49,6 +49,12 @@ cdef void runnable_decref(RaiRunnable *h) noexcept nogil:
     RedisModule_Free(h)
 
 
+cdef void runnable_key_released(RaiRunnable *h) noexcept nogil:
+    """Its key lets go of the value (queued runs may still hold it): the statistics go now."""
+    run_stats_unindex(h.stats)
+    runnable_decref(h)
+
+
 cdef size_t runnable_memory(RaiRunnable *h) noexcept nogil:
     """The header's strings (the caller counts its own struct, which holds the header)."""
     cdef size_t total = 0

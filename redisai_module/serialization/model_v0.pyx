@@ -1,5 +1,5 @@
 # Model decoder for encoding version 0 (RedisAI <= 1.0; PERSISTENCE.md §5.2).
-# FROZEN: this layout shipped; never edit it, add a new decoder instead.
+# FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # backend, device+NUL, tag+NUL, batchsize, minbatchsize, inputs, outputs, the blob in one buffer.
 from libc.stdint cimport uint64_t
 from redisai_module.objects.model cimport RaiModel

@@ -1,4 +1,5 @@
-# Pieces every tensor decoder shares: the numeric data blob and the load-failure paths.
+# Pieces every tensor decoder shares: the numeric data blob and the load-failure paths. Frozen
+# decoders call them: change them only in ways that read every shipped layout as before.
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 from redisai_module.dlpack cimport DLDataType
@@ -7,7 +8,7 @@ from redisai_module.redis_api cimport *
 
 
 cdef RaiTensor *tensor_load_io_error(RedisModuleIO *io) noexcept nogil:
-    RedisModule_LogIOError(io, "warning", "Experienced a short read while reading a tensor from RDB")
+    log_short_read(io, "tensor")
     return NULL
 
 

