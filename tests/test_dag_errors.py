@@ -14,13 +14,10 @@ import pytest
 import redis
 
 from helpers import stats, tset
-from models import onnx_sum_model, torch_add_model
-from redis_server import SHARED
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT, onnx_sum_model, torch_add_model
 from resp import Raw, raw
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
-LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
+ENTRY_SRC, LEGACY_SRC = ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 E_MULTI = "ERR Cannot run RedisAI command within a transaction or a LUA script"

@@ -31,13 +31,13 @@ import pytest
 import redis
 
 import models
+import tf_models
 from helpers import blocked_clients, blocked_names
-from redis_server import SHARED, running_server, wait_for
+from redis_server import running_server, wait_for
 from resp import Raw, encode
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 NO_RUN_INFO = "cannot find run info for key"  # as redis-py reports it (no "ERR ")
-GRAPH_PB = SHARED / "testdata" / "redisai_rdb" / "embedded" / "graph.pb"
 
 SCRIPT = """
 def add2(tensors: List[Tensor], keys: List[str], args: List[str]):
@@ -224,7 +224,6 @@ def calibrate_slow(r, script_key, input_key, seconds):
 
 
 def tflite_add_blob():
-    import tf_models  # imports TensorFlow (a few seconds), only for the tests that use it
     return tf_models.tflite_add_model()
 
 
@@ -242,7 +241,7 @@ def store_everything(r, prefix, seed):
            "MINBATCHTIMEOUT", 7, "BLOB", models.torch_two_outputs_model()))
     ok(cmd(r, "AI.MODELSTORE", f"{p}:onnx", "ONNX", "CPU", "BLOB", models.onnx_add_model()))
     ok(cmd(r, "AI.MODELSTORE", f"{p}:tf", "TF", "CPU", "TAG", "graph", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c",
-           "BLOB", GRAPH_PB.read_bytes()))
+           "BLOB", tf_models.tf_mul_graph()))
     ok(cmd(r, "AI.MODELSTORE", f"{p}:tflite", "TFLITE", "CPU", "BLOB", tflite_add_blob()))
     # a model blob sent in several chunks
     blob = models.torch_add_model()
@@ -881,7 +880,7 @@ def test_flush_async_frees_idle_models_and_scripts_while_other_runs_go_on():
     with running_server(module_args=("DEBUG_COMMAND", "yes", "THREADS_PER_QUEUE", 2)) as s:
         r = s.client()
         r.config_set("lazyfree-lazy-user-flush", "no")
-        graph, tflite = GRAPH_PB.read_bytes(), tflite_add_blob()
+        graph, tflite = tf_models.tf_mul_graph(), tflite_add_blob()
         stop, failures, counts = threading.Event(), [], [{} for _ in range(3)]
 
         def fill(db):

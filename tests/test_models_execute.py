@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, tset
+from helpers import (NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, shared_bytes,
+                     tset)
 from models import (onnx_add_model, onnx_empty_and_scalar_model, onnx_mul_model, onnx_sum_model,
                     sklearn_linear_onnx, sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict,
                     torch_add_model, torch_empty_and_scalar_model, torch_failing_model, torch_mlp_model,
@@ -248,8 +249,7 @@ def test_torch_add(add, server):
 
 
 def test_upstream_pt_minimal_fixture(r):
-    from redis_server import SHARED
-    blob = (SHARED / "testdata" / "redisai_rdb" / "embedded" / "pt-minimal.pt").read_bytes()
+    blob = shared_bytes("embedded/pt-minimal.pt")
     store(r, "pt", "TORCH", blob)
     r.execute_command("AI.TENSORSET", "a{1}", "FLOAT", 2, 2, "VALUES", 2, 3, 2, 3)
     r.execute_command("AI.TENSORSET", "b{1}", "FLOAT", 2, 2, "VALUES", 2, 3, 2, 3)
@@ -354,8 +354,7 @@ def test_sklearn_linear_regression(r, rows):
 
 
 def test_upstream_linear_iris_value(r):
-    from redis_server import SHARED
-    blob = (SHARED / "testdata" / "redisai_rdb" / "embedded" / "linear_iris.onnx").read_bytes()
+    blob = shared_bytes("embedded/linear_iris.onnx")
     store(r, "linear_iris", "ONNX", blob)
     r.execute_command("AI.TENSORSET", "features", "FLOAT", 1, 4, "VALUES", 5.1, 3.5, 1.4, 0.2)
     assert r.execute_command("AI.MODELEXECUTE", "linear_iris", "INPUTS", 1, "features",

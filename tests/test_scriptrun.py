@@ -13,12 +13,11 @@ import pytest
 import redis
 
 from helpers import error_of, meta, replicas_acked, stats, tset, values
-from redis_server import SHARED, running_server, wait_for
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
+from redis_server import running_server, wait_for
 from resp import Raw, raw
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
-LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
+ENTRY_SRC, LEGACY_SRC = ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 E_MULTI = "Cannot run RedisAI command within a transaction or a LUA script"
