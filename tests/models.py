@@ -282,7 +282,7 @@ def onnx_to_string_model() -> bytes:
 
 
 # --------------------------------------------------------------------------------------------------
-# TorchScript sources with the behaviour of RedisAI's two test scripts (BEHAVIOUR.md §9.3)
+# TorchScript sources with the behaviour of RedisAI's two test scripts (docs/BEHAVIOUR.md §9.3)
 
 # Entry-point convention: fn(tensors, keys, args)
 ENTRY_POINTS_SCRIPT = """

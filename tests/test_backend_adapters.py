@@ -164,7 +164,7 @@ def test_tf_incompatible_shapes_is_tensorflows_status_text(tf_ns, tf):
     b = np.zeros([2, 2, 3], np.float32)
     message = tf_error(tf_ns, tf.run, handle, [View(a), View(b)])
     assert "Incompatible shapes: [2] vs. [2,2,3]" in message
-    # COMMANDS.md §10, once flattened the way the module sends it
+    # docs/COMMANDS.md §10, once flattened the way the module sends it
     assert tf_ns["one_line"](message) == "Incompatible shapes: [2] vs. [2,2,3] \t [[{{node mul}}]]"
 
 

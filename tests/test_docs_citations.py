@@ -1,6 +1,6 @@
 """Every reference the code makes to the project's documents resolves inside the repository: a
-comment citing `COMMANDS.md §5.5` (or `docs/COMMANDS.md §5.5`) names a file of docs/ and a section
-that file has."""
+comment citing `docs/COMMANDS.md §5.5` (or `COMMANDS.md §5.5`, inside docs/) names a file of docs/
+and a section that file has, or a numbered step of one (§4.6: step 6 of §4)."""
 import re
 from pathlib import Path
 

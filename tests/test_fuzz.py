@@ -26,7 +26,7 @@ Invariants (checked after every batch of commands, and after every command for t
   stderr has no fatal Python error / unraisable exception; no command hangs (30 s socket timeout);
 * every reply is an error (one line, non-empty, no leaked internal Python error of the module) or a
   well-formed reply of the shape the command defines; parse-only commands answer only errors of
-  their specification (COMMANDS.md);
+  their specification (docs/COMMANDS.md);
 * sentinel keys created at the start (tensors, a model, a script, a plain string, a list) keep their
   DUMP bytes and AI.INFO counters; the fuzzer never generates their names. Every other key must be a
   `fz:` key or a name the fuzzer sent (in that batch or the one before: some blocking commands are
@@ -43,7 +43,7 @@ Bugs this fuzzer found, all fixed, each with a reproduction at the end of this f
 * BUG-2: a RESTORE ... REPLACE that Redis rejects after the module loaded the value (no EOF
   marker after the module's data) deleted the run statistics of the model/script left at the key;
 * BUG-3: a STRING tensor restored with element offsets that do not increase (kept as saved,
-  PERSISTENCE.md §7) read fine with AI.TENSORGET, but every run taking it answered CPython's
+  docs/PERSISTENCE.md §7) read fine with AI.TENSORGET, but every run taking it answered CPython's
   "Negative size passed to PyBytes_FromStringAndSize".
 Tolerated: framework texts such as torch's
 UnicodeDecodeError for a corrupted TorchScript zip, or pybind11's "define(): incompatible function

@@ -1,4 +1,4 @@
-"""AI.MODELEXECUTE (COMMANDS.md §5.5, §10, §11; BEHAVIOUR.md §2, §5, §6, §7).
+"""AI.MODELEXECUTE (docs/COMMANDS.md §5.5, §10, §11; docs/BEHAVIOUR.md §2, §5, §6, §7).
 
 Every parse error in the spec's order with its exact text (some have no "ERR" prefix: those are checked
 on the wire too), E.MULTI in MULTI and Lua, successful runs of TORCH and ONNX models (scikit-learn
@@ -416,7 +416,7 @@ def test_torch_shape_mismatch_is_a_run_time_error(add):
 
 
 def test_output_key_of_another_type_gives_one_error_reply(add, server):
-    """BEHAVIOUR.md §2.4: WRONGTYPE at write time; only the error is sent (the connection stays in sync)."""
+    """docs/BEHAVIOUR.md §2.4: WRONGTYPE at write time; only the error is sent (the connection stays in sync)."""
     r = add
     r.set("s", "string")
     c = Raw(server.port, timeout=30)
@@ -465,7 +465,7 @@ def test_timeout_expires_while_queued_behind_a_long_run(r, server):
 
 
 # --------------------------------------------------------------------------------------------------
-# Replication (BEHAVIOUR.md §7)
+# Replication (docs/BEHAVIOUR.md §7)
 
 
 def aof_incr_file(s):
@@ -530,7 +530,7 @@ def test_outputs_replicate_as_tensorset_and_modelexecute_does_not():
 
 
 # --------------------------------------------------------------------------------------------------
-# Values captured at parse time (BEHAVIOUR.md §2.1)
+# Values captured at parse time (docs/BEHAVIOUR.md §2.1)
 
 
 def test_pipeline_del_of_inputs_after_the_run(add):

@@ -1,4 +1,4 @@
-"""Models survive every persistence path (PERSISTENCE.md §3.2, §5.2, §6; BEHAVIOUR.md §7).
+"""Models survive every persistence path (docs/PERSISTENCE.md §3.2, §5.2, §6; docs/BEHAVIOUR.md §7).
 
 BGSAVE + restart, SHUTDOWN SAVE, DEBUG RELOAD, AOF rewrite without RDB preamble (the module's
 aof_rewrite callback emits AI.MODELSTORE ... TAG .. BATCHSIZE .. MINBATCHSIZE .. MINBATCHTIMEOUT .. BLOB

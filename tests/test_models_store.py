@@ -1,4 +1,4 @@
-"""AI.MODELSTORE, AI.MODELGET, AI.MODELDEL (COMMANDS.md §5.1, §5.3, §5.4, §5.8, §5.9).
+"""AI.MODELSTORE, AI.MODELGET, AI.MODELDEL (docs/COMMANDS.md §5.1, §5.3, §5.4, §5.8, §5.9).
 
 Every validation step of AI.MODELSTORE in the spec's order with its exact error text (redis-py drops a
 leading "ERR "; the raw wire text is checked where the prefix matters), the replies of AI.MODELGET

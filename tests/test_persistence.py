@@ -1,6 +1,6 @@
 """Tensors survive every persistence path Redis has, and bad persisted data never crashes the server.
 
-PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten without RDB preamble, so the
+docs/PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten without RDB preamble, so the
 module's aof_rewrite callback runs), DUMP/RESTORE (byte-exact against the upstream RedisAI payloads in
 testdata/redisai_rdb), and malformed DUMP payloads (truncated, or forged with a valid CRC64).
 """
@@ -103,7 +103,7 @@ def dataset():
         # zero-filled (no data), 3-d
         esize = np.dtype(np_dtype).itemsize
         cases.append(Case(f"{name}:zeros", [name, 3, 1, 5], name, (3, 1, 5), b"\0" * (15 * esize)))
-        # VALUES (signed types: negative values too, COMMANDS.md §2)
+        # VALUES (signed types: negative values too, docs/COMMANDS.md §2)
         vals = [0, 1] if name == "BOOL" else [1, 0, 3] if name.startswith("UINT") else [1, -128, 3]
         arr = np.array(vals, dtype=np_dtype)
         cases.append(Case(f"{name}:values", [name, len(vals), "VALUES", *vals], name, (len(vals),),
@@ -748,7 +748,7 @@ def test_forged_good_payloads_load():
 
 
 # Payloads RedisAI 1.2 and earlier versions of this module accepted on load although no AI.TENSORSET
-# could make them (PERSISTENCE.md §7 keeps restored bytes unchecked): after BGREWRITEAOF they
+# could make them (docs/PERSISTENCE.md §7 keeps restored bytes unchecked): after BGREWRITEAOF they
 # vanished or read differently, and VALUES and BLOB disagreed. Neither RedisAI nor this module could
 # ever write them, so they are refused now.
 UNWRITABLE = {

@@ -1,4 +1,4 @@
-"""AI.SCRIPTEXECUTE (COMMANDS.md §6.5, §11; BEHAVIOUR.md §7, §9.3-9.6, §11).
+"""AI.SCRIPTEXECUTE (docs/COMMANDS.md §6.5, §11; docs/BEHAVIOUR.md §7, §9.3-9.6, §11).
 
 Entry-point and legacy calling conventions, KEYS/ARGS as strings, return-value flattening and its
 errors, run-time errors on one line, every parse error in the spec's order, TIMEOUT while queued behind
@@ -93,7 +93,7 @@ def scripts(r):
 
 
 # --------------------------------------------------------------------------------------------------
-# Entry points (BEHAVIOUR.md §9.3)
+# Entry points (docs/BEHAVIOUR.md §9.3)
 
 
 def test_entry_point_bar(scripts):
@@ -142,7 +142,7 @@ def test_keys_need_not_exist(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Legacy calls (BEHAVIOUR.md §9.3)
+# Legacy calls (docs/BEHAVIOUR.md §9.3)
 
 
 def test_legacy_bar(scripts):
@@ -198,7 +198,7 @@ def test_legacy_unsupported_input_type(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Return value → OUTPUTS (BEHAVIOUR.md §9.4)
+# Return value → OUTPUTS (docs/BEHAVIOUR.md §9.4)
 
 
 @pytest.mark.parametrize("fn", ["none_ret", "int_ret", "mixed_tuple"])
@@ -263,7 +263,7 @@ def test_output_overwrites_existing_tensor(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Run-time errors (BEHAVIOUR.md §9.6)
+# Run-time errors (docs/BEHAVIOUR.md §9.6)
 
 
 def test_runtime_error_is_one_line_and_writes_nothing(scripts):
@@ -290,7 +290,7 @@ def test_entry_point_with_too_few_tensors_is_a_runtime_error(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Parse errors, in the spec's order (COMMANDS.md §6.5)
+# Parse errors, in the spec's order (docs/COMMANDS.md §6.5)
 
 
 def test_arity(scripts):
@@ -465,7 +465,7 @@ def test_lua_is_refused(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Statistics (BEHAVIOUR.md §11)
+# Statistics (docs/BEHAVIOUR.md §11)
 
 
 def test_info_counts_calls_and_errors(scripts):
@@ -506,7 +506,7 @@ def test_info_hundred_calls(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Replication (BEHAVIOUR.md §7)
+# Replication (docs/BEHAVIOUR.md §7)
 
 
 def test_outputs_replicate_as_tensorset_and_scriptexecute_does_not():
@@ -542,7 +542,7 @@ def test_outputs_replicate_as_tensorset_and_scriptexecute_does_not():
 
 
 # --------------------------------------------------------------------------------------------------
-# COMMAND GETKEYS (COMMANDS.md §11)
+# COMMAND GETKEYS (docs/COMMANDS.md §11)
 
 
 @pytest.mark.parametrize("args, keys", [

@@ -1,5 +1,5 @@
 """AI.SCRIPTSTORE / AI.SCRIPTSET / AI.SCRIPTGET / AI.SCRIPTDEL / AI._SCRIPTSCAN and the AI_SCRIPT
-type (COMMANDS.md §6, PERSISTENCE.md §3.3, §5.3, §6). Execution comes with the scripts issue."""
+type (docs/COMMANDS.md §6, docs/PERSISTENCE.md §3.3, §5.3, §6). Execution comes with the scripts issue."""
 import pytest
 
 from gpu import needs_no_gpu
