@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SOURCES = ["redisai_module", "src", "tests", "opt", "setup.py", "README.md", "docs"]
-SUFFIXES = {".pyx", ".pxd", ".pxi", ".py", ".c", ".cpp", ".h", ".sh", ".md"}
+SUFFIXES = {".pyx", ".pxd", ".pxi", ".in", ".py", ".c", ".cpp", ".h", ".sh", ".md"}
 # A document name, then one or more sections: "§5.5", "§5.5, §7.2", "§7-8", "§9.3-§9.7"
 CITATION = re.compile(r"\b([A-Z]+)\.md((?:,? ?§[0-9.]*[0-9](?:-§?[0-9.]*[0-9])?)*)")
 SECTION = re.compile(r"§([0-9.]*[0-9])(?:-§?([0-9.]*[0-9]))?")
