@@ -1,7 +1,7 @@
 """Builds install/redisai.so: the C shim (src/) and the Cython core (redisai_module/) in ONE
 shared object, linked against the libpython of the virtual environment it will embed.
 
-    .venv/bin/python setup.py build_ext      (run by opt/build.sh after get_deps.py)
+    .venv/bin/python setup.py build_ext      (run by opt/setup.sh after get_deps.py)
 """
 import os
 import shutil

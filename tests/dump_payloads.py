@@ -9,7 +9,7 @@ does (so that a forged payload reaches the module's loader) and decode them back
 """
 import struct
 
-# Module ids of the three RedisAI types (PERSISTENCE.md §1), encoding version 0
+# Module ids of the three RedisAI types (docs/PERSISTENCE.md §1), encoding version 0
 TENSOR_MODULE_ID = 0x008FD310D48E4400  # AI_TENSOR
 MODEL_MODULE_ID = 0x008FFF30E0C42C00   # AI__MODEL
 SCRIPT_MODULE_ID = 0x008FD209120F4C00  # AI_SCRIPT
@@ -112,6 +112,54 @@ def build_body(module_id, values, eof=True):
     if eof:
         out += EOF
     return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# The values of each encoding version, field by field as docs/PERSISTENCE.md §3 and §5 list them
+
+
+BACKEND_CODES = {"TF": 0, "TFLITE": 1, "TORCH": 2, "ONNX": 3}
+
+
+def tensor_v4_body(code, bits, shape, blob, offsets=None):
+    """Tensor encoding 4: code, bits, ndims, dims, data, then (STRING) each element's offset."""
+    body = UINT(code) + UINT(bits) + UINT(len(shape)) + b"".join(UINT(d) for d in shape) + STR(blob)
+    if offsets is not None:
+        body += b"".join(UINT(o) for o in offsets)
+    return body
+
+
+def tensor_v0_body(code, bits, shape, blob, device=1, lanes=1):
+    """Tensor encodings 0-3: device type and id, bits before code, lanes, ndims, dims, strides,
+    byte offset, data."""
+    return (UINT(device) + UINT(0) + UINT(bits) + UINT(code) + UINT(lanes) + UINT(len(shape))
+            + b"".join(UINT(d) for d in shape) + b"".join(UINT(1) for _ in shape) + UINT(0) + STR(blob))
+
+
+def model_body(encver, backend, device, tag, batch, inputs, outputs, chunks):
+    """Model encodings 0-4: encoding 0 keeps the tag's NUL and the blob in one string, encoding 2
+    adds minbatchtimeout."""
+    b, mb, t = batch
+    body = UINT(BACKEND_CODES[backend]) + STR(device + b"\0")
+    body += STR(tag + b"\0") if encver == 0 else STR(tag)
+    body += UINT(b) + UINT(mb)
+    if encver >= 2:
+        body += UINT(t)
+    body += UINT(len(inputs)) + b"".join(STR(i + b"\0") for i in inputs)
+    body += UINT(len(outputs)) + b"".join(STR(o + b"\0") for o in outputs)
+    if encver == 0:
+        body += STR(b"".join(chunks))
+    else:
+        body += UINT(sum(len(c) for c in chunks)) + UINT(len(chunks)) + b"".join(STR(c) for c in chunks)
+    return body
+
+
+def script_body(encver, device, tag, source, entry_points=()):
+    """Script encodings 0-4: encoding 0 keeps the tag's NUL, encoding 3 adds the entry points."""
+    body = STR(device + b"\0") + (STR(tag + b"\0") if encver == 0 else STR(tag)) + STR(source + b"\0")
+    if encver >= 3:
+        body += UINT(len(entry_points)) + b"".join(STR(e + b"\0") for e in entry_points)
+    return body
 
 
 # --------------------------------------------------------------------------------------------------

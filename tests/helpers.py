@@ -1,11 +1,44 @@
 """Small client-side helpers shared by the test files: command errors, tensors in and out, AI.INFO
 as a dict, blocked clients, and reading AOF files. Only helpers that behave the same for every file
 that uses them live here; a file keeps its own where it needs something different."""
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import redis
+
+# RedisAI's own DUMP payloads and fixture files, in the team's shared folder beside the checkout. The
+# repository does not depend on it: what needs it skips with this reason on a clone without it.
+SHARED_TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata" / "redisai_rdb"
+SHARED_ABSENT = f"RedisAI's payloads are not here: {SHARED_TESTDATA} is absent beside this checkout"
+needs_shared = pytest.mark.skipif(not SHARED_TESTDATA.is_dir(), reason=SHARED_ABSENT)
+
+
+def shared_bytes(name):
+    """A file of the shared payload folder (`embedded/graph.pb`, `v4_tensor.bin`...); the calling test
+    skips when the folder is absent."""
+    if not SHARED_TESTDATA.is_dir():
+        pytest.skip(SHARED_ABSENT)
+    return (SHARED_TESTDATA / name).read_bytes()
+
+
+def shared_cases(keep, section="payloads", ids=lambda e: e["file"]):
+    """Test parameters from the shared expectations.json: the entries of `section` that keep(entry)
+    selects; a single case that skips when the folder is absent."""
+    if not SHARED_TESTDATA.is_dir():
+        return [pytest.param(None, marks=needs_shared, id="no-shared-payloads")]
+    entries = json.loads((SHARED_TESTDATA / "expectations.json").read_text())
+    for part in section.split("/"):
+        entries = entries[part]
+    return [pytest.param(e, id=ids(e)) for e in entries if keep(e)]
+
+
+def shared_payloads():
+    """Every DUMP payload of the shared folder, as extra seeds; none when it is absent."""
+    return [f.read_bytes() for f in sorted(SHARED_TESTDATA.glob("*.bin"))]
+
 
 # AI.TENSORSET dtype -> numpy dtype, for tset's BLOB
 NP = {"FLOAT": np.float32, "DOUBLE": np.float64, "INT64": np.int64, "INT32": np.int32}

@@ -279,3 +279,26 @@ def onnx_to_string_model() -> bytes:
     y = helper.make_tensor_value_info("y", TensorProto.STRING, ["N"])
     graph = helper.make_graph([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING)], "to_string", [x], [y])
     return _onnx_bytes(graph)
+
+
+# --------------------------------------------------------------------------------------------------
+# TorchScript sources with the behaviour of RedisAI's two test scripts (docs/BEHAVIOUR.md §9.3)
+
+# Entry-point convention: fn(tensors, keys, args)
+ENTRY_POINTS_SCRIPT = """
+def bar(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return tensors[0] + tensors[1]
+
+def bar_variadic(tensors: List[Tensor], keys: List[str], args: List[str]):
+    rest = tensors[1:]
+    return tensors[0] + rest[0]
+"""
+
+# Legacy convention: tensors bound to parameters; a List[Tensor] parameter takes the rest
+LEGACY_SCRIPT = """
+def bar(a, b):
+    return a + b
+
+def bar_variadic(a, args : List[Tensor]):
+    return args[0] + args[1]
+"""

@@ -16,8 +16,6 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "install" / "redisai.so"
-# The team's shared folder sits beside the checkout (in CI too): real RedisAI payloads and specs.
-SHARED = ROOT.parent / "shared"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 # Redis's jemalloc fills freed (and new) memory with junk bytes: a read after free then sees garbage
 # and fails loudly instead of passing on stale data.

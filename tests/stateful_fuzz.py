@@ -22,6 +22,8 @@ Known classes (issue 11 items being fixed elsewhere; RAI_STATEFUL_FUZZ_SKIP leav
 """
 import functools
 
+from models import LEGACY_SCRIPT
+
 KNOWN_CLASSES = ("dag_nontensor", "pause", "script_blocking", "script_eval", "zero_size", "restore_bad",
                  "inplace", "leaks")
 
@@ -74,13 +76,7 @@ def runmodel(tensors: List[Tensor], keys: List[str], args: List[str]):
     return redisAI.model_execute(keys[0], tensors, int(args[0]))
 """
 ENTRY_POINTS = ["gated", "kind", "two", "add2", "inplace", "call", "calllist", "runmodel"]
-LEGACY_SRC = """
-def bar(a, b):
-    return a + b
-
-def bar_variadic(a, args : List[Tensor]):
-    return args[0] + args[1]
-"""
+LEGACY_SRC = LEGACY_SCRIPT
 
 # A Redis function for FCALL (loaded once on the master, replicated)
 FUNCTION_SRC = ("#!lua name=fzlib\n"

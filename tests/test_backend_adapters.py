@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import tf_models
+from helpers import shared_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ROOT / "redisai_module" / "backends"
-UPSTREAM_GRAPH = ROOT.parent / "shared" / "testdata" / "redisai_rdb" / "embedded" / "graph.pb"
 
 
 def _exec(path, namespace):
@@ -80,7 +80,7 @@ def test_tf_adapter_identity(tf):
 
 
 def test_tf_generated_graph_is_upstream_graph_pb():
-    assert tf_models.tf_mul_graph() == UPSTREAM_GRAPH.read_bytes()
+    assert tf_models.tf_mul_graph() == shared_bytes("embedded/graph.pb")
 
 
 @pytest.mark.parametrize("output", ["mul", "c"])
@@ -94,7 +94,7 @@ def test_tf_mul(tf, output):
 
 
 def test_tf_upstream_graph_pb(tf):
-    handle, inputs, outputs = tf.create(UPSTREAM_GRAPH.read_bytes(), "CPU", ["a", "b"], ["mul"])
+    handle, inputs, outputs = tf.create(shared_bytes("embedded/graph.pb"), "CPU", ["a", "b"], ["mul"])
     assert (inputs, outputs) == (["a", "b"], ["mul"])
     [result] = tf.run(handle, [AB, AB])
     assert result.ravel().tolist() == [4, 9, 4, 9]
@@ -164,7 +164,7 @@ def test_tf_incompatible_shapes_is_tensorflows_status_text(tf_ns, tf):
     b = np.zeros([2, 2, 3], np.float32)
     message = tf_error(tf_ns, tf.run, handle, [View(a), View(b)])
     assert "Incompatible shapes: [2] vs. [2,2,3]" in message
-    # COMMANDS.md §10, once flattened the way the module sends it
+    # docs/COMMANDS.md §10, once flattened the way the module sends it
     assert tf_ns["one_line"](message) == "Incompatible shapes: [2] vs. [2,2,3] \t [[{{node mul}}]]"
 
 

@@ -1,4 +1,4 @@
-"""A real 3-shard Redis Cluster with the module on every node (BEHAVIOUR.md §8, COMMANDS.md §1, §11):
+"""A real 3-shard Redis Cluster with the module on every node (docs/BEHAVIOUR.md §8, docs/COMMANDS.md §1, §11):
 every AI.* command is routed by the keys Redis computes for it (the fixed first key, or the
 getkeys-api callback) — the wrong node answers -MOVED to the owner and runs nothing, the owner runs
 it; the CROSSSLOT cases of §8 with the exact error line; DAG-local tensor names are not keys; a
@@ -242,7 +242,7 @@ def test_a_multi_key_command_in_one_slot_is_redirected_as_a_whole(loaded):
 
 
 # --------------------------------------------------------------------------------------------------
-# CROSSSLOT (BEHAVIOUR.md §8)
+# CROSSSLOT (docs/BEHAVIOUR.md §8)
 
 
 def _crossslot_cases(t1, t2):
@@ -295,7 +295,7 @@ def test_crossslot_is_refused_by_every_node(loaded, case):
 
 
 def test_routing_keywords_and_command_names_are_case_insensitive(loaded):
-    """Keywords and op names are matched case-insensitively (COMMANDS.md §0.3), by the key callbacks
+    """Keywords and op names are matched case-insensitively (docs/COMMANDS.md §0.3), by the key callbacks
     as by the parsers: a lower-case command is routed and slot-checked like its upper-case form."""
     c = loaded
     t1, t2 = c.tags[0], c.tags[1]
@@ -338,7 +338,7 @@ def test_dag_local_tensor_names_are_not_keys(loaded):
     # ... and are not created anywhere
     assert raw(c.owner(t2).port, "EXISTS", f"x{t2}") == 0
     assert raw(c.owner(t3).port, "EXISTS", f"y{t3}") == 0
-    # DAGRUN: the model key of a MODELRUN op is not reported (COMMANDS.md §11), so a DAGRUN routed by
+    # DAGRUN: the model key of a MODELRUN op is not reported (docs/COMMANDS.md §11), so a DAGRUN routed by
     # its LOAD key reaches the LOAD key's owner, which has no model under the other tag
     dagrun = ["AI.DAGRUN", "LOAD", 1, f"a{t1}", "|>", "AI.MODELRUN", f"m{t2}", "INPUTS", f"a{t1}", f"a{t1}",
               "OUTPUTS", "z"]
@@ -347,7 +347,7 @@ def test_dag_local_tensor_names_are_not_keys(loaded):
 
 
 def test_a_command_whose_callback_reports_no_key_is_served_where_it_lands(loaded):
-    """With fewer arguments than the key callbacks need (COMMANDS.md §11) Redis sees no key and
+    """With fewer arguments than the key callbacks need (docs/COMMANDS.md §11) Redis sees no key and
     lets the node run the command: the module's own error comes back, never -MOVED."""
     c = loaded
     tag = c.tags[0]
@@ -362,7 +362,7 @@ def test_a_command_whose_callback_reports_no_key_is_served_where_it_lands(loaded
 
 
 def test_keys_of_a_trailing_scriptexecute_section_are_not_reported(loaded):
-    """COMMANDS.md §11 off-by-one: the keys of the section that ends an AI.SCRIPTEXECUTE are not
+    """docs/COMMANDS.md §11 off-by-one: the keys of the section that ends an AI.SCRIPTEXECUTE are not
     reported, so an OUTPUTS key of another slot at the very end does not make it CROSSSLOT."""
     c = loaded
     t1, t2 = c.tags[0], c.tags[1]

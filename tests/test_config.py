@@ -1,5 +1,5 @@
-"""Configuration: load-time arguments (CONFIG.md §1-§2), AI.CONFIG (CONFIG.md §3, COMMANDS.md §9),
-and the effects of MODEL_CHUNK_SIZE, THREADS_PER_QUEUE and MODEL_EXECUTION_TIMEOUT (BEHAVIOUR.md §6).
+"""Configuration: load-time arguments (docs/CONFIG.md §1-§2), AI.CONFIG (docs/CONFIG.md §3, docs/COMMANDS.md §9),
+and the effects of MODEL_CHUNK_SIZE, THREADS_PER_QUEUE and MODEL_EXECUTION_TIMEOUT (docs/BEHAVIOUR.md §6).
 
 Every test runs real redis-server processes. INFO MODULES is covered by test_info_modules.py.
 """
@@ -19,7 +19,7 @@ from resp import Raw
 DEFAULT_CHUNK_SIZE = 535822336  # 511 MiB
 DEFAULT_BACKENDSPATH = str(MODULE.parent / "backends")  # <directory of the module .so>/backends
 
-# RedisAI's library name for each backend, relative to BACKENDSPATH (CONFIG.md §2).
+# RedisAI's library name for each backend, relative to BACKENDSPATH (docs/CONFIG.md §2).
 BACKEND_PATHS = {
     "TF": "redisai_tensorflow/redisai_tensorflow.so",
     "TFLITE": "redisai_tflite/redisai_tflite.so",
@@ -327,7 +327,7 @@ def test_get_defaults(rc):
 
 def test_reply_types_on_the_wire(cfg_server, rc):
     """GET BACKENDSPATH: bulk string; GET MODEL_CHUNK_SIZE: integer; GET other: nil; sets: +OK;
-    errors exactly as specified (COMMANDS.md §9)."""
+    errors exactly as specified (docs/COMMANDS.md §9)."""
     raw = Raw(cfg_server.port, timeout=20)
     try:
         assert raw.call("AI.CONFIG", "GET", "MODEL_CHUNK_SIZE") == DEFAULT_CHUNK_SIZE
@@ -591,7 +591,7 @@ def _onnx_loop_model():
 
 
 def test_model_execution_timeout_kills_a_long_onnx_run():
-    """BEHAVIOUR.md §6: with MODEL_EXECUTION_TIMEOUT 1000 an endless ONNX run is terminated after
+    """docs/BEHAVIOUR.md §6: with MODEL_EXECUTION_TIMEOUT 1000 an endless ONNX run is terminated after
     about a second (the 5000 ms default would let it run 5 s)."""
     args = ("MODEL_EXECUTION_TIMEOUT", 1000, "INTRA_OP_PARALLELISM", 1, "INTER_OP_PARALLELISM", 1)
     with running_server(module_args=args) as s:
@@ -614,7 +614,7 @@ def test_model_execution_timeout_kills_a_long_onnx_run():
 
 
 def test_backend_memory_limit_refuses_onnx_allocations_beyond_it():
-    """BEHAVIOUR.md §6: CPU ONNX sessions allocate within BACKEND_MEMORY_LIMIT (MB); a run whose
+    """docs/BEHAVIOUR.md §6: CPU ONNX sessions allocate within BACKEND_MEMORY_LIMIT (MB); a run whose
     output (4.8 MB) does not fit fails with RedisAI's message, and the server goes on."""
     rows = 600_000
     big = np.ones((rows, 2), np.float32).tobytes()

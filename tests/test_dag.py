@@ -1,4 +1,4 @@
-"""DAG execution (COMMANDS.md §7.2-7.3, BEHAVIOUR.md §3, §7, §11): reply shapes, DAG-local
+"""DAG execution (docs/COMMANDS.md §7.2-7.3, docs/BEHAVIOUR.md §3, §7, §11): reply shapes, DAG-local
 names and their versions, PERSIST only when every op succeeded, a model failing halfway, the
 spec's TF example, TIMEOUT, a PERSIST key of the wrong type, replication of PERSIST only, the
 _RO forms on a read-only replica, the deprecated DAGRUN forms, two devices running at once and
@@ -274,7 +274,7 @@ def double(tensors: List[Tensor], keys: List[str], args: List[str]):
 
 
 def test_ops_on_two_devices_run_at_once_and_wait_for_each_other():
-    """`CPU` and `CPU:1` are two queues (BEHAVIOUR.md §1): an op on each completes a handshake that
+    """`CPU` and `CPU:1` are two queues (docs/BEHAVIOUR.md §1): an op on each completes a handshake that
     needs both running at once (in either order, one after the other, the first would give up),
     and an op on one device that needs the other's output waits for it."""
     with running_server() as server:

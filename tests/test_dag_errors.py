@@ -1,4 +1,4 @@
-"""Parse-time errors of AI.DAGEXECUTE, AI.DAGEXECUTE_RO, AI.DAGRUN and AI.DAGRUN_RO (COMMANDS.md §7.1),
+"""Parse-time errors of AI.DAGEXECUTE, AI.DAGEXECUTE_RO, AI.DAGRUN and AI.DAGRUN_RO (docs/COMMANDS.md §7.1),
 plus their key extraction (§11) and command flags (§1).
 
 Every error of §7.1 with its exact wire text (several have no "ERR"): E.MULTI, the arity of each command,
@@ -14,13 +14,10 @@ import pytest
 import redis
 
 from helpers import stats, tset
-from models import onnx_sum_model, torch_add_model
-from redis_server import SHARED
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT, onnx_sum_model, torch_add_model
 from resp import Raw, raw
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
-LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
+ENTRY_SRC, LEGACY_SRC = ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 E_MULTI = "ERR Cannot run RedisAI command within a transaction or a LUA script"
@@ -433,7 +430,7 @@ def test_5_tensorset_op_does_not_touch_the_keyspace(dag):
 
 
 # --------------------------------------------------------------------------------------------------
-# 5. Op errors: AI.MODELEXECUTE (COMMANDS.md §5.5) in AI.DAGEXECUTE and AI.DAGEXECUTE_RO
+# 5. Op errors: AI.MODELEXECUTE (docs/COMMANDS.md §5.5) in AI.DAGEXECUTE and AI.DAGEXECUTE_RO
 
 E_ME_ARITY = "ERR wrong number of arguments for 'AI.MODELEXECUTE' command"
 MODELEXECUTE_ERRORS = [
@@ -497,7 +494,7 @@ def test_5_modelexecute_op_tensor_names_are_not_keys(dag, server):
 
 
 # --------------------------------------------------------------------------------------------------
-# 5. Op errors: AI.MODELRUN (COMMANDS.md §5.6) in AI.DAGRUN and AI.DAGRUN_RO
+# 5. Op errors: AI.MODELRUN (docs/COMMANDS.md §5.6) in AI.DAGRUN and AI.DAGRUN_RO
 
 E_NIN = "Number of keys given as INPUTS here does not match model definition"
 E_NOUT = "Number of keys given as OUTPUTS here does not match model definition"
@@ -533,7 +530,7 @@ def test_5_modelrun_op_errors(dag, server, command, op, message):
 
 
 # --------------------------------------------------------------------------------------------------
-# 5. Op errors: AI.SCRIPTEXECUTE (COMMANDS.md §6.5) in AI.DAGEXECUTE
+# 5. Op errors: AI.SCRIPTEXECUTE (docs/COMMANDS.md §6.5) in AI.DAGEXECUTE
 
 SCRIPTEXECUTE_ERRORS = [
     ("AI.SCRIPTEXECUTE s", "ERR wrong number of arguments for 'AI.SCRIPTEXECUTE' command"),
@@ -591,7 +588,7 @@ def test_5_scriptexecute_op_has_no_first_section_rule_and_keys_are_not_names(dag
 
 
 # --------------------------------------------------------------------------------------------------
-# 5. Op errors: AI.SCRIPTRUN (COMMANDS.md §6.6) in AI.DAGRUN and AI.DAGRUN_RO
+# 5. Op errors: AI.SCRIPTRUN (docs/COMMANDS.md §6.6) in AI.DAGRUN and AI.DAGRUN_RO
 
 SCRIPTRUN_ERRORS = [
     ("AI.SCRIPTRUN old", "ERR wrong number of arguments for 'AI.SCRIPTRUN' command"),
@@ -791,7 +788,7 @@ def test_6_persist_takes_the_final_version(dag):
 
 
 # --------------------------------------------------------------------------------------------------
-# COMMAND GETKEYS (COMMANDS.md §11) and COMMAND INFO (§1)
+# COMMAND GETKEYS (docs/COMMANDS.md §11) and COMMAND INFO (§1)
 
 
 @pytest.mark.parametrize("command,keys", [

@@ -1,5 +1,5 @@
 """Model outputs that are not tensors (ONNX-ML's ZipMap, ONNX sequences) in DAGs and plain runs
-(BEHAVIOUR.md §2.4, §6; issue 11 item 1). Such an output is produced but holds no tensor: PERSIST
+(docs/BEHAVIOUR.md §2.4, §6; issue 11 item 1). Such an output is produced but holds no tensor: PERSIST
 and AI.MODELEXECUTE skip it (its key is left as it was), and any DAG op that reads it (a model or
 script input, AI.TENSORGET) fails with a clear error, failing the DAG as any failed op does. A DAG
 never waits for it and the server never crashes (it did: a NULL output was taken a reference on).

@@ -1,4 +1,4 @@
-"""Fault tolerance against real redis-server processes (PERSISTENCE.md, BEHAVIOUR.md §2, §7, §12).
+"""Fault tolerance against real redis-server processes (docs/PERSISTENCE.md, docs/BEHAVIOUR.md §2, §7, §12).
 
 * kill -9 with `appendfsync always` (AOF with and without RDB preamble, with an AOF rewrite halfway):
   every acknowledged write of every kind (all tensor dtypes, models of every backend, scripts,
@@ -31,13 +31,13 @@ import pytest
 import redis
 
 import models
+import tf_models
 from helpers import blocked_clients, blocked_names
-from redis_server import SHARED, running_server, wait_for
+from redis_server import running_server, wait_for
 from resp import Raw, encode
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 NO_RUN_INFO = "cannot find run info for key"  # as redis-py reports it (no "ERR ")
-GRAPH_PB = SHARED / "testdata" / "redisai_rdb" / "embedded" / "graph.pb"
 
 SCRIPT = """
 def add2(tensors: List[Tensor], keys: List[str], args: List[str]):
@@ -109,7 +109,7 @@ def tensor_cases(prefix, seed):
             values = [f"{v:.6g}" for v in rng.standard_normal(4)]
         elif name == "BOOL":
             values = [int(v) for v in rng.integers(0, 2, 4)]
-        else:  # the type's whole range, negatives included (COMMANDS.md §2)
+        else:  # the type's whole range, negatives included (docs/COMMANDS.md §2)
             info = np.iinfo(NP[name])
             values = [int(v) for v in rng.integers(info.min, info.max, 4, endpoint=True)]
         cases[f"{prefix}:{name}:values"] = [name, 2, 2, "VALUES", *values]
@@ -224,7 +224,6 @@ def calibrate_slow(r, script_key, input_key, seconds):
 
 
 def tflite_add_blob():
-    import tf_models  # imports TensorFlow (a few seconds), only for the tests that use it
     return tf_models.tflite_add_model()
 
 
@@ -242,7 +241,7 @@ def store_everything(r, prefix, seed):
            "MINBATCHTIMEOUT", 7, "BLOB", models.torch_two_outputs_model()))
     ok(cmd(r, "AI.MODELSTORE", f"{p}:onnx", "ONNX", "CPU", "BLOB", models.onnx_add_model()))
     ok(cmd(r, "AI.MODELSTORE", f"{p}:tf", "TF", "CPU", "TAG", "graph", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c",
-           "BLOB", GRAPH_PB.read_bytes()))
+           "BLOB", tf_models.tf_mul_graph()))
     ok(cmd(r, "AI.MODELSTORE", f"{p}:tflite", "TFLITE", "CPU", "BLOB", tflite_add_blob()))
     # a model blob sent in several chunks
     blob = models.torch_add_model()
@@ -748,7 +747,7 @@ def test_clients_leaving_mid_run_leave_no_blocked_client_and_no_leak():
             for _, adds in work.values():
                 for key, n in adds.items():
                     expected[key] += n
-            # the abandoned runs still execute and are counted (BEHAVIOUR.md §2.4)
+            # the abandoned runs still execute and are counted (docs/BEHAVIOUR.md §2.4)
             wait_for(lambda: _delta(_stats(r, keys), before, b"calls") == expected, 60,
                      what=f"the abandoned runs to be counted: {expected}")
             after = _stats(r, keys)
@@ -842,7 +841,7 @@ def test_deleting_keys_that_queued_runs_hold(how):
                 assert r.dbsize() == 0
                 assert {f"{n}{k}" for n in work} <= blocked_names(r), \
                     "the runs ended before the keys were deleted: make the slow script longer"
-                # the queued runs use what they captured (BEHAVIOUR.md §2.1)
+                # the queued runs use what they captured (docs/BEHAVIOUR.md §2.1)
                 replies = {name: c.read() for name, c in conns.items()}
             finally:
                 for c in conns.values():
@@ -881,7 +880,7 @@ def test_flush_async_frees_idle_models_and_scripts_while_other_runs_go_on():
     with running_server(module_args=("DEBUG_COMMAND", "yes", "THREADS_PER_QUEUE", 2)) as s:
         r = s.client()
         r.config_set("lazyfree-lazy-user-flush", "no")
-        graph, tflite = GRAPH_PB.read_bytes(), tflite_add_blob()
+        graph, tflite = tf_models.tf_mul_graph(), tflite_add_blob()
         stop, failures, counts = threading.Event(), [], [{} for _ in range(3)]
 
         def fill(db):
@@ -977,7 +976,7 @@ def _no_run_info(r, key):
 # 5. maxmemory with noeviction
 
 
-COMMAND_FLAGS = {   # COMMANDS.md §1: (write, readonly, denyoom)
+COMMAND_FLAGS = {   # docs/COMMANDS.md §1: (write, readonly, denyoom)
     "ai.tensorset": (True, False, True), "ai.tensorget": (False, True, False),
     "ai.modelstore": (True, False, True), "ai.modelset": (True, False, True),
     "ai.modelget": (False, True, False), "ai.modeldel": (True, False, False),
@@ -1155,7 +1154,7 @@ def test_runs_queued_before_maxmemory_is_reached_still_complete():
 
 @pytest.mark.timeout(60)
 def test_clients_leaving_and_keys_deleted_while_a_batch_is_filling():
-    """Requests waiting for a batch to fill (BEHAVIOUR.md §4): some clients go, later the model and
+    """Requests waiting for a batch to fill (docs/BEHAVIOUR.md §4): some clients go, later the model and
     the inputs are deleted; the batch still runs, the clients left get their own rows, the gone ones
     are run and counted, nothing stays blocked."""
     with running_server() as s:

@@ -26,7 +26,7 @@ Invariants (checked after every batch of commands, and after every command for t
   stderr has no fatal Python error / unraisable exception; no command hangs (30 s socket timeout);
 * every reply is an error (one line, non-empty, no leaked internal Python error of the module) or a
   well-formed reply of the shape the command defines; parse-only commands answer only errors of
-  their specification (COMMANDS.md);
+  their specification (docs/COMMANDS.md);
 * sentinel keys created at the start (tensors, a model, a script, a plain string, a list) keep their
   DUMP bytes and AI.INFO counters; the fuzzer never generates their names. Every other key must be a
   `fz:` key or a name the fuzzer sent (in that batch or the one before: some blocking commands are
@@ -43,7 +43,7 @@ Bugs this fuzzer found, all fixed, each with a reproduction at the end of this f
 * BUG-2: a RESTORE ... REPLACE that Redis rejects after the module loaded the value (no EOF
   marker after the module's data) deleted the run statistics of the model/script left at the key;
 * BUG-3: a STRING tensor restored with element offsets that do not increase (kept as saved,
-  PERSISTENCE.md §7) read fine with AI.TENSORGET, but every run taking it answered CPython's
+  docs/PERSISTENCE.md §7) read fine with AI.TENSORGET, but every run taking it answered CPython's
   "Negative size passed to PyBytes_FromStringAndSize".
 Tolerated: framework texts such as torch's
 UnicodeDecodeError for a corrupted TorchScript zip, or pybind11's "define(): incompatible function
@@ -72,12 +72,13 @@ import pytest
 import redis
 
 from dump_payloads import (MODEL_MODULE_ID, OP_DOUBLE, OP_FLOAT, OP_SINT, OP_STRING, OP_UINT, SCRIPT_MODULE_ID,
-                           TENSOR_MODULE_ID, build_body, crc64, parse_dump, with_trailer)
-from redis_server import SHARED, RedisServer
+                           TENSOR_MODULE_ID, build_body, crc64, model_body, module_payload, parse_dump,
+                           script_body, tensor_v4_body, with_trailer)
+from helpers import shared_payloads
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT, sklearn_linear_onnx, torch_add_model
+from redis_server import RedisServer
 from resp import Raw
-
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-EMBEDDED = TESTDATA / "embedded"
+from tf_models import tf_mul_graph
 
 ITERATIONS = int(os.environ.get("RAI_FUZZ_ITERATIONS", "1500"))
 SEEDS = [int(s) for s in os.environ.get("RAI_FUZZ_SEEDS", "1,2,3").split(",") if s.strip()]
@@ -156,15 +157,25 @@ PATHS = [b"/nonexistent/backend.so", b"/dev/null", b"/etc/passwd", b"/", b".", b
 # Model and script material
 
 
-def _read(name):
-    return (EMBEDDED / name).read_bytes()
+PT_MODEL = torch_add_model()  # forward(a, b) = a + b
+ONNX_MODEL = sklearn_linear_onnx()  # float_input [1,4] -> variable [1,1]
+TF_MODEL = tf_mul_graph()  # placeholders a, b; mul = a*b; c = identity
+ENTRY_SRC = ENTRY_POINTS_SCRIPT.encode()  # bar, bar_variadic (entry-point convention)
+LEGACY_SRC = LEGACY_SCRIPT.encode()  # bar(a, b), bar_variadic(a, args) (legacy convention)
 
 
-PT_MODEL = _read("pt-minimal.pt")  # forward(a, b) = a + b
-ONNX_MODEL = _read("linear_iris.onnx")  # float_input [1,4] -> variable [1,1]
-TF_MODEL = _read("graph.pb")  # placeholders a, b; mul = a*b; c = identity
-ENTRY_SRC = _read("script_entry_points.txt")  # bar, bar_variadic (entry-point convention)
-LEGACY_SRC = _read("script_legacy.txt")  # bar(a, b), bar_variadic(a, args) (legacy convention)
+def _values(module_id, body):
+    """The (opcode, value) list of a module value written from its layout."""
+    return parse_dump(module_payload(module_id, body))[1]
+
+
+# The values of RedisAI's v4 samples (docs/PERSISTENCE.md §3)
+V4_TENSOR = _values(TENSOR_MODULE_ID | 4, tensor_v4_body(0, 32, [2, 1], struct.pack("<2i", 1, 2)))
+V4_STRING_TENSOR = _values(TENSOR_MODULE_ID | 4, tensor_v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]))
+V4_MODEL = _values(MODEL_MODULE_ID | 4, model_body(4, "TORCH", b"CPU", b"PT_MINIMAL_V4", (4, 2, 1000),
+                                                   [b"a", b"b"], [b""], [PT_MODEL]))
+V4_SCRIPT = _values(SCRIPT_MODULE_ID | 4, script_body(4, b"CPU", b"TORCH_SCRIPT_V4", ENTRY_SRC,
+                                                      [b"bar", b"bar_variadic"]))
 
 # Extra entry points over tensors/keys/args, to give the run-time path odd inputs.
 FUZZ_SRC = b"""
@@ -1294,9 +1305,8 @@ def test_crc64_and_dump_framing_match_redis(harness):
         rebuilt = seal(build_body(module_id, values), struct.unpack("<H", d[-10:-8])[0])
         c.restore(FZ + b"rebuilt", 0, rebuilt, replace=True)  # uncompressed strings: same value
         assert c.dump(FZ + b"rebuilt") == d
-    for f in sorted(TESTDATA.glob("*.bin")):
-        d = f.read_bytes()
-        assert struct.unpack("<Q", d[-8:])[0] == crc64(d[:-8]), f.name
+    for d in shared_payloads():
+        assert struct.unpack("<Q", d[-8:])[0] == crc64(d[:-8])
         parse_dump(d)
     harness.reset_pool()
 
@@ -1579,7 +1589,7 @@ def test_restore_mutated_dumps(harness, seed):
     harness.ensure()
     harness.reset_pool()
     c = harness.c
-    seeds = [f.read_bytes() for f in sorted(TESTDATA.glob("*.bin"))]
+    seeds = shared_payloads()
     seeds += [d for k, d in sorted(harness.pool_dumps.items()) if d[0] == 7]
     rng = random.Random(seed + 1000)
     fz = Fuzzer(harness, seed)
@@ -1670,15 +1680,10 @@ EDGE_PAYLOADS = {  # name: (payload, whether RESTORE may accept it)
                               False),
     "zero dim": (tensor_payload(2, 32, [0, 5], b""), True),
     "bool byte 7": (tensor_payload(6, 8, [2], b"\x07\x01"), True),
-    "model id, tensor data": (seal(build_body(MODULE_IDS["AI__MODEL"] | 4,
-                                              parse_dump((TESTDATA / "v4_tensor.bin").read_bytes())[1])), False),
-    "script id, model data": (seal(build_body(MODULE_IDS["AI_SCRIPT"] | 4,
-                                              parse_dump((TESTDATA / "v4_torch_model.bin").read_bytes())[1])), False),
-    "tensor id, script data": (seal(build_body(MODULE_IDS["AI_TENSOR"] | 4,
-                                               parse_dump((TESTDATA / "v4_torch_script.bin").read_bytes())[1])),
-                               False),
-    "encoding 5": (seal(build_body(MODULE_IDS["AI_TENSOR"] | 5,
-                                   parse_dump((TESTDATA / "v4_tensor.bin").read_bytes())[1])), False),
+    "model id, tensor data": (seal(build_body(MODULE_IDS["AI__MODEL"] | 4, V4_TENSOR)), False),
+    "script id, model data": (seal(build_body(MODULE_IDS["AI_SCRIPT"] | 4, V4_MODEL)), False),
+    "tensor id, script data": (seal(build_body(MODULE_IDS["AI_TENSOR"] | 4, V4_SCRIPT)), False),
+    "encoding 5": (seal(build_body(MODULE_IDS["AI_TENSOR"] | 5, V4_TENSOR)), False),
 }
 
 
@@ -1785,8 +1790,7 @@ def test_bug1_tflite_input_of_high_rank_is_an_error_not_a_crash(rank):
 
 
 def test_bug2_rejected_restore_keeps_the_statistics_of_the_existing_value():
-    script = (TESTDATA / "v4_torch_script.bin").read_bytes()
-    module_id, values = parse_dump(script)
+    module_id, values = SCRIPT_MODULE_ID | 4, V4_SCRIPT
     # the script's values, then one more UINT where Redis expects the EOF opcode
     bad = seal(build_body(module_id, values + [(OP_UINT, 0)]))
     with FuzzServer() as s:
@@ -1803,7 +1807,7 @@ def test_bug3_string_tensor_with_unordered_offsets_is_refused():
     """Offsets out of order, repeated or mid-element were never written by RedisAI nor by the
     module: RESTORE refuses them (they read differently once rewritten to the AOF), and the
     canonical offsets still restore and run."""
-    module_id, values = parse_dump((TESTDATA / "v4_string_tensor.bin").read_bytes())
+    module_id, values = TENSOR_MODULE_ID | 4, V4_STRING_TENSOR
     with FuzzServer() as s:
         c = s.client()
         assert c.execute_command("AI.MODELSTORE", "m", "TF", "CPU", "INPUTS", 1, "input_str", "OUTPUTS", 1,

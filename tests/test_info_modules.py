@@ -1,4 +1,4 @@
-"""The module's INFO MODULES sections (CONFIG.md §4): names, order, fields and live values."""
+"""The module's INFO MODULES sections (docs/CONFIG.md §4): names, order, fields and live values."""
 import re
 import subprocess
 

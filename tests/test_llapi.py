@@ -1,4 +1,4 @@
-"""The low-level C API other modules get through RedisModule_GetSharedAPI (CONFIG.md §6).
+"""The low-level C API other modules get through RedisModule_GetSharedAPI (docs/CONFIG.md §6).
 
 tests/llapi/llapi_test_module.c is compiled with gcc at test time and loaded after our module; its
 llapitest.* commands drive the API end to end on real keys, and everything they produce is checked
@@ -22,7 +22,7 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_SCRIPT_CTX = "Finish ctx is not a script run ctx"
 NOT_MODEL_CTX = "Finish ctx is not a model run ctx"
 
-# Error codes (CONFIG.md §6, enum order)
+# Error codes (docs/CONFIG.md §6, enum order)
 RAI_OK, RAI_EMODELCREATE, RAI_EMODELRUN, RAI_ESCRIPTCREATE, RAI_EDAGRUN = 0, 3, 4, 9, 17
 E_NOT_A_TENSOR = "ERR model output is not a tensor (e.g. an ONNX sequence or map): no DAG op can read it"
 
@@ -260,7 +260,7 @@ def test_model_run_onnx(r):
     assert r.execute_command("AI.MODELSTORE", "mo", "ONNX", "CPU", "BLOB", onnx_add_model()) == b"OK"
     assert call(r, "llapitest.modelrun", "mo", "out", "a", "b")[:3] == ["OK", 1, 1]
     assert tensor(r, "out") == ("FLOAT", [2, 2], A_PLUS_B)
-    # Only RedisAI's workers run ONNX models (BEHAVIOUR.md §6): a synchronous run is refused.
+    # Only RedisAI's workers run ONNX models (docs/BEHAVIOUR.md §6): a synchronous run is refused.
     assert call(r, "llapitest.modelrun_sync", "mo", "out2", "a1", "b1")[:3] == \
         ["ERROR", 4, "Cannot execute onnxruntime model synchronously, use async execution instead"]
     assert not r.exists("out2")

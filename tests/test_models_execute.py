@@ -1,4 +1,4 @@
-"""AI.MODELEXECUTE (COMMANDS.md §5.5, §10, §11; BEHAVIOUR.md §2, §5, §6, §7).
+"""AI.MODELEXECUTE (docs/COMMANDS.md §5.5, §10, §11; docs/BEHAVIOUR.md §2, §5, §6, §7).
 
 Every parse error in the spec's order with its exact text (some have no "ERR" prefix: those are checked
 on the wire too), E.MULTI in MULTI and Lua, successful runs of TORCH and ONNX models (scikit-learn
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, tset
+from helpers import (NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, shared_bytes,
+                     tset)
 from models import (onnx_add_model, onnx_empty_and_scalar_model, onnx_mul_model, onnx_sum_model,
                     sklearn_linear_onnx, sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict,
                     torch_add_model, torch_empty_and_scalar_model, torch_failing_model, torch_mlp_model,
@@ -248,8 +249,7 @@ def test_torch_add(add, server):
 
 
 def test_upstream_pt_minimal_fixture(r):
-    from redis_server import SHARED
-    blob = (SHARED / "testdata" / "redisai_rdb" / "embedded" / "pt-minimal.pt").read_bytes()
+    blob = shared_bytes("embedded/pt-minimal.pt")
     store(r, "pt", "TORCH", blob)
     r.execute_command("AI.TENSORSET", "a{1}", "FLOAT", 2, 2, "VALUES", 2, 3, 2, 3)
     r.execute_command("AI.TENSORSET", "b{1}", "FLOAT", 2, 2, "VALUES", 2, 3, 2, 3)
@@ -354,8 +354,7 @@ def test_sklearn_linear_regression(r, rows):
 
 
 def test_upstream_linear_iris_value(r):
-    from redis_server import SHARED
-    blob = (SHARED / "testdata" / "redisai_rdb" / "embedded" / "linear_iris.onnx").read_bytes()
+    blob = shared_bytes("embedded/linear_iris.onnx")
     store(r, "linear_iris", "ONNX", blob)
     r.execute_command("AI.TENSORSET", "features", "FLOAT", 1, 4, "VALUES", 5.1, 3.5, 1.4, 0.2)
     assert r.execute_command("AI.MODELEXECUTE", "linear_iris", "INPUTS", 1, "features",
@@ -417,7 +416,7 @@ def test_torch_shape_mismatch_is_a_run_time_error(add):
 
 
 def test_output_key_of_another_type_gives_one_error_reply(add, server):
-    """BEHAVIOUR.md §2.4: WRONGTYPE at write time; only the error is sent (the connection stays in sync)."""
+    """docs/BEHAVIOUR.md §2.4: WRONGTYPE at write time; only the error is sent (the connection stays in sync)."""
     r = add
     r.set("s", "string")
     c = Raw(server.port, timeout=30)
@@ -466,7 +465,7 @@ def test_timeout_expires_while_queued_behind_a_long_run(r, server):
 
 
 # --------------------------------------------------------------------------------------------------
-# Replication (BEHAVIOUR.md §7)
+# Replication (docs/BEHAVIOUR.md §7)
 
 
 def aof_incr_file(s):
@@ -531,7 +530,7 @@ def test_outputs_replicate_as_tensorset_and_modelexecute_does_not():
 
 
 # --------------------------------------------------------------------------------------------------
-# Values captured at parse time (BEHAVIOUR.md §2.1)
+# Values captured at parse time (docs/BEHAVIOUR.md §2.1)
 
 
 def test_pipeline_del_of_inputs_after_the_run(add):

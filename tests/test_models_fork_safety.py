@@ -1,4 +1,4 @@
-"""BGSAVE and AOF rewrites while workers run models (EMBEDDING.md, fork safety).
+"""BGSAVE and AOF rewrites while workers run models (docs/EMBEDDING.md, fork safety).
 
 Workers hold the GIL while they hand tensors to torch; the forked child must never need it.
 Every snapshot must finish, and the saved models must load back and run.

@@ -1,24 +1,19 @@
-"""Models survive every persistence path (PERSISTENCE.md §3.2, §5.2, §6; BEHAVIOUR.md §7).
+"""Models survive every persistence path (docs/PERSISTENCE.md §3.2, §5.2, §6; docs/BEHAVIOUR.md §7).
 
 BGSAVE + restart, SHUTDOWN SAVE, DEBUG RELOAD, AOF rewrite without RDB preamble (the module's
 aof_rewrite callback emits AI.MODELSTORE ... TAG .. BATCHSIZE .. MINBATCHSIZE .. MINBATCHTIMEOUT .. BLOB
 chunks), the plain AOF (MODELSTORE propagated verbatim), DUMP/RESTORE (byte layout of encoding 4, forged
 payloads of every older encoding, malformed payloads), and the upstream RedisAI model payloads.
 """
-import json
-
 import pytest
 import redis
 
-from dump_payloads import MODEL_MODULE_ID, STR, UINT, crc64, module_payload, parse_dump
-from helpers import aof_files, parse_resp_commands
+from dump_payloads import BACKEND_CODES, MODEL_MODULE_ID, STR, UINT, crc64, model_body, module_payload, parse_dump
+from helpers import aof_files, needs_shared, parse_resp_commands, shared_bytes, shared_cases
 from models import (onnx_add_model, sklearn_linear_onnx, sklearn_logreg_onnx, torch_add_model,
                     torch_two_outputs_model)
-from redis_server import SHARED, running_server, wait_for
+from redis_server import running_server, wait_for
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-EMBEDDED = TESTDATA / "embedded"
-BACKEND_CODES = {"TF": 0, "TFLITE": 1, "TORCH": 2, "ONNX": 3}
 BAD_FORMAT = "Bad data format"
 
 
@@ -330,12 +325,8 @@ def test_plain_aof_has_modelstore_verbatim_and_replays_it():
 
 # AOF round trips of the upstream test (expectations.json "aof_rewrite_roundtrip")
 
-def _aof_cases():
-    cases = json.loads((TESTDATA / "expectations.json").read_text())["aof_rewrite_roundtrip"]["cases"]
-    return [c for c in cases if c["store"][0] == "AI.MODELSTORE"]
-
-
-AOF_CASES = _aof_cases()
+AOF_CASES = shared_cases(lambda c: c["store"][0] == "AI.MODELSTORE", "aof_rewrite_roundtrip/cases",
+                         ids=lambda c: c["store"][5])
 FIXTURE_FILES = {"<graph.pb>": "graph.pb", "<pt-minimal.pt>": "pt-minimal.pt",
                  "<linear_iris.onnx>": "linear_iris.onnx"}
 
@@ -348,9 +339,9 @@ def _expected(reply):
     return reply
 
 
-@pytest.mark.parametrize("case", AOF_CASES, ids=[c["store"][5] for c in AOF_CASES])
+@pytest.mark.parametrize("case", AOF_CASES)
 def test_upstream_aof_rewrite_roundtrip(case):
-    args = [(EMBEDDED / FIXTURE_FILES[a]).read_bytes() if a in FIXTURE_FILES else a for a in case["store"]]
+    args = [shared_bytes("embedded/" + FIXTURE_FILES[a]) if a in FIXTURE_FILES else a for a in case["store"]]
     key = case["store"][1]
     with running_server({"appendonly": "yes", "aof-use-rdb-preamble": "no"}) as s:
         r = s.client()
@@ -376,23 +367,6 @@ def model_payload(encver, body, rdb_version=10, eof=True):
     return module_payload(MODEL_MODULE_ID | encver, body, rdb_version, eof)
 
 
-def model_body(encver, backend, device, tag, batch, inputs, outputs, chunks):
-    """The values of an AI__MODEL of the given encoding version (PERSISTENCE.md §3.2, §5.2)."""
-    b, mb, t = batch
-    body = UINT(BACKEND_CODES[backend]) + STR(device + b"\0")
-    body += STR(tag + b"\0") if encver == 0 else STR(tag)
-    body += UINT(b) + UINT(mb)
-    if encver >= 2:
-        body += UINT(t)
-    body += UINT(len(inputs)) + b"".join(STR(i + b"\0") for i in inputs)
-    body += UINT(len(outputs)) + b"".join(STR(o + b"\0") for o in outputs)
-    if encver == 0:
-        body += STR(b"".join(chunks))
-    else:
-        body += UINT(sum(len(c) for c in chunks)) + UINT(len(chunks)) + b"".join(STR(c) for c in chunks)
-    return body
-
-
 def decode_v4_model(values):
     it = iter(values)
 
@@ -414,19 +388,20 @@ def decode_v4_model(values):
     return out
 
 
+@needs_shared
 def test_crc_and_decoder_read_the_upstream_samples():
     assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
-    data = (TESTDATA / "v4_torch_model.bin").read_bytes()
+    data = shared_bytes("v4_torch_model.bin")
     mid, values = parse_dump(data)
     assert mid == MODEL_MODULE_ID | 4
     m = decode_v4_model(values)
     assert m == {"backend": 2, "device": b"CPU\0", "tag": b"PT_MINIMAL_V4", "batch": (4, 2, 1000),
                  "inputs": [b"a\0", b"b\0"], "outputs": [b"\0"], "length": 1352,
-                 "chunks": [(EMBEDDED / "pt-minimal.pt").read_bytes()]}
+                 "chunks": [shared_bytes("embedded/pt-minimal.pt")]}
     # our builder gives the same values
     assert parse_dump(model_payload(4, model_body(
         4, "TORCH", b"CPU", b"PT_MINIMAL_V4", (4, 2, 1000), [b"a", b"b"], [b""],
-        [(EMBEDDED / "pt-minimal.pt").read_bytes()])))[1] == values
+        [shared_bytes("embedded/pt-minimal.pt")])))[1] == values
 
 
 # --------------------------------------------------------------------------------------------------
@@ -580,20 +555,15 @@ def test_bad_crc_is_refused_by_redis(r):
 # The upstream RedisAI model payloads
 
 
-def _model_entries():
-    entries = json.loads((TESTDATA / "expectations.json").read_text())["payloads"]
-    return [e for e in entries if e["module_type_name"] == "AI__MODEL"]
+NON_TF = shared_cases(lambda e: e["module_type_name"] == "AI__MODEL" and not e["file"].endswith("_tf_model.bin"))
+TF = shared_cases(lambda e: e["module_type_name"] == "AI__MODEL" and e["file"].endswith("_tf_model.bin"))
 
 
-MODEL_ENTRIES = _model_entries()
-NON_TF = [e for e in MODEL_ENTRIES if not e["file"].endswith("_tf_model.bin")]
-TF = [e for e in MODEL_ENTRIES if e["file"].endswith("_tf_model.bin")]
-
-
+@needs_shared
 def test_all_shared_model_payloads_are_covered():
-    assert sorted(e["file"] for e in NON_TF) == sorted(
+    assert sorted(e.id for e in NON_TF) == sorted(
         [f"v{i}_{k}_model.bin" for i in range(5) for k in ("torch", "onnx")])
-    assert sorted(e["file"] for e in TF) == [f"v{i}_tf_model.bin" for i in range(5)]
+    assert sorted(e.id for e in TF) == [f"v{i}_tf_model.bin" for i in range(5)]
 
 
 def _check_follow_up(r, entry):
@@ -606,7 +576,7 @@ def _check_follow_up(r, entry):
 
 
 def _restore_and_check(r, entry):
-    payload = (TESTDATA / entry["file"]).read_bytes()
+    payload = shared_bytes(entry["file"])
     assert len(payload) == entry["byte_len"]
     r.execute_command("AI.TENSORSET", "bystander", "INT8", 1, "VALUES", 7)
     if entry["flushall_before_restore"]:
@@ -617,12 +587,12 @@ def _restore_and_check(r, entry):
     return payload, exp
 
 
-@pytest.mark.parametrize("entry", NON_TF, ids=[e["file"] for e in NON_TF])
+@pytest.mark.parametrize("entry", NON_TF)
 def test_upstream_payload_restores_with_expected_meta(r, entry):
     payload, exp = _restore_and_check(r, entry)
     key = entry["key"]
     blob_file = [v for v in entry["decoded_values_in_order"] if "embedded_file" in v][0]["embedded_file"]
-    blob = (TESTDATA / blob_file).read_bytes()
+    blob = shared_bytes(blob_file)
     assert r.execute_command("AI.MODELGET", key, "BLOB") == blob
     # RESTORE ... REPLACE again over the restored key
     assert r.restore(key, 0, payload, replace=True) == b"OK"
@@ -641,7 +611,7 @@ def test_upstream_payload_restores_with_expected_meta(r, entry):
     _check_follow_up(r, entry)
 
 
-@pytest.mark.parametrize("entry", TF, ids=[e["file"] for e in TF])
+@pytest.mark.parametrize("entry", TF)
 def test_upstream_tf_payload_restores_with_expected_meta(r, entry):
     _restore_and_check(r, entry)
     if entry["follow_up"]:

@@ -1,4 +1,4 @@
-"""AI.MODELSTORE, AI.MODELGET, AI.MODELDEL (COMMANDS.md §5.1, §5.3, §5.4, §5.8, §5.9).
+"""AI.MODELSTORE, AI.MODELGET, AI.MODELDEL (docs/COMMANDS.md §5.1, §5.3, §5.4, §5.8, §5.9).
 
 Every validation step of AI.MODELSTORE in the spec's order with its exact error text (redis-py drops a
 leading "ERR "; the raw wire text is checked where the prefix matters), the replies of AI.MODELGET
@@ -11,13 +11,13 @@ import pytest
 import redis
 
 from gpu import needs_no_gpu
-from helpers import error_of
+from helpers import error_of, shared_bytes
 from models import (onnx_add_model, onnx_mul_model, sklearn_linear_onnx, sklearn_logreg_onnx,
                     torch_add_model, torch_two_outputs_model)
-from redis_server import SHARED, RedisServer
+from redis_server import RedisServer
 from resp import raw
+from tf_models import tf_mul_graph
 
-EMBEDDED = SHARED / "testdata" / "redisai_rdb" / "embedded"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
@@ -49,7 +49,7 @@ def store_torch(r, key="m", *opts, blob=None):
 
 
 def graph_pb():
-    return (EMBEDDED / "graph.pb").read_bytes()
+    return tf_mul_graph()  # RedisAI's graph.pb, byte for byte
 
 
 def broken_torchscript():
@@ -505,8 +505,8 @@ def test_introspected_names(r, backend, blob, inputs, outputs):
 
 
 def test_upstream_fixture_files_store(r):
-    pt = (EMBEDDED / "pt-minimal.pt").read_bytes()
-    onnx_iris = (EMBEDDED / "linear_iris.onnx").read_bytes()
+    pt = shared_bytes("embedded/pt-minimal.pt")
+    onnx_iris = shared_bytes("embedded/linear_iris.onnx")
     assert r.execute_command("AI.MODELSTORE", "pt", "TORCH", "CPU", "TAG", "PT", "BLOB", pt) == b"OK"
     assert r.execute_command("AI.MODELSTORE", "ox", "ONNX", "CPU", "BLOB", onnx_iris) == b"OK"
     assert r.execute_command("AI.MODELGET", "pt", "META") == meta("TORCH", tag="PT", inputs=["a", "b"], outputs=[""])

@@ -1,4 +1,4 @@
-"""The module type callbacks never touch Python (EMBEDDING.md, fork safety).
+"""The module type callbacks never touch Python (docs/EMBEDDING.md, fork safety).
 
 rdb_save and aof_rewrite run in BGSAVE's forked child: if one of them took the GIL while a
 worker thread of the parent held it, the child would hang forever. free also runs in Redis's

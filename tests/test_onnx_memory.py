@@ -1,4 +1,4 @@
-"""ONNX memory as RedisAI accounted it (BEHAVIOUR.md §6, CONFIG.md §4): sessions on device CPU
+"""ONNX memory as RedisAI accounted it (docs/BEHAVIOUR.md §6, docs/CONFIG.md §4): sessions on device CPU
 allocate from the module's allocator, initializers included, so INFO's ai_onnxruntime_memory and
 ai_onnxruntime_memory_access_num follow what onnxruntime holds and does, and BACKEND_MEMORY_LIMIT
 refuses a model whose weights do not fit when it is stored.

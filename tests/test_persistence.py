@@ -1,10 +1,9 @@
 """Tensors survive every persistence path Redis has, and bad persisted data never crashes the server.
 
-PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten without RDB preamble, so the
+docs/PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten without RDB preamble, so the
 module's aof_rewrite callback runs), DUMP/RESTORE (byte-exact against the upstream RedisAI payloads in
 testdata/redisai_rdb), and malformed DUMP payloads (truncated, or forged with a valid CRC64).
 """
-import json
 import threading
 import time
 
@@ -14,10 +13,10 @@ import redis
 
 from dump_payloads import (EOF, SINT, STR, TENSOR_MODULE_ID, UINT, crc64, module_payload, rdb_len,
                            with_trailer)
-from helpers import aof_files, parse_resp_commands, replicas_acked
-from redis_server import SHARED, running_server, wait_for
+from dump_payloads import tensor_v0_body as v0_body, tensor_v4_body as v4_body
+from helpers import aof_files, needs_shared, parse_resp_commands, replicas_acked, shared_bytes, shared_cases
+from redis_server import running_server, wait_for
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
 MODULE_VERSION = 10207
 BAD_FORMAT = "Bad data format"
 BAD_CHECKSUM = "DUMP payload version or checksum are wrong"
@@ -104,7 +103,7 @@ def dataset():
         # zero-filled (no data), 3-d
         esize = np.dtype(np_dtype).itemsize
         cases.append(Case(f"{name}:zeros", [name, 3, 1, 5], name, (3, 1, 5), b"\0" * (15 * esize)))
-        # VALUES (signed types: negative values too, COMMANDS.md §2)
+        # VALUES (signed types: negative values too, docs/COMMANDS.md §2)
         vals = [0, 1] if name == "BOOL" else [1, 0, 3] if name.startswith("UINT") else [1, -128, 3]
         arr = np.array(vals, dtype=np_dtype)
         cases.append(Case(f"{name}:values", [name, len(vals), "VALUES", *vals], name, (len(vals),),
@@ -313,18 +312,6 @@ def tensor_payload(encver, body, rdb_version=10, eof=True):
     return module_payload(TENSOR_MODULE_ID | encver, body, rdb_version, eof)
 
 
-def v4_body(code, bits, shape, blob, offsets=None):
-    body = UINT(code) + UINT(bits) + UINT(len(shape)) + b"".join(UINT(d) for d in shape) + STR(blob)
-    if offsets is not None:
-        body += b"".join(UINT(o) for o in offsets)
-    return body
-
-
-def v0_body(code, bits, shape, blob, device=1, lanes=1):
-    return (UINT(device) + UINT(0) + UINT(bits) + UINT(code) + UINT(lanes) + UINT(len(shape))
-            + b"".join(UINT(d) for d in shape) + b"".join(UINT(1) for _ in shape) + UINT(0) + STR(blob))
-
-
 INT32_12 = np.array([1, 2], np.int32).tobytes()
 
 
@@ -336,16 +323,28 @@ def check_dump_framing(d):
     assert int.from_bytes(d[-8:], "little") == crc64(d[:-8])
 
 
-def test_crc64_and_builder_reproduce_the_upstream_samples():
+# RedisAI's tensor samples (testdata/redisai_rdb), written by our builder: the next test checks they
+# are byte-identical to the files, so the tests below run on a clone without ../shared too.
+def _int32_sample(encver):
+    return tensor_payload(encver, (v4_body if encver == 4 else v0_body)(0, 32, [2, 1], INT32_12), 9)
+
+
+SAMPLES = {"v0_tensor.bin": _int32_sample(0), "v1_tensor.bin": _int32_sample(1),
+           "v2_tensor.bin": _int32_sample(1),  # RedisAI's "v2" sample is an encoding-1 payload
+           "v3_tensor.bin": _int32_sample(3), "v4_tensor.bin": _int32_sample(4),
+           "v4_string_tensor.bin": tensor_payload(4, v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]), 9)}
+
+
+def test_crc64():
     assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
-    for f in ("v0_tensor.bin", "v1_tensor.bin", "v3_tensor.bin", "v4_tensor.bin", "v4_string_tensor.bin"):
-        data = (TESTDATA / f).read_bytes()
+
+
+@needs_shared
+def test_builder_reproduces_the_upstream_samples():
+    for f, payload in SAMPLES.items():
+        data = shared_bytes(f)
         assert int.from_bytes(data[-8:], "little") == crc64(data[:-8]), f
-    assert tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12), 9) == (TESTDATA / "v4_tensor.bin").read_bytes()
-    assert tensor_payload(4, v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]), 9) == \
-        (TESTDATA / "v4_string_tensor.bin").read_bytes()
-    assert tensor_payload(0, v0_body(0, 32, [2, 1], INT32_12), 9) == (TESTDATA / "v0_tensor.bin").read_bytes()
-    assert tensor_payload(3, v0_body(0, 32, [2, 1], INT32_12), 9) == (TESTDATA / "v3_tensor.bin").read_bytes()
+        assert payload == data, f
 
 
 # --------------------------------------------------------------------------------------------------
@@ -393,11 +392,6 @@ def test_dump_of_a_known_tensor_is_byte_exact(r):
 # The upstream RedisAI payloads
 
 
-def _tensor_payload_entries():
-    entries = json.loads((TESTDATA / "expectations.json").read_text())["payloads"]
-    return [e for e in entries if e["module_type_name"] == "AI_TENSOR"]
-
-
 def _expected(reply):
     if isinstance(reply, str):
         return reply.encode()
@@ -406,18 +400,17 @@ def _expected(reply):
     return reply
 
 
-TENSOR_ENTRIES = _tensor_payload_entries()
+TENSOR_ENTRIES = shared_cases(lambda e: e["module_type_name"] == "AI_TENSOR")
 
 
+@needs_shared
 def test_all_shared_tensor_payloads_are_covered():
-    assert sorted(e["file"] for e in TENSOR_ENTRIES) == sorted(
-        ["v0_tensor.bin", "v1_tensor.bin", "v2_tensor.bin", "v3_tensor.bin", "v4_tensor.bin",
-         "v4_string_tensor.bin"])
+    assert sorted(e.values[0]["file"] for e in TENSOR_ENTRIES) == sorted(SAMPLES)
 
 
-@pytest.mark.parametrize("entry", TENSOR_ENTRIES, ids=[e["file"] for e in TENSOR_ENTRIES])
+@pytest.mark.parametrize("entry", TENSOR_ENTRIES)
 def test_upstream_payload_restores_with_expected_replies(r, entry):
-    payload = (TESTDATA / entry["file"]).read_bytes()
+    payload = shared_bytes(entry["file"])
     assert len(payload) == entry["byte_len"]
     assert payload[10 - 8:10] == bytes.fromhex(entry["module_id_hex"])
     r.execute_command("AI.TENSORSET", "bystander", "INT8", 1, "VALUES", 7)
@@ -440,19 +433,18 @@ def test_upstream_payload_restores_with_expected_replies(r, entry):
         assert r.execute_command(*follow["command"]) == _expected(follow["reply"])
 
 
-@pytest.mark.parametrize("entry", [e for e in TENSOR_ENTRIES if e["encoding_version"] == 4],
-                         ids=lambda e: e["file"])
-def test_v4_payload_dumps_back_byte_for_byte(r, entry):
-    payload = (TESTDATA / entry["file"]).read_bytes()
-    assert r.restore(entry["key"], 0, payload, replace=True) == b"OK"
-    dumped = r.dump(entry["key"])
+@pytest.mark.parametrize("file", ["v4_tensor.bin", "v4_string_tensor.bin"])
+def test_v4_payload_dumps_back_byte_for_byte(r, file):
+    payload = SAMPLES[file]
+    assert r.restore("t", 0, payload, replace=True) == b"OK"
+    dumped = r.dump("t")
     assert dumped[:-10] == payload[:-10]
     assert payload[-10:-8] == b"\x09\x00" and dumped[-10:-8] == b"\x0a\x00"
     assert int.from_bytes(dumped[-8:], "little") == crc64(dumped[:-8])
 
 
 def test_old_encodings_are_rewritten_as_v4(r):
-    payload = (TESTDATA / "v0_tensor.bin").read_bytes()
+    payload = SAMPLES["v0_tensor.bin"]
     assert r.restore("old", 0, payload) == b"OK"
     assert r.dump("old") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12))
 
@@ -483,7 +475,7 @@ def assert_alive_and_intact(s, r):
 @pytest.mark.parametrize("file", ["v4_tensor.bin", "v4_string_tensor.bin", "v0_tensor.bin"])
 def test_truncated_payloads_are_rejected_by_checksum(server, r, file):
     load(r, SENTINELS)
-    payload = (TESTDATA / file).read_bytes()
+    payload = SAMPLES[file]
     pipe = r.pipeline(transaction=False)
     for n in range(len(payload)):
         pipe.restore("sentinel:f", 0, payload[:n], replace=True)
@@ -625,8 +617,8 @@ def oracle(payload):
 
 def test_oracle_agrees_with_the_samples():
     for f in ("v0_tensor.bin", "v1_tensor.bin", "v3_tensor.bin", "v4_tensor.bin"):
-        assert oracle((TESTDATA / f).read_bytes()) == ("INT32", [2, 1], INT32_12), f
-    assert oracle((TESTDATA / "v4_string_tensor.bin").read_bytes()) == ("STRING", [2], b"str_val1\0str_val2\0")
+        assert oracle(SAMPLES[f]) == ("INT32", [2, 1], INT32_12), f
+    assert oracle(SAMPLES["v4_string_tensor.bin"]) == ("STRING", [2], b"str_val1\0str_val2\0")
     assert oracle(tensor_payload(5, v4_body(0, 32, [2, 1], INT32_12))) is None
     assert oracle(tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12[:7]))) is None
 
@@ -635,7 +627,7 @@ def test_oracle_agrees_with_the_samples():
 def test_truncated_bodies_with_valid_crc_are_rejected(server, r, payload_file):
     """Cut the module values at every length, then frame them properly (EOF, version, CRC)."""
     load(r, SENTINELS)
-    payload = (TESTDATA / payload_file).read_bytes()
+    payload = SAMPLES[payload_file]
     head, body = payload[:10], payload[10:-11]
     assert payload[-11] == 0
     rejected = completed_by_trailer = 0
@@ -756,7 +748,7 @@ def test_forged_good_payloads_load():
 
 
 # Payloads RedisAI 1.2 and earlier versions of this module accepted on load although no AI.TENSORSET
-# could make them (PERSISTENCE.md §7 keeps restored bytes unchecked): after BGREWRITEAOF they
+# could make them (docs/PERSISTENCE.md §7 keeps restored bytes unchecked): after BGREWRITEAOF they
 # vanished or read differently, and VALUES and BLOB disagreed. Neither RedisAI nor this module could
 # ever write them, so they are refused now.
 UNWRITABLE = {
@@ -815,7 +807,7 @@ def test_what_redisai_could_write_loads_as_its_readers_saw_it():
 def accepted_payloads():
     """name -> payload: every tensor payload a loader must accept (the upstream samples, forged
     good ones, zero-size ones, the normalised ones)."""
-    out = {f: (TESTDATA / f).read_bytes() for f in sorted(p.name for p in TESTDATA.glob("v*_*tensor.bin"))}
+    out = dict(SAMPLES)
     out.update({
         "string_empty_elements": tensor_payload(4, v4_body(7, 8, [3], b"\0b\0\0", [0, 1, 3])),
         "zero_size_float": tensor_payload(4, v4_body(2, 32, [0, 5], b"")),

@@ -1,5 +1,6 @@
 """Tensors behave like any other Redis value: replication, COPY, memory accounting, lazy free, maxmemory,
-ACL key patterns, cluster routing, and the command table Redis sees (COMMANDS.md §1, BEHAVIOUR.md §7-8, §12).
+ACL key patterns, cluster routing, and the command table Redis sees (docs/COMMANDS.md §1,
+docs/BEHAVIOUR.md §7-8, §12).
 """
 import socket
 

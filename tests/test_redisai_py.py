@@ -117,17 +117,6 @@ def test_returned_array_is_read_only_view_of_the_reply(con):
     assert not got.flags.writeable
 
 
-@pytest.mark.skipif(int(np.__version__.split(".")[0]) >= 2,
-                    reason="redisai-py's as_numpy_mutable uses np.fromstring binary mode, "
-                           "which numpy 2 removed (ValueError in numpy itself, not the module)")
-def test_as_numpy_mutable(con):
-    arr = np.array([1, 2], dtype=np.int64)
-    con.tensorset("x", arr)
-    got = con.tensorget("x", as_numpy_mutable=True)
-    assert got.flags.writeable
-    assert_same_array(got, arr)
-
-
 @pytest.mark.parametrize("dtype,type_name,values,back", [
     ("float", "FLOAT", [1.5, -2, 3], [1.5, -2.0, 3.0]),
     ("float32", "FLOAT", [0.5, 4], [0.5, 4.0]),

@@ -1,5 +1,5 @@
-"""Failover of a master with models, scripts and tensors to its replica (BEHAVIOUR.md §7, §11;
-PERSISTENCE.md model chunking): what the replica received by the full sync (RDB, model blobs chunked
+"""Failover of a master with models, scripts and tensors to its replica (docs/BEHAVIOUR.md §7, §11;
+docs/PERSISTENCE.md model chunking): what the replica received by the full sync (RDB, model blobs chunked
 by the master's MODEL_CHUNK_SIZE) and by the command stream (MODELSTORE with a chunked BLOB, outputs
 of runs as AI.TENSORSET, a script's redis.execute calls, a DAG's PERSIST) is complete and identical;
 the replica runs read-only DAGs on it and never counted the master's runs; after the master dies and

@@ -1,4 +1,4 @@
-"""Redis access from TorchScript scripts (BEHAVIOUR.md §9.7): redis.execute with its reply
+"""Redis access from TorchScript scripts (docs/BEHAVIOUR.md §9.7): redis.execute with its reply
 conversion and error texts, redis.asList, redisAI.model_execute on TORCH and ONNX models (no
 statistics), all under the calling client's ACL user; what the script's commands replicate;
 and no deadlock when the main thread needs the GIL while a script waits for Redis's lock.
@@ -197,7 +197,7 @@ def test_redis_errors_become_script_errors(s, fn, text):
 
 
 def test_calls_run_with_the_callers_acl_permissions(s, server):
-    """Inside a DAG the script's KEYS are not reported to Redis (COMMANDS.md §11), so only the
+    """Inside a DAG the script's KEYS are not reported to Redis (docs/COMMANDS.md §11), so only the
     check on each call stands between the script and a key the client may not touch."""
     s.execute_command("ACL", "SETUSER", "scripter", "on", "nopass", "~s{1}", "~ok{1}", "~m{1}", "~o{1}", "+@all")
     s.execute_command("AI.MODELSTORE", "m{1}", "TORCH", "CPU", "BLOB", torch_add_model())

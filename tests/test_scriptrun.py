@@ -1,4 +1,5 @@
-"""AI.SCRIPTRUN, the deprecated script command (COMMANDS.md §6.6, §1, §11; BEHAVIOUR.md §7, §9.3-9.6, §11).
+"""AI.SCRIPTRUN, the deprecated script command (docs/COMMANDS.md §6.6, §1, §11;
+docs/BEHAVIOUR.md §7, §9.3-9.6, §11).
 
 Execution as AI.SCRIPTEXECUTE without KEYS and ARGS: entry points called fn(tensors, [], []), legacy
 functions fed by parameter (a List[Tensor] parameter takes every remaining input, whatever the `$`
@@ -13,12 +14,11 @@ import pytest
 import redis
 
 from helpers import error_of, meta, replicas_acked, stats, tset, values
-from redis_server import SHARED, running_server, wait_for
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
+from redis_server import running_server, wait_for
 from resp import Raw, raw
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
-LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
+ENTRY_SRC, LEGACY_SRC = ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 E_MULTI = "Cannot run RedisAI command within a transaction or a LUA script"
@@ -92,7 +92,7 @@ def scripts(r):
 
 
 # --------------------------------------------------------------------------------------------------
-# Legacy functions (BEHAVIOUR.md §9.3)
+# Legacy functions (docs/BEHAVIOUR.md §9.3)
 
 
 def test_legacy_bar(scripts):
@@ -186,7 +186,7 @@ def test_function_does_not_exist(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Entry points: fn(tensors, [], []) (BEHAVIOUR.md §9.3)
+# Entry points: fn(tensors, [], []) (docs/BEHAVIOUR.md §9.3)
 
 
 def test_entry_point_bar(scripts):
@@ -217,7 +217,7 @@ def test_entry_point_with_too_few_tensors_is_a_runtime_error(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Return value → OUTPUTS (BEHAVIOUR.md §9.4)
+# Return value → OUTPUTS (docs/BEHAVIOUR.md §9.4)
 
 
 def test_several_outputs(scripts):
@@ -264,7 +264,7 @@ def test_output_overwrites_an_existing_tensor(scripts):
 def test_output_key_of_another_type_fails_when_written(scripts):
     r = scripts
     r.set("str", "keep")
-    # output names are not checked at parse time: the write fails (BEHAVIOUR.md §2.4)
+    # output names are not checked at parse time: the write fails (docs/BEHAVIOUR.md §2.4)
     assert error_of(r, "AI.SCRIPTRUN", "x", "pair", "INPUTS", "a", "b", "OUTPUTS", "c", "str") == WRONGTYPE
     assert r.get("str") == b"keep"
 
@@ -340,7 +340,7 @@ def test_script_key_missing_or_wrong_type(scripts, server, key):
 
 
 # --------------------------------------------------------------------------------------------------
-# The token table, left to right (COMMANDS.md §6.6)
+# The token table, left to right (docs/COMMANDS.md §6.6)
 
 E_TIMEOUT = "Invalid value for TIMEOUT"
 E_TIMEOUT_TWICE = "Already encountered an TIMEOUT section in SCRIPTRUN"
@@ -472,7 +472,7 @@ def test_timeout_expires_while_queued_behind_a_long_run(scripts, server):
 
 
 # --------------------------------------------------------------------------------------------------
-# Statistics (BEHAVIOUR.md §11)
+# Statistics (docs/BEHAVIOUR.md §11)
 
 
 def test_info_counts_runs_but_not_parse_errors(scripts):
@@ -492,7 +492,7 @@ def test_info_counts_runs_but_not_parse_errors(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Replication (BEHAVIOUR.md §7)
+# Replication (docs/BEHAVIOUR.md §7)
 
 
 def test_outputs_replicate_as_tensorset_and_scriptrun_does_not():
@@ -517,7 +517,7 @@ def test_outputs_replicate_as_tensorset_and_scriptrun_does_not():
 
 
 # --------------------------------------------------------------------------------------------------
-# AI.SCRIPTRUN as a DAG op (COMMANDS.md §7.1)
+# AI.SCRIPTRUN as a DAG op (docs/COMMANDS.md §7.1)
 
 
 @pytest.mark.parametrize("command", ["AI.DAGRUN", "AI.DAGRUN_RO"])
@@ -556,7 +556,7 @@ def test_scriptrun_op_runtime_error_is_an_element(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# COMMAND GETKEYS (COMMANDS.md §11) and COMMAND INFO (§1)
+# COMMAND GETKEYS (docs/COMMANDS.md §11) and COMMAND INFO (§1)
 
 
 @pytest.mark.parametrize("args, keys", [

@@ -1,4 +1,4 @@
-"""AI.SCRIPTEXECUTE (COMMANDS.md §6.5, §11; BEHAVIOUR.md §7, §9.3-9.6, §11).
+"""AI.SCRIPTEXECUTE (docs/COMMANDS.md §6.5, §11; docs/BEHAVIOUR.md §7, §9.3-9.6, §11).
 
 Entry-point and legacy calling conventions, KEYS/ARGS as strings, return-value flattening and its
 errors, run-time errors on one line, every parse error in the spec's order, TIMEOUT while queued behind
@@ -11,12 +11,11 @@ import pytest
 import redis
 
 from helpers import error_of, meta, replicas_acked, stats, tset, values
-from redis_server import SHARED, running_server, wait_for
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
+from redis_server import running_server, wait_for
 from resp import raw
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
-LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
+ENTRY_SRC, LEGACY_SRC = ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 E_MULTI = "Cannot run RedisAI command within a transaction or a LUA script"
@@ -94,7 +93,7 @@ def scripts(r):
 
 
 # --------------------------------------------------------------------------------------------------
-# Entry points (BEHAVIOUR.md §9.3)
+# Entry points (docs/BEHAVIOUR.md §9.3)
 
 
 def test_entry_point_bar(scripts):
@@ -143,7 +142,7 @@ def test_keys_need_not_exist(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Legacy calls (BEHAVIOUR.md §9.3)
+# Legacy calls (docs/BEHAVIOUR.md §9.3)
 
 
 def test_legacy_bar(scripts):
@@ -199,7 +198,7 @@ def test_legacy_unsupported_input_type(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Return value → OUTPUTS (BEHAVIOUR.md §9.4)
+# Return value → OUTPUTS (docs/BEHAVIOUR.md §9.4)
 
 
 @pytest.mark.parametrize("fn", ["none_ret", "int_ret", "mixed_tuple"])
@@ -264,7 +263,7 @@ def test_output_overwrites_existing_tensor(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Run-time errors (BEHAVIOUR.md §9.6)
+# Run-time errors (docs/BEHAVIOUR.md §9.6)
 
 
 def test_runtime_error_is_one_line_and_writes_nothing(scripts):
@@ -291,7 +290,7 @@ def test_entry_point_with_too_few_tensors_is_a_runtime_error(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Parse errors, in the spec's order (COMMANDS.md §6.5)
+# Parse errors, in the spec's order (docs/COMMANDS.md §6.5)
 
 
 def test_arity(scripts):
@@ -466,7 +465,7 @@ def test_lua_is_refused(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Statistics (BEHAVIOUR.md §11)
+# Statistics (docs/BEHAVIOUR.md §11)
 
 
 def test_info_counts_calls_and_errors(scripts):
@@ -507,7 +506,7 @@ def test_info_hundred_calls(scripts):
 
 
 # --------------------------------------------------------------------------------------------------
-# Replication (BEHAVIOUR.md §7)
+# Replication (docs/BEHAVIOUR.md §7)
 
 
 def test_outputs_replicate_as_tensorset_and_scriptexecute_does_not():
@@ -543,7 +542,7 @@ def test_outputs_replicate_as_tensorset_and_scriptexecute_does_not():
 
 
 # --------------------------------------------------------------------------------------------------
-# COMMAND GETKEYS (COMMANDS.md §11)
+# COMMAND GETKEYS (docs/COMMANDS.md §11)
 
 
 @pytest.mark.parametrize("args, keys", [

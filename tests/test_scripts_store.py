@@ -1,18 +1,14 @@
 """AI.SCRIPTSTORE / AI.SCRIPTSET / AI.SCRIPTGET / AI.SCRIPTDEL / AI._SCRIPTSCAN and the AI_SCRIPT
-type (COMMANDS.md §6, PERSISTENCE.md §3.3, §5.3, §6). Execution comes with the scripts issue."""
-import json
-
+type (docs/COMMANDS.md §6, docs/PERSISTENCE.md §3.3, §5.3, §6). Execution comes with the scripts issue."""
 import pytest
 
 from gpu import needs_no_gpu
-from helpers import error_of
-from redis_server import SHARED, running_server, wait_for
+from helpers import error_of, shared_bytes, shared_cases
+from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
+from redis_server import running_server, wait_for
 
-TESTDATA = SHARED / "testdata" / "redisai_rdb"
-ENTRY_SRC = (TESTDATA / "embedded" / "script_entry_points.txt").read_text()
-LEGACY_SRC = (TESTDATA / "embedded" / "script_legacy.txt").read_text()
-PAYLOADS = [e for e in json.loads((TESTDATA / "expectations.json").read_text())["payloads"]
-            if e["file"].endswith("_torch_script.bin")]
+ENTRY_SRC, LEGACY_SRC = ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
+PAYLOADS = shared_cases(lambda e: e["file"].endswith("_torch_script.bin"))
 
 
 def meta(r, key):
@@ -128,9 +124,9 @@ def test_scan_and_info(r):
     assert r.execute_command("AI._SCRIPTSCAN") == [[b"old", b""]]
 
 
-@pytest.mark.parametrize("entry", PAYLOADS, ids=[e["file"] for e in PAYLOADS])
+@pytest.mark.parametrize("entry", PAYLOADS)
 def test_redisai_payload_restores(r, entry):
-    payload = (TESTDATA / entry["file"]).read_bytes()
+    payload = shared_bytes(entry["file"])
     assert r.restore(entry["key"], 0, payload, replace=True) == b"OK"
     expected = entry["expected_after_restore"]
     reply = r.execute_command(*expected["command"])

@@ -1,4 +1,4 @@
-"""The commands as the 2019 talk shows them (COMMANDS.md §5.2, §6.2; issue 11 item 13): AI.MODELSET
+"""The commands as the 2019 talk shows them (docs/COMMANDS.md §5.2, §6.2; issue 11 item 13): AI.MODELSET
 and AI.SCRIPTSET with no BLOB / SOURCE keyword take their last argument as the blob / source, as
 `redis-cli -x` sends it. A strict superset of RedisAI 1.2: what it accepted keeps its meaning, what it
 refused for any other reason than the missing blob or source keeps its error. Replies are RedisAI

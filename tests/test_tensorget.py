@@ -1,4 +1,4 @@
-"""AI.TENSORGET (COMMANDS.md §2, §4): every format combination, exact reply shapes, errors.
+"""AI.TENSORGET (docs/COMMANDS.md §2, §4): every format combination, exact reply shapes, errors.
 
 Redis here is 7.0 (RESP2 doubles formatted with %.17g); the float values used are exactly
 representable so their text is the same on later versions too.

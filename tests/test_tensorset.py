@@ -1,4 +1,4 @@
-"""AI.TENSORSET (COMMANDS.md §2, §3): every type, every input form, every error in spec order.
+"""AI.TENSORSET (docs/COMMANDS.md §2, §3): every type, every input form, every error in spec order.
 
 Error texts are compared as redis-py shows them: a leading "ERR " is stripped, anything else
 (WRONGTYPE ...) is kept whole.
@@ -146,7 +146,7 @@ def test_negative_signed_values_can_be_stored_through_blob(r):
     ("INT8", -128, 127), ("INT16", -32768, 32767), ("INT32", -2147483648, 2147483647),
     ("INT64", -9223372036854775808, 9223372036854775807)])
 def test_signed_values_accept_the_whole_range_negatives_included(r, type_name, bottom, top):
-    """COMMANDS.md §2: a deliberate difference from RedisAI 1.2, which refused every negative value."""
+    """docs/COMMANDS.md §2: a deliberate difference from RedisAI 1.2, which refused every negative value."""
     values = [bottom, -1, 0, 1, top]
     assert tset(r, "t", type_name, 5, "VALUES", *values) == b"OK"
     assert tget(r, "t", "VALUES") == values

@@ -418,7 +418,7 @@ def test_script_control_a_harmless_script_runs(r, marker):
 
 
 # ==================================================================================================
-# RESTORE: DUMP payloads whose model blob / script source is malicious (PERSISTENCE.md §2-§3)
+# RESTORE: DUMP payloads whose model blob / script source is malicious (docs/PERSISTENCE.md §2-§3)
 
 
 def model_dump(backend_code, blob, inputs=(b"a", b"b"), outputs=(b"",)):

@@ -1,4 +1,4 @@
-/* "llapitest": a Redis module that uses RedisAI's low-level API (CONFIG.md §6) end to end.
+/* "llapitest": a Redis module that uses RedisAI's low-level API (docs/CONFIG.md §6) end to end.
  *
  * Loaded after our module (tests/test_llapi.py compiles it with gcc at test time). Every command
  * works on real keys, so the Python test checks the results with ordinary AI.* commands.
