@@ -112,15 +112,11 @@ cdef bint device_is_valid(RedisModuleString *arg) noexcept nogil:
 
 
 cdef int parse_backend(RedisModuleString *arg) noexcept nogil:
-    """The backend code of TF/TFLITE/TORCH/ONNX (any case), or -1."""
-    if arg_is(arg, "TF", 2):
-        return RAI_BACKEND_TF
-    if arg_is(arg, "TFLITE", 6):
-        return RAI_BACKEND_TFLITE
-    if arg_is(arg, "TORCH", 5):
-        return RAI_BACKEND_TORCH
-    if arg_is(arg, "ONNX", 4):
-        return RAI_BACKEND_ONNX
+    """The code of the backend the table names `arg` (any case), or -1."""
+    cdef int code
+    for code in range(N_BACKENDS):
+        if arg_is(arg, backend_table[code].name, strlen(backend_table[code].name)):
+            return code
     return -1
 
 

@@ -64,7 +64,7 @@ cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *
                                   size_t ninputs, const char **inputs, size_t noutputs, const char **outputs,
                                   const char *blob, size_t blob_len, RaiError *err) noexcept nogil:
     """Load a model as AI.MODELSTORE would; NULL with `err` set when it cannot be loaded."""
-    if backend < RAI_BACKEND_TF or backend > RAI_BACKEND_ONNX:
+    if backend_of(backend) == NULL:
         llapi_set_error(err, RAI_EUNSUPPORTEDBACKEND, RAI_ERR_UNSUPPORTED_BACKEND)
         return NULL
     if device == NULL or not llapi_device_ok(device):

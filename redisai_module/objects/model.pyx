@@ -76,18 +76,6 @@ cdef size_t model_memory(RaiModel *m) noexcept nogil:
     return total + name_list_memory(m.inputs, m.ninputs) + name_list_memory(m.outputs, m.noutputs)
 
 
-cdef const char *backend_name(int backend) noexcept nogil:
-    if backend == RAI_BACKEND_TF:
-        return "TF"
-    if backend == RAI_BACKEND_TFLITE:
-        return "TFLITE"
-    if backend == RAI_BACKEND_TORCH:
-        return "TORCH"
-    if backend == RAI_BACKEND_ONNX:
-        return "ONNX"
-    return NULL
-
-
 cdef void model_track_stats(RaiModel *m, const char *key, size_t key_len) noexcept nogil:
     """Fresh AI.INFO counters for m under `key` (a store or a load replaces older ones)."""
     run_stats_free(m.stats)

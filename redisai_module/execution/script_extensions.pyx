@@ -48,6 +48,10 @@ def script_names(torch):
     return lambda name: names.get(name.lower())
 
 
+# What the TORCH adapter compiles scripts with (backends/adapter_host.pyx).
+ADAPTER_HOST.torch_script_ops = lambda torch: (register_script_extensions(torch), script_names(torch))
+
+
 cdef Run *current_script_run() except NULL:
     cdef Run *run = <Run *>rai_get_script_run()
     if run == NULL or run.blocked_client == NULL or run.user == NULL:

@@ -1,0 +1,65 @@
+# The backends, one row each: every fact the core switches on about a backend lives here, so
+# adding a backend is adding a row (and its adapter). Rows sit at their code, RedisAI's numbering
+# (model.pxd), which LLAPI callers pass and RDB files store. Static C data: read without the GIL,
+# by the load-time arguments before Python starts, and in the BGSAVE child.
+from redisai_module.objects.model cimport RAI_BACKEND_ONNX
+
+cdef extern from *:
+    """
+    typedef struct {
+        const char *name;              /* as commands spell it (any case) and replies show it */
+        const char *library;           /* RedisAI's library file, which a LOADBACKEND path ends in */
+        const char *version_field;     /* INFO backends_info: <field>:<adapter's version>, once loaded */
+        int info_allocator_fields;     /* INFO also shows the module allocator's counters */
+        int batch_skips_scalars;       /* a batch's 0-d outputs stay out of the split (BEHAVIOUR.md §4.6) */
+        const char *batch_size_error;  /* a batch's output whose dim 0 is not the batch's rows */
+        /* The adapter, built on first use as <module>.<class>(host) (backends/registry.pyx): a
+         * module of the Python package redisai_module.backends today; "redisai_core" would name
+         * a cdef class of the core, for an adapter on the framework's C/C++ API. */
+        const char *adapter_module;
+        const char *adapter_class;
+    } RaiBackend;
+
+    #define RAI_ERR_BATCH_SIZE "ERR Model did not generate the expected batch size"
+    static const RaiBackend rai_backend_table[] = {
+        /* 0: RAI_BACKEND_TF */
+        {"TF", "redisai_tensorflow.so", "TensorFlow_version", 0, 1,
+         "ERR Tensorflow batching error: model did not generate the expected batch size",
+         "redisai_module.backends.tf_backend", "TFBackend"},
+        /* 1: RAI_BACKEND_TFLITE */
+        {"TFLITE", "redisai_tflite.so", "TensorFlowLite_version", 0, 0, RAI_ERR_BATCH_SIZE,
+         "redisai_module.backends.tflite_backend", "TFLiteBackend"},
+        /* 2: RAI_BACKEND_TORCH */
+        {"TORCH", "redisai_torch.so", "Torch_version", 0, 0, RAI_ERR_BATCH_SIZE,
+         "redisai_module.backends.torch_backend", "TorchBackend"},
+        /* 3: RAI_BACKEND_ONNX */
+        {"ONNX", "redisai_onnxruntime.so", "onnxruntime_version", 1, 0, RAI_ERR_BATCH_SIZE,
+         "redisai_module.backends.onnx_backend", "OnnxBackend"},
+    };
+    """
+    ctypedef struct Backend "RaiBackend":
+        const char *name
+        const char *library
+        const char *version_field
+        bint info_allocator_fields
+        bint batch_skips_scalars
+        const char *batch_size_error
+        const char *adapter_module
+        const char *adapter_class
+
+    const Backend backend_table "rai_backend_table"[]
+
+cdef enum:
+    N_BACKENDS = RAI_BACKEND_ONNX + 1
+
+
+cdef const Backend *backend_of(int code) noexcept nogil:
+    """The row of a backend code; NULL for a code no backend has (an LLAPI caller's, an RDB's)."""
+    if code < 0 or code >= N_BACKENDS:
+        return NULL
+    return &backend_table[code]
+
+
+cdef const char *backend_name(int code) noexcept nogil:
+    cdef const Backend *row = backend_of(code)
+    return row.name if row != NULL else NULL
