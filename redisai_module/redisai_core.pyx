@@ -7,12 +7,12 @@ include "config.pyx"
 
 # objects: what is stored in keys
 include "objects/dtypes.pyx"
-include "objects/backend_table.pyx"
 include "objects/tensor.pyx"
 include "objects/tensor_dlpack.pyx"
 include "objects/tensor_strings.pyx"
 include "objects/deferred_release.pyx"
 include "objects/run_stats.pyx"
+include "objects/backend_table.pyx"
 include "objects/model.pyx"
 include "objects/model_backend.pyx"
 include "objects/script.pyx"

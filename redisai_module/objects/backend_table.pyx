@@ -14,8 +14,9 @@ cdef extern from *:
         int batch_skips_scalars;       /* a batch's 0-d outputs stay out of the split (BEHAVIOUR.md §4.6) */
         const char *batch_size_error;  /* a batch's output whose dim 0 is not the batch's rows */
         /* The adapter, built on first use as <module>.<class>(host) (backends/registry.pyx): a
-         * module of the Python package redisai_module.backends today; "redisai_core" would name
-         * a cdef class of the core, for an adapter on the framework's C/C++ API. */
+         * module of the Python package redisai_module.backends today. "redisai_core" names the
+         * core itself, whose cdef class may implement the same protocol on a framework's C/C++
+         * API, releasing the GIL inside its calls. */
         const char *adapter_module;
         const char *adapter_class;
     } RaiBackend;
