@@ -27,7 +27,7 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
     m.device = copy_cstring(s, n)
     cdef int i = parse_model_tag(argv, argc, 4, m)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
-        if backend == RAI_BACKEND_TFLITE:
+        if not backend_of(backend).batches:
             return model_parse_failed(m, RAI_ERR_TFLITE_BATCHING, err)
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
             return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)
@@ -52,7 +52,7 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
     while blob_at < argc and not arg_is(argv[blob_at], "BLOB", 4):
         blob_at += 1
     cdef int outputs_at
-    if backend == RAI_BACKEND_TF:
+    if backend_of(backend).names_at_store:
         if blob_at == i:
             return model_parse_failed(m, RAI_ERR_TF_NO_INPUTS_OUTPUTS, err)
         if not arg_is(argv[i], "INPUTS", 6):

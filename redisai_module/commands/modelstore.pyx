@@ -74,7 +74,7 @@ cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const c
         return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT_WITHOUT, err)
     if i >= argc:
         return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
-    if backend == RAI_BACKEND_TF:
+    if backend_of(backend).names_at_store:
         if not arg_is(argv[i], "INPUTS", 6):
             return model_parse_failed(m, RAI_ERR_TF_INPUTS, err)
         i += 1

@@ -181,7 +181,7 @@ cdef int llapi_model_run(Run **runs, long long n, RaiError *err) noexcept nogil:
     if n <= 0:
         llapi_set_error(err, RAI_EMODELRUN, "ERR Nothing to run")
         return REDISMODULE_ERR
-    if runs[0].model.backend == RAI_BACKEND_ONNX and not rai_on_worker_thread():
+    if not backend_of(runs[0].model.backend).llapi_runs_anywhere and not rai_on_worker_thread():
         # ONNX's execution timeout watches RedisAI's workers only (BEHAVIOUR.md §6)
         llapi_set_error(err, RAI_EMODELRUN, "Cannot execute onnxruntime model synchronously, use async execution instead")
         return REDISMODULE_ERR

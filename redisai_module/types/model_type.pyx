@@ -59,7 +59,7 @@ cdef public void RAI_ModelType_AofRewrite(RedisModuleIO *aof, RedisModuleString 
     args[n] = aof_number(m.minbatchsize); n += 1
     args[n] = aof_cstring("MINBATCHTIMEOUT"); n += 1
     args[n] = aof_number(m.minbatchtimeout); n += 1
-    if m.backend == RAI_BACKEND_TF:
+    if backend_of(m.backend).names_at_store:
         args[n] = aof_cstring("INPUTS"); n += 1
         args[n] = aof_number(m.ninputs); n += 1
         for k in range(m.ninputs):
