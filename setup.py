@@ -16,6 +16,7 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 CYTHON_OUT = ROOT / "build" / "cython"
+GENERATED = ROOT / "build" / "generated"  # rendered templates, found through the include path
 INSTALL = ROOT / "install" / "redisai.so"
 
 LIBDIR = sysconfig.get_config_var("LIBDIR")
@@ -49,10 +50,23 @@ class BuildModule(build_ext):
         print(f"module installed at {INSTALL}")
 
 
+def render_templates():
+    """Each redisai_module/**/X.pxi.in (Tempita, as pandas' _libs) to build/generated/**/X.pxi.
+    Written only when the text changes: cythonize rebuilds whatever includes a newer file."""
+    from Cython import Tempita
+    for template in (ROOT / "redisai_module").rglob("*.pxi.in"):
+        out = GENERATED / template.relative_to(ROOT / "redisai_module").with_suffix("")
+        text = Tempita.Template(template.read_text(), name=str(template)).substitute()
+        if not out.exists() or out.read_text() != text:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+
+
+render_templates()
 core = cythonize(
     [Extension("redisai_core", ["redisai_module/redisai_core.pyx"])],
     build_dir=str(CYTHON_OUT),
-    include_path=[str(ROOT)],
+    include_path=[str(ROOT), str(GENERATED)],
     compiler_directives={"language_level": 3},
     quiet=True,
 )[0]

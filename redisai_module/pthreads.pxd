@@ -19,9 +19,3 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_signal(pthread_cond_t *c)
     int pthread_cond_broadcast(pthread_cond_t *c)
     int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const timespec *abstime)
-
-cdef extern from *:
-    """
-    static inline long long rai_atomic_load(long long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-    """
-    long long rai_atomic_load(long long *p) nogil

@@ -188,7 +188,7 @@ cdef int parse_model_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
     cdef RedisModuleKey *key = open_run_target(
         ctx, argv, argc, 6 if deprecated_op else 8,
         RAI_ERR_MODELRUN_ARITY if deprecated_op else RAI_ERR_MODELEXECUTE_ARITY,
-        RAI_ModelType, RAI_ERR_MODEL_EMPTY, <void **>&m)
+        False, <void **>&m)
     if key == NULL:
         return -1
     if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
@@ -228,7 +228,7 @@ cdef int parse_script_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     cdef bint deprecated_op = arg_is(argv[0], "AI.SCRIPTRUN", 12)
     cdef RedisModuleKey *key = open_run_target(
         ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY if deprecated_op else RAI_ERR_SCRIPTEXECUTE_ARITY,
-        RAI_ScriptType, RAI_ERR_SCRIPT_EMPTY, <void **>&s)
+        True, <void **>&s)
     if key == NULL:
         return -1
     if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
@@ -296,7 +296,7 @@ cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, D
             return fail(ctx, RAI_ERR_DAG_MODELEXECUTE_IN_DAGRUN if p.deprecated else RAI_ERR_DAG_MODELRUN_IN_DAGEXECUTE)
         rc = parse_model_op(ctx, argv, argc, p, op, names)
         if rc == 0:
-            device = op.run.model.device
+            device = op.run.model.head.device
     elif arg_is(argv[0], "AI.SCRIPTEXECUTE", 16) or arg_is(argv[0], "AI.SCRIPTRUN", 12):
         if p.deprecated != arg_is(argv[0], "AI.SCRIPTRUN", 12):
             return fail(ctx, RAI_ERR_DAG_SCRIPTEXECUTE_IN_DAGRUN if p.deprecated else RAI_ERR_DAG_SCRIPTRUN_IN_DAGEXECUTE)
@@ -304,7 +304,7 @@ cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, D
             return fail(ctx, RAI_ERR_DAG_SCRIPTEXECUTE_READ_ONLY)
         rc = parse_script_op(ctx, argv, argc, p, op, names)
         if rc == 0:
-            device = op.run.script.device
+            device = op.run.script.head.device
     else:
         return fail(ctx, RAI_ERR_DAG_UNSUPPORTED_OP)
     if rc < 0:

@@ -86,11 +86,9 @@ cdef int report_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) no
 cdef public int RAI_ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_keys(ctx, argv, argc)
-    if blocking_refused(ctx):
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiModel *m = NULL
-    cdef RedisModuleKey *model_key = open_run_target(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY, RAI_ModelType,
-                                                     RAI_ERR_MODEL_EMPTY, <void **>&m)
+    cdef RedisModuleKey *model_key = open_blocking_run_target(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY,
+                                                              False, <void **>&m)
     if model_key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef long long timeout_ms
@@ -108,4 +106,4 @@ cdef int start_model_run(RedisModuleCtx *ctx, RedisModuleKey *model_key, RaiMode
     AI.MODELEXECUTE and AI.MODELRUN."""
     cdef Run *run = model_run_new(m, nin, nout)
     RedisModule_CloseKey(model_key)
-    return start_run(ctx, run, m.device, inputs, outputs, timeout_ms)
+    return start_run(ctx, run, m.head.device, inputs, outputs, timeout_ms)

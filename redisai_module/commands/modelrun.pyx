@@ -43,11 +43,9 @@ cdef int parse_modelrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
 cdef public int RAI_ModelRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_listed_keys(ctx, argv, argc, 2, False)
-    if blocking_refused(ctx):
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiModel *m = NULL
-    cdef RedisModuleKey *model_key = open_run_target(ctx, argv, argc, 6, RAI_ERR_MODELRUN_ARITY, RAI_ModelType,
-                                                     RAI_ERR_MODEL_EMPTY, <void **>&m)
+    cdef RedisModuleKey *model_key = open_blocking_run_target(ctx, argv, argc, 6, RAI_ERR_MODELRUN_ARITY,
+                                                              False, <void **>&m)
     if model_key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef ModelRunArgs a

@@ -4,6 +4,7 @@
 # with no BLOB keyword and the blob last (`redis-cli -x AI.MODELSET m TORCH CPU < m.pt`).
 from libc.string cimport memcpy, strlen
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.redis_api cimport *
 
 
@@ -24,8 +25,8 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
         err[0] = RAI_ERR_INVALID_DEVICE
         return NULL
     cdef RaiModel *m = model_new(backend)
-    m.device = copy_cstring(s, n)
-    cdef int i = parse_model_tag(argv, argc, 4, m)
+    runnable_set_device(&m.head, s, n)
+    cdef int i = parse_tag(argv, argc, 4, &m.head)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if not backend_of(backend).batches:
             return model_parse_failed(m, RAI_ERR_TFLITE_BATCHING, err)
@@ -101,6 +102,4 @@ cdef public int RAI_ModelSet_Command(RedisModuleCtx *ctx, RedisModuleString **ar
     # A strict superset of RedisAI 1.2: only what it refused for a missing blob is read again.
     if m == NULL and err == RAI_ERR_MISSING_BLOB and not has_blob_keyword(argv, argc):
         m = model_with_implicit_blob(argv, argc)
-    if m == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
-    return store_model(ctx, argv[1], m)
+    return store_runnable(ctx, argv[1], <RaiRunnable *>m, err)

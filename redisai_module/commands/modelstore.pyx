@@ -5,6 +5,7 @@
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.redis_api cimport *
 
 
@@ -30,16 +31,16 @@ cdef bint parse_name_list(RedisModuleString **argv, int argc, int *i, char ***na
     return True
 
 
-cdef int parse_model_tag(RedisModuleString **argv, int argc, int i, RaiModel *m) noexcept nogil:
-    """An optional `TAG <tag>` at argv[i] (default ""); returns the index after it."""
+cdef int parse_tag(RedisModuleString **argv, int argc, int i, RaiRunnable *h) noexcept nogil:
+    """An optional `TAG <tag>` at argv[i] (default ""), of a model or a script; returns the index
+    after it."""
     cdef size_t n
     cdef const char *s
     if i + 1 < argc and arg_is(argv[i], "TAG", 3):
         s = RedisModule_StringPtrLen(argv[i + 1], &n)
-        m.tag = copy_cstring(s, n)
-        m.tag_len = n
+        runnable_set_tag(h, s, n)
         return i + 2
-    m.tag = copy_cstring("", 0)
+    runnable_set_tag(h, "", 0)
     return i
 
 
@@ -54,8 +55,8 @@ cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const c
     cdef RaiModel *m = model_new(backend)
     cdef size_t n
     cdef const char *s = RedisModule_StringPtrLen(argv[3], &n)
-    m.device = copy_cstring(s, n)
-    cdef int i = parse_model_tag(argv, argc, 4, m)
+    runnable_set_device(&m.head, s, n)
+    cdef int i = parse_tag(argv, argc, 4, &m.head)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
             return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)
@@ -120,32 +121,9 @@ cdef void model_set_blob_from_args(RaiModel *m, RedisModuleString **chunks, int 
         pos += n
 
 
-cdef int store_model(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiModel *m) noexcept nogil:
-    """Load m into its backend, then store it (its reference moves to the key) and reply.
-    Shared by AI.MODELSTORE and AI.MODELSET; both are replicated verbatim."""
-    if not model_load_into_backend(ctx, m):
-        model_decref(m)
-        return REDISMODULE_OK  # the error was replied
-    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, key_name, REDISMODULE_READ | REDISMODULE_WRITE)
-    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds(key, RAI_ModelType):
-        RedisModule_CloseKey(key)
-        model_decref(m)
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
-    cdef size_t key_len
-    cdef const char *name = RedisModule_StringPtrLen(key_name, &key_len)
-    model_track_stats(m, name, key_len)
-    RedisModule_ModuleTypeSetValue(key, RAI_ModelType, m)
-    RedisModule_CloseKey(key)
-    ensure_run_queue(m.device)  # the device's queue and workers exist from now on
-    RedisModule_ReplicateVerbatim(ctx)
-    return RedisModule_ReplyWithSimpleString(ctx, "OK")
-
-
 cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 6:
         return RedisModule_WrongArity(ctx)
     cdef const char *err = NULL
     cdef RaiModel *m = model_from_store_args(argv, argc, &err)
-    if m == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
-    return store_model(ctx, argv[1], m)
+    return store_runnable(ctx, argv[1], <RaiRunnable *>m, err)

@@ -14,20 +14,28 @@ cdef inline bint blocking_refused(RedisModuleCtx *ctx) noexcept nogil:
 
 
 cdef RedisModuleKey *open_run_target(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int min_argc,
-                                     const char *arity_error, RedisModuleType *type, const char *empty_error,
-                                     void **value) noexcept nogil:
+                                     const char *arity_error, bint is_script, void **value) noexcept nogil:
     """The arity check and the model or script key (argv[1]) every run, alone or in a DAG,
     starts with. Replies the error and returns NULL, or returns the open key with *value set."""
     cdef const char *err = NULL
     if argc < min_argc:
         reply_error(ctx, arity_error)
         return NULL
-    cdef RedisModuleKey *key = open_value_key(ctx, argv[1], type, REDISMODULE_READ, empty_error, &err)
+    cdef RedisModuleKey *key = open_runnable_key(ctx, argv[1], is_script, REDISMODULE_READ, value, &err)
     if key == NULL:
         reply_error(ctx, err)
-        return NULL
-    value[0] = RedisModule_ModuleTypeGetValue(key)
     return key
+
+
+cdef RedisModuleKey *open_blocking_run_target(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
+                                              int min_argc, const char *arity_error, bint is_script,
+                                              void **value) noexcept nogil:
+    """open_run_target for a command of its own, which first refuses to block where the client
+    cannot wait (E.MULTI)."""
+    if blocking_refused(ctx):
+        RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
+        return NULL
+    return open_run_target(ctx, argv, argc, min_argc, arity_error, is_script, value)
 
 
 cdef int report_listed_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int timeout_at,
@@ -142,7 +150,7 @@ cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
 cdef void count_run(Run *run) noexcept nogil:
     """AI.INFO accounting (BEHAVIOUR.md §11): runs that did not start count nothing. Under the
     stats lock: LLAPI runs are counted on worker threads."""
-    cdef RunStats *s = run.script.stats if run.script != NULL else run.model.stats
+    cdef RunStats *s = run.script.head.stats if run.script != NULL else run.model.head.stats
     if s == NULL or run.timed_out:
         return
     run_stats_lock()

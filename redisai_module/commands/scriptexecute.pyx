@@ -148,11 +148,9 @@ cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString
     if RedisModule_IsKeysPositionRequest(ctx):
         scan_script_keys(ctx, argv, argc, True)
         return REDISMODULE_OK
-    if blocking_refused(ctx):
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiScript *s = NULL
-    cdef RedisModuleKey *key = open_run_target(ctx, argv, argc, 3, RAI_ERR_SCRIPTEXECUTE_ARITY, RAI_ScriptType,
-                                               RAI_ERR_SCRIPT_EMPTY, <void **>&s)
+    cdef RedisModuleKey *key = open_blocking_run_target(ctx, argv, argc, 3, RAI_ERR_SCRIPTEXECUTE_ARITY,
+                                                        True, <void **>&s)
     if key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef ScriptCall call
@@ -166,4 +164,4 @@ cdef public int RAI_ScriptExecute_Command(RedisModuleCtx *ctx, RedisModuleString
     RedisModule_CloseKey(key)
     run.keys = copy_name_span(argv, call.keys_at, call.keys_at + call.nkeys, &run.nkeys)
     run.args = copy_name_span(argv, call.args_at, call.args_at + call.nargs, &run.nargs)
-    return start_run(ctx, run, s.device, argv + call.inputs_at, argv + call.outputs_at, call.timeout_ms)
+    return start_run(ctx, run, s.head.device, argv + call.inputs_at, argv + call.outputs_at, call.timeout_ms)

@@ -74,11 +74,9 @@ cdef int parse_scriptrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
 cdef public int RAI_ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_listed_keys(ctx, argv, argc, 3, True)
-    if blocking_refused(ctx):
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef RaiScript *s = NULL
-    cdef RedisModuleKey *key = open_run_target(ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY, RAI_ScriptType,
-                                               RAI_ERR_SCRIPT_EMPTY, <void **>&s)
+    cdef RedisModuleKey *key = open_blocking_run_target(ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY,
+                                                        True, <void **>&s)
     if key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef ScriptRunArgs a
@@ -90,6 +88,6 @@ cdef public int RAI_ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **a
     cdef const char *function = RedisModule_StringPtrLen(argv[2], &n)
     cdef Run *run = script_run_new(s, function, n, a.ninputs, a.noutputs)
     RedisModule_CloseKey(key)
-    start_run(ctx, run, s.device, a.inputs, a.outputs, a.timeout_ms)
+    start_run(ctx, run, s.head.device, a.inputs, a.outputs, a.timeout_ms)
     scriptrun_args_free(&a)
     return REDISMODULE_OK

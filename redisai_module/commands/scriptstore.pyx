@@ -5,6 +5,7 @@
 # checked, as RedisAI does.
 from libc.stdint cimport int64_t
 from redisai_module.objects.script cimport RaiScript
+from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.redis_api cimport *
 
 
@@ -13,15 +14,8 @@ cdef RaiScript *script_with_device_and_tag(RedisModuleString **argv, int argc, i
     cdef RaiScript *s = script_new()
     cdef size_t n
     cdef const char *text = RedisModule_StringPtrLen(argv[2], &n)
-    s.device = copy_cstring(text, n)
-    i[0] = 3
-    if i[0] + 1 < argc and arg_is(argv[i[0]], "TAG", 3):
-        text = RedisModule_StringPtrLen(argv[i[0] + 1], &n)
-        s.tag = copy_cstring(text, n)
-        s.tag_len = n
-        i[0] += 2
-    else:
-        s.tag = copy_cstring("", 0)
+    runnable_set_device(&s.head, text, n)
+    i[0] = parse_tag(argv, argc, 3, &s.head)
     return s
 
 
@@ -59,34 +53,12 @@ cdef RaiScript *script_from_store_args(RedisModuleString **argv, int argc, const
     return s
 
 
-cdef int store_script(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiScript *s) noexcept nogil:
-    """Compile s, then store it (its reference moves to the key), reply, replicate verbatim."""
-    if not script_load_into_backend(ctx, s):
-        script_decref(s)
-        return REDISMODULE_OK  # the error was replied
-    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, key_name, REDISMODULE_READ | REDISMODULE_WRITE)
-    if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds(key, RAI_ScriptType):
-        RedisModule_CloseKey(key)
-        script_decref(s)
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_WRONGTYPE)
-    cdef size_t key_len
-    cdef const char *name = RedisModule_StringPtrLen(key_name, &key_len)
-    script_track_stats(s, name, key_len)
-    RedisModule_ModuleTypeSetValue(key, RAI_ScriptType, s)
-    RedisModule_CloseKey(key)
-    ensure_run_queue(s.device)
-    RedisModule_ReplicateVerbatim(ctx)
-    return RedisModule_ReplyWithSimpleString(ctx, "OK")
-
-
 cdef public int RAI_ScriptStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 8:
         return RedisModule_WrongArity(ctx)
     cdef const char *err = NULL
     cdef RaiScript *s = script_from_store_args(argv, argc, &err)
-    if s == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
-    return store_script(ctx, argv[1], s)
+    return store_runnable(ctx, argv[1], <RaiRunnable *>s, err)
 
 
 cdef bint is_implicit_source_form(RedisModuleString **argv, int argc) noexcept nogil:
@@ -105,9 +77,9 @@ cdef public int RAI_ScriptSet_Command(RedisModuleCtx *ctx, RedisModuleString **a
     cdef RaiScript *s = script_with_device_and_tag(argv, argc, &i)
     if implicit:
         script_set_source(s, argv[i])
-        return store_script(ctx, argv[1], s)
+        return store_runnable(ctx, argv[1], &s.head, NULL)
     if i + 1 >= argc or not arg_is(argv[i], "SOURCE", 6):
         script_decref(s)
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MISSING_SOURCE)
     script_set_source(s, argv[i + 1])
-    return store_script(ctx, argv[1], s)
+    return store_runnable(ctx, argv[1], &s.head, NULL)

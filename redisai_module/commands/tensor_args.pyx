@@ -1,10 +1,9 @@
 # Building a tensor from `<type> [<dim> ...] [BLOB <data> | VALUES <v> ...]` (COMMANDS.md §3).
 # Shared by AI.TENSORSET and, later, the TENSORSET op of DAGs. Checks run in the spec's order;
 # on any error nothing is allocated and *err holds the reply text.
-from libc.stdint cimport (int64_t, int8_t, int16_t, int32_t, uint8_t, uint16_t, INT8_MIN, INT8_MAX, INT16_MIN,
-                          INT16_MAX, INT32_MIN, INT32_MAX, INT64_MIN, INT64_MAX, UINT8_MAX, UINT16_MAX)
-from libc.string cimport memcpy, memset, memchr, strncasecmp
-from redisai_module.dlpack cimport DLDataType, kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy, memchr
+from redisai_module.dlpack cimport DLDataType, kDLFloat, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -60,19 +59,11 @@ cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char 
 cdef RaiTensor *tensor_zeros(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
                              const char **err) noexcept nogil:
     """No data given: zero-filled; STRING: `length` empty strings (one NUL each)."""
-    cdef size_t nbytes = length if dtype.code == kDLString else length * dtype_size(dtype)
-    if length > TENSOR_MAX_SERVER_MADE_BYTES or nbytes > TENSOR_MAX_SERVER_MADE_BYTES:
-        err[0] = RAI_ERR_TOO_LARGE
-        return NULL
-    cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, nbytes)
+    cdef RaiTensor *t = NULL
+    if length <= TENSOR_MAX_SERVER_MADE_BYTES and length * dtype_size(dtype) <= TENSOR_MAX_SERVER_MADE_BYTES:
+        t = tensor_alloc_zeros(dtype, ndim, shape, length)
     if t == NULL:
         err[0] = RAI_ERR_TOO_LARGE
-        return NULL
-    memset(t.dl.data, 0, nbytes)
-    cdef size_t k
-    if dtype.code == kDLString:
-        for k in range(length):
-            t.offsets[k] = k
     return t
 
 
@@ -80,17 +71,13 @@ cdef RaiTensor *tensor_from_blob(DLDataType dtype, int ndim, const int64_t *shap
                                  RedisModuleString *blob, const char **err) noexcept nogil:
     cdef size_t n
     cdef const char *data = RedisModule_StringPtrLen(blob, &n)
-    cdef size_t k
     if dtype.code != kDLString:
         if length > n or n != length * dtype_size(dtype):
             err[0] = RAI_ERR_BLOB_LENGTH
             return NULL
-        if dtype.code == kDLBool:
-            # Upstream skips the last byte; we check every byte (a 2 is never a valid BOOL).
-            for k in range(n):
-                if <uint8_t>data[k] > 1:
-                    err[0] = RAI_ERR_BOOL_BLOB
-                    return NULL
+        if dtype.code == kDLBool and not bool_bytes_valid(data, n):
+            err[0] = RAI_ERR_BOOL_BLOB
+            return NULL
     elif length > n:  # every element holds at least its NUL: refused before allocating its offsets
         err[0] = RAI_ERR_STRING_BLOB
         return NULL
@@ -108,6 +95,7 @@ cdef RaiTensor *tensor_from_blob(DLDataType dtype, int ndim, const int64_t *shap
 
 cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
                                    RedisModuleString **values, const char **err) noexcept nogil:
+    """Float types take any double; integer types (BOOL too) the integers of their range."""
     if dtype.code == kDLString:
         return string_tensor_from_values(ndim, shape, length, values, err)
     cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, length * dtype_size(dtype))
@@ -117,46 +105,18 @@ cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *sh
     cdef size_t k
     cdef double d
     cdef long long v
-    cdef long long vmin = 0, vmax = 0
-    if dtype.code == kDLFloat:
-        for k in range(length):
-            if RedisModule_StringToDouble(values[k], &d) != REDISMODULE_OK:
-                tensor_decref(t)
-                err[0] = RAI_ERR_VALUE
-                return NULL
-            if dtype.bits == 32:
-                (<float *>t.dl.data)[k] = <float>d
-            else:
-                (<double *>t.dl.data)[k] = d
-        return t
-    # Integer types: the type's whole range, negative values of signed types included (RedisAI
-    # refused every negative value, an unsigned-cast bug: a deliberate difference, COMMANDS.md §2).
-    if dtype.code == kDLBool:
-        vmax = 1
-    elif dtype.code == kDLUInt:
-        vmax = UINT8_MAX if dtype.bits == 8 else UINT16_MAX
-    elif dtype.bits == 8:
-        vmin, vmax = INT8_MIN, INT8_MAX
-    elif dtype.bits == 16:
-        vmin, vmax = INT16_MIN, INT16_MAX
-    elif dtype.bits == 32:
-        vmin, vmax = INT32_MIN, INT32_MAX
-    else:
-        vmin, vmax = INT64_MIN, INT64_MAX
+    cdef bint ok
     for k in range(length):
-        if (RedisModule_StringToLongLong(values[k], &v) != REDISMODULE_OK
-                or v < vmin or v > vmax):
+        if dtype.code == kDLFloat:
+            ok = (RedisModule_StringToDouble(values[k], &d) == REDISMODULE_OK
+                  and element_set_double(dtype, t.dl.data, k, d))
+        else:
+            ok = (RedisModule_StringToLongLong(values[k], &v) == REDISMODULE_OK and dtype_holds(dtype, v)
+                  and element_set_long_long(dtype, t.dl.data, k, v))
+        if not ok:
             tensor_decref(t)
             err[0] = RAI_ERR_VALUE
             return NULL
-        if dtype.bits == 8:
-            (<uint8_t *>t.dl.data)[k] = <uint8_t>v
-        elif dtype.bits == 16:
-            (<uint16_t *>t.dl.data)[k] = <uint16_t>v
-        elif dtype.bits == 32:
-            (<int32_t *>t.dl.data)[k] = <int32_t>v
-        else:
-            (<int64_t *>t.dl.data)[k] = <int64_t>v
     return t
 
 

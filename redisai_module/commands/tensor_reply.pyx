@@ -1,7 +1,5 @@
 # Replying with a tensor in the META / BLOB / VALUES formats (COMMANDS.md §4). Shared by
 # AI.TENSORGET and, later, the TENSORGET op of DAGs.
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t
-from redisai_module.dlpack cimport kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -64,29 +62,16 @@ cdef int reply_tensor_values(RedisModuleCtx *ctx, RaiTensor *t) noexcept nogil:
     """A flat array of every element in row-major order: doubles for float types (the
     server formats them), integers otherwise, bulk strings for STRING."""
     cdef size_t k
-    cdef void *data = t.dl.data
-    cdef int code = t.dl.dtype.code
-    cdef int bits = t.dl.dtype.bits
+    cdef const char *data = <const char *>t.dl.data
+    cdef double d
+    cdef long long v
     RedisModule_ReplyWithArray(ctx, t.length)
     for k in range(t.length):
-        if code == kDLFloat:
-            RedisModule_ReplyWithDouble(ctx, (<float *>data)[k] if bits == 32 else (<double *>data)[k])
-        elif code == kDLString:
-            # Every element ends with its NUL (checked on every way in); bounded all the same.
+        if element_get_double(t.dl.dtype, data, k, &d):
+            RedisModule_ReplyWithDouble(ctx, d)
+        elif element_get_long_long(t.dl.dtype, data, k, &v):
+            RedisModule_ReplyWithLongLong(ctx, v)
+        else:  # STRING: every element ends with its NUL (checked on every way in); bounded all the same
             RedisModule_ReplyWithStringBuffer(
-                ctx, <const char *>data + t.offsets[k],
-                strnlen(<const char *>data + t.offsets[k], t.nbytes - t.offsets[k]))
-        elif code == kDLInt:
-            if bits == 8:
-                RedisModule_ReplyWithLongLong(ctx, (<int8_t *>data)[k])
-            elif bits == 16:
-                RedisModule_ReplyWithLongLong(ctx, (<int16_t *>data)[k])
-            elif bits == 32:
-                RedisModule_ReplyWithLongLong(ctx, (<int32_t *>data)[k])
-            else:
-                RedisModule_ReplyWithLongLong(ctx, (<int64_t *>data)[k])
-        elif bits == 8:  # UINT8, BOOL
-            RedisModule_ReplyWithLongLong(ctx, (<uint8_t *>data)[k])
-        else:
-            RedisModule_ReplyWithLongLong(ctx, (<uint16_t *>data)[k])
+                ctx, data + t.offsets[k], strnlen(data + t.offsets[k], t.nbytes - t.offsets[k]))
     return REDISMODULE_OK

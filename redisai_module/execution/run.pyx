@@ -71,12 +71,12 @@ cdef void model_run_in_backend(Run *run) noexcept:
     cdef size_t k
     release_parked()
     adapter = backend_adapter(m.backend)
-    if adapter is None or m.handle == NULL:
+    if adapter is None or m.head.handle == NULL:
         model_run_fail(run, "ERR Backend not loaded: " + backend_name(m.backend).decode())
         return
     try:
         inputs = [backend_input(run.inputs[k]) for k in range(run.ninputs)]
-        results = adapter.run(<object>m.handle, inputs)
+        results = adapter.run(<object>m.head.handle, inputs)
         if len(results) < run.noutputs:
             raise BackendError("ERR Model did not generate the expected number of outputs")
         for k in range(run.noutputs):
@@ -93,11 +93,11 @@ cdef void script_run_in_backend(Run *run) noexcept:
     release_parked()
     adapter = backend_adapter(RAI_BACKEND_TORCH)
     try:
-        if adapter is None or s.handle == NULL:
+        if adapter is None or s.head.handle == NULL:
             raise BackendError("ERR Backend not loaded: TORCH")
         rai_set_script_run(run)  # for the Redis calls the script makes (script_extensions.pyx)
         results = adapter.run_script(
-            <object>s.handle, run.function.decode("utf-8", "surrogateescape"),
+            <object>s.head.handle, run.function.decode("utf-8", "surrogateescape"),
             [backend_input(run.inputs[k]) for k in range(run.ninputs)],
             names_of(run.keys, run.nkeys), names_of(run.args, run.nargs),
             names_of(s.entry_points, s.nentry_points), run.noutputs)
@@ -129,12 +129,12 @@ cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
     release_parked()
     adapter = backend_adapter(m.backend)
     try:
-        if adapter is None or m.handle == NULL:
+        if adapter is None or m.head.handle == NULL:
             raise BackendError("ERR Backend not loaded: " + backend_name(m.backend).decode())
         import numpy as np
         batched = [np.concatenate([as_numpy(backend_input(members[j].inputs[i])) for j in range(n)])
                    for i in range(members[0].ninputs)]
-        results = adapter.run(<object>m.handle, batched)
+        results = adapter.run(<object>m.head.handle, batched)
         if len(results) < members[0].noutputs:
             raise BackendError("ERR Model did not generate the expected number of outputs")
         for k in range(members[0].noutputs):

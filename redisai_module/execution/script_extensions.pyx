@@ -196,12 +196,12 @@ def _model_execute(key, inputs, num_outputs):
         raise RuntimeError(err.decode())
     try:
         adapter = backend_adapter(m.backend)
-        if adapter is None or m.handle == NULL:
+        if adapter is None or m.head.handle == NULL:
             raise RuntimeError("ERR Backend not loaded: " + backend_name(m.backend).decode())
         import torch
         if m.backend != RAI_BACKEND_TORCH:
             inputs = [t.detach().contiguous().cpu() for t in inputs]
-        results = adapter.run(<object>m.handle, [t.contiguous() for t in inputs])
+        results = adapter.run(<object>m.head.handle, [t.contiguous() for t in inputs])
         if len(results) < num_outputs:
             raise RuntimeError("ERR Model did not generate the expected number of outputs")
         if any(r is None or is_string_array(r) for r in results[:num_outputs]):

@@ -260,7 +260,7 @@ cdef int build_dag(LlapiDag *d, DagParse *p, RedisModuleString **strings, size_t
             p.dag.slots[p.next_slot] = tensor_incref(op.tensor)  # its output slot, allocated next
         elif op.run != NULL:
             dop.run, op.run = op.run, NULL  # the Dag owns it from now on
-            device = dop.run.model.device if dop.run.model != NULL else dop.run.script.device
+            device = dop.run.model.head.device if dop.run.model != NULL else dop.run.script.head.device
         if place_op(error_capture_ctx, p, dop, op.ninputs, op.noutputs, device) < 0:
             return -1
     return resolve_dag_names(error_capture_ctx, p)

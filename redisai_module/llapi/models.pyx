@@ -4,6 +4,7 @@
 from libc.string cimport memcpy, memset, strcmp, strlen
 from redisai_module.execution.run cimport Run, FinishCallback
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.objects.script cimport RaiScript
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
@@ -33,13 +34,13 @@ cdef char **copy_names(const char **names, size_t n) noexcept nogil:
     return out
 
 
-cdef void set_tag(char **tag, size_t *tag_len, RedisModuleString *given) noexcept nogil:
+cdef void set_device_and_tag(RaiRunnable *h, const char *device, RedisModuleString *tag) noexcept nogil:
     cdef size_t n = 0
     cdef const char *s = ""
-    if given != NULL:
-        s = RedisModule_StringPtrLen(given, &n)
-    tag[0] = copy_cstring(s, n)
-    tag_len[0] = n
+    if tag != NULL:
+        s = RedisModule_StringPtrLen(tag, &n)
+    runnable_set_device(h, device, strlen(device))
+    runnable_set_tag(h, s, n)
 
 
 cdef bint llapi_device_ok(const char *device) noexcept nogil:
@@ -49,15 +50,17 @@ cdef bint llapi_device_ok(const char *device) noexcept nogil:
     return ok
 
 
-cdef bint load_with_captured_error(RaiModel *m, RaiScript *s, int code, RaiError *err) noexcept nogil:
-    """Load the model `m` (or compile the script `s`) as the store commands do; their error text,
-    whole, goes into `err` instead of a reply."""
-    cdef RedisModuleCtx *ctx = llapi_begin_capture()
-    cdef bint ok = script_load_into_backend(ctx, s) if s != NULL else model_load_into_backend(ctx, m)
-    if not ok:
-        llapi_take_captured_error(err, code, "ERR Could not load backend")
-    llapi_end_capture()
-    return ok
+cdef bint load_or_free(RaiRunnable *h, int code, RaiError *err) noexcept nogil:
+    """Load the model (or compile the script) h as the store commands do and make its device's
+    queue; else its error, whole, goes into `err` and h is freed."""
+    cdef char *error = runnable_load(h)
+    if error != NULL:
+        llapi_set_error(err, code, error)
+        RedisModule_Free(error)
+        runnable_decref(h)
+        return False
+    ensure_run_queue(h.device)
+    return True
 
 
 cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *tag, LlapiModelOpts opts,
@@ -71,49 +74,41 @@ cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *
         llapi_set_error(err, RAI_EMODELCREATE, RAI_ERR_INVALID_DEVICE)
         return NULL
     cdef RaiModel *m = model_new(backend)
-    m.device = copy_cstring(device, strlen(device))
-    set_tag(&m.tag, &m.tag_len, tag)
+    set_device_and_tag(&m.head, device, tag)
     m.batchsize, m.minbatchsize, m.minbatchtimeout = opts.batchsize, opts.minbatchsize, opts.minbatchtimeout
     m.inputs, m.ninputs = copy_names(inputs, ninputs), ninputs
     m.outputs, m.noutputs = copy_names(outputs, noutputs), noutputs
     m.blob = <char *>RedisModule_Alloc(blob_len if blob_len else 1)
     memcpy(m.blob, blob, blob_len)
     m.blob_len = blob_len
-    if not load_with_captured_error(m, NULL, RAI_EMODELCREATE, err):
-        model_decref(m)
-        return NULL
-    ensure_run_queue(m.device)
-    return m
+    return m if load_or_free(&m.head, RAI_EMODELCREATE, err) else NULL
 
 
 cdef void llapi_model_free(RaiModel *m, RaiError *err) noexcept nogil:
     model_decref(m)
 
 
-cdef int value_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleType *type, int mode,
-                             const char *empty_error, int wrongtype_code, void **value, RaiError *err) noexcept nogil:
+cdef int value_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, bint is_script, int mode,
+                             int wrongtype_code, void **value, RaiError *err) noexcept nogil:
     """The model or script in a key, borrowed (the ShallowCopy functions keep it beyond the key's
     life); the commands' errors otherwise (empty key, WRONGTYPE)."""
     cdef const char *message = NULL
-    cdef RedisModuleKey *key = open_value_key(ctx, name, type, mode, empty_error, &message)
+    cdef RedisModuleKey *key = open_runnable_key(ctx, name, is_script, mode, value, &message)
     if key == NULL:
-        llapi_set_error(err, RAI_EKEYEMPTY if strcmp(message, empty_error) == 0 else wrongtype_code, message)
+        llapi_set_error(err, wrongtype_code if strcmp(message, RAI_ERR_WRONGTYPE) == 0 else RAI_EKEYEMPTY, message)
         return REDISMODULE_ERR
-    value[0] = RedisModule_ModuleTypeGetValue(key)
     RedisModule_CloseKey(key)
     return REDISMODULE_OK
 
 
 cdef int llapi_get_model_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiModel **model,
                                        int mode, RaiError *err) noexcept nogil:
-    return value_from_keyspace(ctx, name, RAI_ModelType, mode, RAI_ERR_MODEL_EMPTY, RAI_EMODELRUN,
-                               <void **>model, err)
+    return value_from_keyspace(ctx, name, False, mode, RAI_EMODELRUN, <void **>model, err)
 
 
 cdef int llapi_get_script_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, RaiScript **script,
                                         int mode, RaiError *err) noexcept nogil:
-    return value_from_keyspace(ctx, name, RAI_ScriptType, mode, RAI_ERR_SCRIPT_EMPTY, RAI_ESCRIPTRUN,
-                               <void **>script, err)
+    return value_from_keyspace(ctx, name, True, mode, RAI_ESCRIPTRUN, <void **>script, err)
 
 
 cdef Run *llapi_model_run_ctx_create(RaiModel *m) noexcept nogil:
@@ -212,7 +207,7 @@ cdef int queue_llapi_run(Run *run, const char *device, FinishCallback callback, 
 
 
 cdef int llapi_model_run_async(Run *run, FinishCallback callback, void *private_data) noexcept nogil:
-    return queue_llapi_run(run, run.model.device, callback, private_data)
+    return queue_llapi_run(run, run.model.head.device, callback, private_data)
 
 
 cdef void llapi_run_finished(Run *run) noexcept nogil:
@@ -266,15 +261,10 @@ cdef RaiScript *llapi_script_create(char *device, RedisModuleString *tag, const 
         llapi_set_error(err, RAI_ESCRIPTCREATE, RAI_ERR_INVALID_DEVICE)
         return NULL
     cdef RaiScript *s = script_new()
-    s.device = copy_cstring(device, strlen(device))
-    set_tag(&s.tag, &s.tag_len, tag)
+    set_device_and_tag(&s.head, device, tag)
     s.source_len = strlen(source)
     s.source = copy_cstring(source, s.source_len)
-    if not load_with_captured_error(NULL, s, RAI_ESCRIPTCREATE, err):
-        script_decref(s)
-        return NULL
-    ensure_run_queue(s.device)
-    return s
+    return s if load_or_free(&s.head, RAI_ESCRIPTCREATE, err) else NULL
 
 
 cdef void llapi_script_free(RaiScript *s, RaiError *err) noexcept nogil:
@@ -327,7 +317,7 @@ cdef RedisModuleType *llapi_script_type() noexcept nogil:
 
 
 cdef int llapi_script_run_async(Run *run, FinishCallback callback, void *private_data) noexcept nogil:
-    return queue_llapi_run(run, run.script.device, callback, private_data)
+    return queue_llapi_run(run, run.script.head.device, callback, private_data)
 
 
 cdef Run *llapi_get_as_script_run(void *finish_ctx, RaiError *err) noexcept nogil:

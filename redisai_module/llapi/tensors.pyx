@@ -1,8 +1,8 @@
 # Tensors for other modules (CONFIG.md §6.2). RAI_Tensor* is our RaiTensor*: a tensor another
 # module creates can be stored in a key with RedisModule_ModuleTypeSetValue and the tensor type.
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
-from libc.string cimport memcpy, memset, strlen
-from redisai_module.dlpack cimport DLDataType, kDLInt, kDLUInt, kDLFloat, kDLBool, kDLString
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy, strlen
+from redisai_module.dlpack cimport DLDataType, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -21,15 +21,7 @@ cdef RaiTensor *llapi_tensor_create(const char *dtype_name_, long long *dims, in
         shape[i] = dims[i]
     if not shape_length(ndims, shape, &length):
         return NULL
-    cdef size_t nbytes = length if dtype.code == kDLString else length * dtype_size(dtype)
-    cdef RaiTensor *t = tensor_alloc(dtype, ndims, shape, length, nbytes)
-    if t == NULL:
-        return NULL
-    memset(t.dl.data, 0, nbytes)
-    if dtype.code == kDLString:
-        for i in range(<int>length):
-            t.offsets[i] = i
-    return t
+    return tensor_alloc_zeros(dtype, ndims, shape, length)
 
 
 cdef inline size_t row_elements(RaiTensor *t) noexcept nogil:
@@ -128,7 +120,6 @@ cdef bint holds_strings(const char *data, size_t len, size_t count) noexcept nog
 
 cdef int llapi_tensor_set_data(RaiTensor *t, const char *data, size_t len) noexcept nogil:
     """Copy a blob in, as AI.TENSORSET BLOB checks it: 1, or 0 (and no change) if it does not fit."""
-    cdef size_t k
     cdef void *fresh
     if t.dl.dtype.code == kDLString:
         if not holds_strings(data, len, t.length):
@@ -143,10 +134,8 @@ cdef int llapi_tensor_set_data(RaiTensor *t, const char *data, size_t len) noexc
         return 1
     if len != t.nbytes:
         return 0
-    if t.dl.dtype.code == kDLBool:
-        for k in range(len):
-            if <uint8_t>data[k] > 1:
-                return 0
+    if t.dl.dtype.code == kDLBool and not bool_bytes_valid(data, len):
+        return 0
     memcpy(t.dl.data, data, len)
     return 1
 
@@ -156,71 +145,22 @@ cdef inline bint index_ok(RaiTensor *t, long long i) noexcept nogil:
 
 
 cdef int llapi_tensor_set_long_long(RaiTensor *t, long long i, long long val) noexcept nogil:
-    if not index_ok(t, i):
+    """Integer types store a C cast of val (wrapping, as RedisAI's); a BOOL takes only 0 or 1."""
+    if not index_ok(t, i) or (t.dl.dtype.code == kDLBool and not dtype_holds(t.dl.dtype, val)):
         return 0
-    cdef DLDataType d = t.dl.dtype
-    if d.code == kDLInt and d.bits == 8:
-        (<int8_t *>t.dl.data)[i] = <int8_t>val
-    elif d.code == kDLInt and d.bits == 16:
-        (<int16_t *>t.dl.data)[i] = <int16_t>val
-    elif d.code == kDLInt and d.bits == 32:
-        (<int32_t *>t.dl.data)[i] = <int32_t>val
-    elif d.code == kDLInt and d.bits == 64:
-        (<int64_t *>t.dl.data)[i] = <int64_t>val
-    elif d.code == kDLUInt and d.bits == 8:
-        (<uint8_t *>t.dl.data)[i] = <uint8_t>val
-    elif d.code == kDLUInt and d.bits == 16:
-        (<uint16_t *>t.dl.data)[i] = <uint16_t>val
-    elif d.code == kDLBool and (val == 0 or val == 1):
-        (<uint8_t *>t.dl.data)[i] = <uint8_t>val
-    else:
-        return 0
-    return 1
+    return element_set_long_long(t.dl.dtype, t.dl.data, i, val)
 
 
 cdef int llapi_tensor_set_double(RaiTensor *t, long long i, double val) noexcept nogil:
-    if not index_ok(t, i) or t.dl.dtype.code != kDLFloat:
-        return 0
-    if t.dl.dtype.bits == 32:
-        (<float *>t.dl.data)[i] = <float>val
-    elif t.dl.dtype.bits == 64:
-        (<double *>t.dl.data)[i] = val
-    else:
-        return 0
-    return 1
+    return index_ok(t, i) and element_set_double(t.dl.dtype, t.dl.data, i, val)
 
 
 cdef int llapi_tensor_get_double(RaiTensor *t, long long i, double *val) noexcept nogil:
-    if not index_ok(t, i) or t.dl.dtype.code != kDLFloat:
-        return 0
-    if t.dl.dtype.bits == 32:
-        val[0] = (<float *>t.dl.data)[i]
-    elif t.dl.dtype.bits == 64:
-        val[0] = (<double *>t.dl.data)[i]
-    else:
-        return 0
-    return 1
+    return index_ok(t, i) and element_get_double(t.dl.dtype, t.dl.data, i, val)
 
 
 cdef int llapi_tensor_get_long_long(RaiTensor *t, long long i, long long *val) noexcept nogil:
-    if not index_ok(t, i):
-        return 0
-    cdef DLDataType d = t.dl.dtype
-    if d.code == kDLInt and d.bits == 8:
-        val[0] = (<int8_t *>t.dl.data)[i]
-    elif d.code == kDLInt and d.bits == 16:
-        val[0] = (<int16_t *>t.dl.data)[i]
-    elif d.code == kDLInt and d.bits == 32:
-        val[0] = (<int32_t *>t.dl.data)[i]
-    elif d.code == kDLInt and d.bits == 64:
-        val[0] = (<int64_t *>t.dl.data)[i]
-    elif (d.code == kDLUInt or d.code == kDLBool) and d.bits == 8:
-        val[0] = (<uint8_t *>t.dl.data)[i]
-    elif d.code == kDLUInt and d.bits == 16:
-        val[0] = (<uint16_t *>t.dl.data)[i]
-    else:
-        return 0
-    return 1
+    return index_ok(t, i) and element_get_long_long(t.dl.dtype, t.dl.data, i, val)
 
 
 cdef RaiTensor *llapi_tensor_shallow_copy(RaiTensor *t) noexcept nogil:

@@ -17,11 +17,10 @@ cdef extern from *:
     pthread_mutex_t _parked_lock "rai_parked_lock"
 
 cdef ParkedObject *_parked = NULL
-cdef long long _parked_count = 0
 
 
 cdef void release_later(void *obj) noexcept nogil:
-    global _parked, _parked_count
+    global _parked
     if obj == NULL:
         return
     cdef ParkedObject *p = <ParkedObject *>RedisModule_Alloc(sizeof(ParkedObject))
@@ -29,24 +28,18 @@ cdef void release_later(void *obj) noexcept nogil:
     pthread_mutex_lock(&_parked_lock)
     p.next = _parked
     _parked = p
-    _parked_count += 1
     pthread_mutex_unlock(&_parked_lock)
-
-
-cdef inline bint releases_pending() noexcept nogil:
-    return rai_atomic_load(&_parked_count) != 0
 
 
 cdef void release_parked() noexcept:
     """Drop the parked objects; the caller holds the GIL."""
-    global _parked, _parked_count
+    global _parked
     cdef ParkedObject *p
     cdef ParkedObject *next
     with nogil:
         pthread_mutex_lock(&_parked_lock)
         p = _parked
         _parked = NULL
-        _parked_count = 0
         pthread_mutex_unlock(&_parked_lock)
     while p != NULL:
         next = p.next

@@ -1,7 +1,6 @@
 # Compiling a script's source with TorchScript (the one step of a script's life that needs Python).
 from cpython.ref cimport Py_INCREF
 from redisai_module.objects.script cimport RaiScript
-from redisai_module.redis_api cimport *
 
 
 cdef object script_attach_handle(RaiScript *s):
@@ -12,20 +11,11 @@ cdef object script_attach_handle(RaiScript *s):
         return "ERR Could not load backend"
     try:
         handle = adapter.compile_script(s.source[:s.source_len].decode("utf-8", "surrogateescape"),
-                                        s.device.decode("latin-1"),
+                                        s.head.device.decode("latin-1"),
                                         names_of(s.entry_points, s.nentry_points))
     except Exception as e:
         return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
     Py_INCREF(handle)
-    s.handle = <void *>handle
+    s.head.handle = <void *>handle
     return None
 
-
-cdef bint script_load_into_backend(RedisModuleCtx *ctx, RaiScript *s) noexcept nogil:
-    """Compile s; on failure reply with the error (or log it when ctx is NULL: RDB loading)."""
-    with gil:
-        try:
-            error = script_attach_handle(s)
-        except BaseException as e:  # never let an exception escape into Redis
-            error = one_line(e)
-        return report_load_error(ctx, error, "script")

@@ -2,7 +2,7 @@
 # Everything here is nogil and calls no Python: it also runs in BGSAVE's forked child and in
 # Redis's lazy-free thread.
 from libc.stdint cimport int64_t, uint8_t, uint64_t, SIZE_MAX
-from libc.string cimport memchr
+from libc.string cimport memchr, memset
 from redisai_module.dlpack cimport DLDataType, kDLCPU, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
@@ -82,6 +82,24 @@ cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
     return t
 
 
+cdef RaiTensor *tensor_alloc_zeros(DLDataType dtype, int ndim, const int64_t *shape,
+                                   size_t length) noexcept nogil:
+    """A zero-filled tensor (STRING: `length` empty strings, one NUL each), refcount 1; NULL if
+    it cannot be allocated. The caller caps `length` if it must (the LLAPI does not)."""
+    cdef size_t size = dtype_size(dtype)
+    if size == 0 or length > SIZE_MAX // size:
+        return NULL
+    cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, length * size)
+    if t == NULL:
+        return NULL
+    memset(t.dl.data, 0, length * size)
+    cdef size_t k
+    if dtype.code == kDLString:
+        for k in range(length):
+            t.offsets[k] = k
+    return t
+
+
 cdef inline RaiTensor *tensor_incref(RaiTensor *t) noexcept nogil:
     rai_refcount_incr(&t.refcount)
     return t
@@ -123,6 +141,16 @@ cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil:
         t.offsets[i] = p - data
         p = nul + 1
     return p == end
+
+
+cdef bint bool_bytes_valid(const char *data, size_t n) noexcept nogil:
+    """Every byte 0 or 1, as a BOOL blob must be to be stored (RedisAI skipped the last byte;
+    we check every one: a 2 is never a valid BOOL)."""
+    cdef size_t k
+    for k in range(n):
+        if <uint8_t>data[k] > 1:
+            return False
+    return True
 
 
 cdef bint tensor_normalise_bools(RaiTensor *t) noexcept nogil:

@@ -90,11 +90,11 @@ cdef RaiModel *load_model_identity(RedisModuleIO *io, bint tag_has_nul) noexcept
     cdef RaiModel *m = model_new(<int>RedisModule_LoadUnsigned(io))
     if RedisModule_IsIOError(io) or backend_name(m.backend) == NULL:
         return model_load_failed(io, m)
-    m.device = load_buffer_cstring(io, True, NULL)
-    if m.device == NULL:
+    m.head.device = load_buffer_cstring(io, True, NULL)
+    if m.head.device == NULL:
         return model_load_failed(io, m)
-    m.tag = load_buffer_cstring(io, tag_has_nul, &m.tag_len)
-    if m.tag == NULL:
+    m.head.tag = load_buffer_cstring(io, tag_has_nul, &m.head.tag_len)
+    if m.head.tag == NULL:
         return model_load_failed(io, m)
     return m
 
@@ -115,12 +115,12 @@ cdef RaiModel *model_load_failed(RedisModuleIO *io, RaiModel *m) noexcept nogil:
 
 cdef RaiModel *model_load_finish(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     """Every field is read: the backend loads the blob (main thread only, see types/)."""
-    if not model_load_into_backend(NULL, m):
+    if not runnable_load_or_log(&m.head):
         model_decref(m)
         return NULL
     cdef size_t key_len
     cdef const char *key_name = key_name_from_io(io, &key_len)
     if key_name != NULL:
-        model_track_stats(m, key_name, key_len)
-    ensure_run_queue(m.device)
+        runnable_track_stats(&m.head, key_name, key_len)
+    ensure_run_queue(m.head.device)
     return m

@@ -19,8 +19,8 @@ cdef void model_rdb_save_v4(RedisModuleIO *io, RaiModel *m) noexcept nogil:
     cdef size_t nchunks = m.blob_len // chunk + 1
     cdef size_t k
     RedisModule_SaveUnsigned(io, m.backend)
-    RedisModule_SaveStringBuffer(io, m.device, strlen(m.device) + 1)
-    RedisModule_SaveStringBuffer(io, m.tag, m.tag_len)
+    RedisModule_SaveStringBuffer(io, m.head.device, strlen(m.head.device) + 1)
+    RedisModule_SaveStringBuffer(io, m.head.tag, m.head.tag_len)
     RedisModule_SaveUnsigned(io, m.batchsize)
     RedisModule_SaveUnsigned(io, m.minbatchsize)
     RedisModule_SaveUnsigned(io, m.minbatchtimeout)

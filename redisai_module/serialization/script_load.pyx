@@ -12,11 +12,11 @@ cdef RaiScript *script_load_failed(RedisModuleIO *io, RaiScript *s) noexcept nog
 cdef RaiScript *load_script_head(RedisModuleIO *io, bint tag_has_nul) noexcept nogil:
     """device+NUL, tag (with its NUL in encoding 0 only), source+NUL: every encoding's start."""
     cdef RaiScript *s = script_new()
-    s.device = load_buffer_cstring(io, True, NULL)
-    if s.device == NULL:
+    s.head.device = load_buffer_cstring(io, True, NULL)
+    if s.head.device == NULL:
         return script_load_failed(io, s)
-    s.tag = load_buffer_cstring(io, tag_has_nul, &s.tag_len)
-    if s.tag == NULL:
+    s.head.tag = load_buffer_cstring(io, tag_has_nul, &s.head.tag_len)
+    if s.head.tag == NULL:
         return script_load_failed(io, s)
     s.source = load_buffer_cstring(io, True, &s.source_len)
     if s.source == NULL:
@@ -26,12 +26,12 @@ cdef RaiScript *load_script_head(RedisModuleIO *io, bint tag_has_nul) noexcept n
 
 cdef RaiScript *script_load_finish(RedisModuleIO *io, RaiScript *s) noexcept nogil:
     """Every field is read: compile (main thread only, see types/), statistics, queue."""
-    if not script_load_into_backend(NULL, s):
+    if not runnable_load_or_log(&s.head):
         script_decref(s)
         return NULL
     cdef size_t key_len
     cdef const char *key_name = key_name_from_io(io, &key_len)
     if key_name != NULL:
-        script_track_stats(s, key_name, key_len)
-    ensure_run_queue(s.device)
+        runnable_track_stats(&s.head, key_name, key_len)
+    ensure_run_queue(s.head.device)
     return s

@@ -6,8 +6,8 @@ from redisai_module.redis_api cimport *
 
 
 cdef void script_rdb_save_v4(RedisModuleIO *io, RaiScript *s) noexcept nogil:
-    RedisModule_SaveStringBuffer(io, s.device, strlen(s.device) + 1)
-    RedisModule_SaveStringBuffer(io, s.tag, s.tag_len)
+    RedisModule_SaveStringBuffer(io, s.head.device, strlen(s.head.device) + 1)
+    RedisModule_SaveStringBuffer(io, s.head.tag, s.head.tag_len)
     RedisModule_SaveStringBuffer(io, s.source, s.source_len + 1)
     save_name_list(io, s.entry_points, s.nentry_points)
 

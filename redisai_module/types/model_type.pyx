@@ -50,9 +50,9 @@ cdef public void RAI_ModelType_AofRewrite(RedisModuleIO *aof, RedisModuleString 
     cdef RedisModuleString **args = <RedisModuleString **>RedisModule_Alloc(cap * sizeof(RedisModuleString *))
     cdef size_t n = 0, k
     args[n] = aof_cstring(backend_name(m.backend)); n += 1
-    args[n] = aof_cstring(m.device); n += 1
+    args[n] = aof_cstring(m.head.device); n += 1
     args[n] = aof_cstring("TAG"); n += 1
-    args[n] = RedisModule_CreateString(NULL, m.tag, m.tag_len); n += 1
+    args[n] = RedisModule_CreateString(NULL, m.head.tag, m.head.tag_len); n += 1
     args[n] = aof_cstring("BATCHSIZE"); n += 1
     args[n] = aof_number(m.batchsize); n += 1
     args[n] = aof_cstring("MINBATCHSIZE"); n += 1
@@ -87,5 +87,5 @@ cdef public size_t RAI_ModelType_MemUsage(const void *value) noexcept nogil:
 
 cdef public void RAI_ModelType_Free(void *value) noexcept nogil:
     """The key lets go of the model (queued runs may still hold it): its statistics go now."""
-    run_stats_unindex((<RaiModel *>value).stats)
+    run_stats_unindex((<RaiModel *>value).head.stats)
     model_decref(<RaiModel *>value)

@@ -37,9 +37,9 @@ cdef public void RAI_ScriptType_AofRewrite(RedisModuleIO *aof, RedisModuleString
     cdef size_t n = 0, k
     cdef RedisModuleString **args = <RedisModuleString **>RedisModule_Alloc(
         (7 + s.nentry_points) * sizeof(RedisModuleString *))
-    args[n] = aof_cstring(s.device); n += 1
+    args[n] = aof_cstring(s.head.device); n += 1
     args[n] = aof_cstring("TAG"); n += 1
-    args[n] = RedisModule_CreateString(NULL, s.tag, s.tag_len); n += 1
+    args[n] = RedisModule_CreateString(NULL, s.head.tag, s.head.tag_len); n += 1
     if s.nentry_points:
         args[n] = aof_cstring("ENTRY_POINTS"); n += 1
         args[n] = aof_number(s.nentry_points); n += 1
@@ -60,5 +60,5 @@ cdef public size_t RAI_ScriptType_MemUsage(const void *value) noexcept nogil:
 
 cdef public void RAI_ScriptType_Free(void *value) noexcept nogil:
     """The key lets go of the script (queued runs may still hold it): its statistics go now."""
-    run_stats_unindex((<RaiScript *>value).stats)
+    run_stats_unindex((<RaiScript *>value).head.stats)
     script_decref(<RaiScript *>value)

@@ -1,5 +1,5 @@
-# AI._MODELSCAN (experimental): [key, tag] of every model, from the statistics index (§5.7);
-# like AI._SCRIPTSCAN, only the keys the caller's ACL user may read.
+# AI._MODELSCAN and AI._SCRIPTSCAN (experimental, COMMANDS.md §5.7, §6.7): [key, tag] of every
+# model (script), from the statistics index; only the keys the caller's ACL user may read.
 from libc.errno cimport errno
 from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.redis_api cimport *
@@ -63,3 +63,10 @@ cdef public int RAI_ModelScan_Command(RedisModuleCtx *ctx, RedisModuleString **a
         return RedisModule_WrongArity(ctx)
     RedisModule_Log(ctx, "warning", "MODELSCAN is experimental and might be removed in future versions")
     return reply_scan(ctx, False)
+
+
+cdef public int RAI_ScriptScan_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    if argc != 1:
+        return RedisModule_WrongArity(ctx)
+    RedisModule_Log(ctx, "warning", "SCRIPTSCAN is experimental and might be removed in future versions")
+    return reply_scan(ctx, True)

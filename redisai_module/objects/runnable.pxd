@@ -1,0 +1,16 @@
+# The header a model and a script share: both are runnable values (stored under a key, loaded
+# into a backend, queued on their device, counted in AI.INFO). It is the first member `head` of
+# RaiModel and RaiScript, so code that does not care which one it holds takes a RaiRunnable *
+# (&m.head, &s.head) and reads the rest of the value only through the kind-specific functions.
+from libc.stdint cimport int64_t
+from redisai_module.objects.run_stats cimport RunStats
+
+ctypedef struct RaiRunnable:
+    int64_t refcount     # atomic: keys and queued runs hold references
+    bint is_script       # which struct this header begins
+    char *device         # as given at store time (case kept), NUL-terminated
+    char *tag            # any bytes
+    size_t tag_len
+    void *handle         # PyObject*: the backend's loaded model or compiled script, one owned
+                         # reference; released through deferred_release
+    RunStats *stats      # AI.INFO counters, owned; NULL until the value is stored under a key
