@@ -6,8 +6,10 @@ An adapter is a class built as Adapter(host), where host is what the core lends 
 (backends/adapter_host.pyx; tests pass a stand-in):
     host.config      intra_op_parallelism, inter_op_parallelism, model_execution_timeout,
                      backend_memory_limit (the module's load-time configuration)
-    host.messages    client-visible texts the core keeps in errors.pxi
-    host.TensorView, host.is_string_array, host.onnx_allocator, host.torch_script_ops
+    host.messages    client-visible texts the core keeps (errors.pxi, src/onnx_allocator.h)
+    host.TensorView, host.is_string_array    the stored-tensor view inputs arrive as; STRING arrays
+    host.onnx_allocator                      the module's allocator for ONNX sessions on CPU
+    host.torch_script_ops(torch)             the ops scripts call back into Redis with
 and that offers:
     name, version    the backend's name and the framework version INFO shows ("NA": none)
     create(blob: bytes, device: str, inputs: list[str], outputs: list[str])
