@@ -1,6 +1,7 @@
 """The backend adapters that are plain Python: one module per framework, imported by the embedded
-interpreter when the first model of its backend arrives (the core puts the repository's root on
-sys.path at load, from the path setup.py baked in). Edit, restart the server: no rebuild.
+interpreter when the first model of its backend arrives. At load the module puts the checkout
+holding this package on sys.path: the one around install/redisai.so, else the one it was built
+from (src/python_embed.c). Edit, restart the server: no rebuild.
 
 An adapter is a class built as Adapter(host), where host is what the core lends it
 (backends/adapter_host.pyx; tests pass a stand-in):
