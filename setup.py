@@ -77,8 +77,10 @@ module = Extension(
                             "src/data_types.c", "src/onnx_allocator.cpp"],
     include_dirs=[str(ROOT / "deps" / "redis"), str(ROOT / "src"),
                   str(CYTHON_OUT / "redisai_module"), sysconfig.get_paths()["include"]],
+    # RAI_SOURCE_ROOT: where the Python backend adapters (redisai_module/backends/) are imported
+    # from when the module runs outside this checkout (src/python_embed.c)
     define_macros=[("RAI_LIBPYTHON_SONAME", f'"{SONAME}"'), ("RAI_DEFAULT_VENV", f'"{VENV}"'),
-                   ("REDISAI_GIT_SHA", f'"{git_sha()}"')],
+                   ("RAI_SOURCE_ROOT", f'"{ROOT}"'), ("REDISAI_GIT_SHA", f'"{git_sha()}"')],
     libraries=[PYLIB[3:].split(".so")[0], "stdc++"],  # C++ runtime: src/onnx_allocator.cpp throws
     library_dirs=[LIBDIR],
     runtime_library_dirs=[LIBDIR],

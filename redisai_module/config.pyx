@@ -1,4 +1,4 @@
-# Load-time arguments: `--loadmodule redisai.so KEY VAL KEY VAL ...` (CONFIG.md §2).
+# Load-time arguments: `--loadmodule redisai.so KEY VAL KEY VAL ...` (docs/CONFIG.md §2).
 # Parsed in C before anything else runs; the values are read by the rest of the module.
 from libc.stdio cimport snprintf
 from libc.string cimport strncasecmp, strrchr, strlen

@@ -1,5 +1,5 @@
 # Every client-visible error string. They are API: RedisAI clients match
-# them byte for byte (COMMANDS.md §0.2, §3, §4), so they live here and nowhere else.
+# them byte for byte (docs/COMMANDS.md §0.2, §3, §4), so they live here and nowhere else.
 # Plain C string constants: usable from nogil code and from the forked BGSAVE child.
 cdef extern from *:
     """

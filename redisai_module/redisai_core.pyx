@@ -12,20 +12,19 @@ include "objects/tensor_dlpack.pyx"
 include "objects/tensor_strings.pyx"
 include "objects/deferred_release.pyx"
 include "objects/run_stats.pyx"
+include "objects/backend_table.pyx"
 include "objects/runnable.pyx"
 include "objects/model.pyx"
 include "objects/model_backend.pyx"
 include "objects/script.pyx"
 include "objects/script_backend.pyx"
 include "objects/runnable_loading.pyx"
+include "objects/value_keys.pyx"
 
-# backends: one adapter per framework, each imported on first use
-include "backends/common.pyx"
-include "backends/torch_backend.pyx"
-include "backends/script_extensions.pyx"
-include "backends/onnx_backend.pyx"
-include "backends/tf_backend.pyx"
-include "backends/tflite_backend.pyx"
+# backends: the core's side of the adapters, which are the Python package redisai_module.backends
+# (one module per framework, imported on first use; not compiled here)
+include "backends/backend_errors.pyx"
+include "backends/adapter_host.pyx"
 include "backends/registry.pyx"
 include "backends/loading.pyx"
 
@@ -36,6 +35,7 @@ include "execution/run_queue.pyx"
 include "execution/batching.pyx"
 include "execution/run.pyx"
 include "execution/dag.pyx"
+include "execution/script_extensions.pyx"
 include "execution/shutdown.pyx"
 
 # serialization: one frozen decoder per shipped encoding (named for the versions it reads), the

@@ -1,4 +1,4 @@
-# The module's sections of INFO MODULES (CONFIG.md §4): versions, git, load-time configs, loaded
+# The module's sections of INFO MODULES (docs/CONFIG.md §4): versions, git, load-time configs, loaded
 # backends and CPU time. Redis prefixes section and field names with `ai_`. The callback never
 # takes the GIL: INFO must answer while a worker holds it for a long run, and it also runs in
 # crash reports.
@@ -35,8 +35,8 @@ cdef extern from "<pthread.h>" nogil:
 
 # What INFO reports of each backend once it is loaded, kept in C memory so that INFO needs no GIL.
 # Written once, on the main thread, when the backend's adapter is created.
-cdef char backend_version[4][64]
-cdef bint backend_version_set[4]
+cdef char backend_version[N_BACKENDS][64]
+cdef bint backend_version_set[N_BACKENDS]
 
 
 cdef void record_backend_version(int backend, str version):
@@ -87,19 +87,22 @@ cdef long long worker_thread_count() noexcept nogil:
     return n
 
 
+cdef void add_allocator_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
+    """The module allocator's counters (src/onnx_allocator.cpp), under RedisAI's ONNX names."""
+    RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory", RAI_OnnxAllocator_Bytes())
+    RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory_access_num", RAI_OnnxAllocator_Accesses())
+    RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_maximum_run_sessions_number",
+                                     worker_thread_count())
+
+
 cdef void add_backends_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
-    if backend_version_set[RAI_BACKEND_TF]:
-        RedisModule_InfoAddFieldCString(ctx, "TensorFlow_version", backend_version[RAI_BACKEND_TF])
-    if backend_version_set[RAI_BACKEND_TFLITE]:
-        RedisModule_InfoAddFieldCString(ctx, "TensorFlowLite_version", "NA")
-    if backend_version_set[RAI_BACKEND_TORCH]:
-        RedisModule_InfoAddFieldCString(ctx, "Torch_version", "NA")
-    if backend_version_set[RAI_BACKEND_ONNX]:
-        RedisModule_InfoAddFieldCString(ctx, "onnxruntime_version", backend_version[RAI_BACKEND_ONNX])
-        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory", RAI_OnnxAllocator_Bytes())
-        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_memory_access_num", RAI_OnnxAllocator_Accesses())
-        RedisModule_InfoAddFieldLongLong(ctx, "onnxruntime_maximum_run_sessions_number",
-                                         worker_thread_count())
+    """The loaded backends in table order, each with its version field (and its others)."""
+    cdef int code
+    for code in range(N_BACKENDS):
+        if backend_version_set[code]:
+            RedisModule_InfoAddFieldCString(ctx, backend_table[code].version_field, backend_version[code])
+            if backend_table[code].info_allocator_fields:
+                add_allocator_fields(ctx)
 
 
 cdef public void RAI_Info_Modules(RedisModuleInfoCtx *ctx, int for_crash_report) noexcept nogil:

@@ -1,5 +1,5 @@
 /* The module data types, registered with RedisAI 1.2's names and encoding versions so that
- * RDB files and DUMP payloads interchange with RedisAI (PERSISTENCE.md §1). The callbacks are
+ * RDB files and DUMP payloads interchange with RedisAI (docs/PERSISTENCE.md §1). The callbacks are
  * Cython (redisai_module/types/); see there which of them may touch Python. */
 #include "data_types.h"
 #include "encoding_version.h"

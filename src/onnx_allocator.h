@@ -1,4 +1,4 @@
-/* The allocator that ONNX sessions on device CPU allocate from (BEHAVIOUR.md §6): Redis memory,
+/* The allocator that ONNX sessions on device CPU allocate from (docs/BEHAVIOUR.md §6): Redis memory,
  * counted for INFO (onnxruntime_memory, onnxruntime_memory_access_num) and capped by
  * BACKEND_MEMORY_LIMIT. onnxruntime is reached through the C API of the copy of it that the
  * Python binding carries: the binding loads this module as a custom-op library and hands it

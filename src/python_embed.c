@@ -1,7 +1,10 @@
-/* Embedded CPython start-up. Facts behind each step: shared/design/EMBEDDING.md. */
+/* Embedded CPython start-up. Facts behind each step: docs/EMBEDDING.md. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -35,6 +38,47 @@ static void log_python_error(RedisModuleCtx *ctx, const char *what) {
     Py_XDECREF(value);
     Py_XDECREF(tb);
     PyErr_Clear();
+}
+
+static int holds_adapters(const char *root) {
+    char init[PATH_MAX + 64];
+    snprintf(init, sizeof(init), "%s/redisai_module/backends/__init__.py", root);
+    return access(init, R_OK) == 0;
+}
+
+/* The checkout whose redisai_module/backends/ package holds the Python backend adapters (imported
+ * from source: an edit needs a restart, not a rebuild). The one around the loaded module
+ * (<root>/install/redisai.so), so a tree copied elsewhere finds its own; else the one it was
+ * built from (a module copied out of its checkout). */
+static int find_source_root(char *root) {
+    Dl_info info;
+    if (dladdr((void *)find_source_root, &info) && info.dli_fname && realpath(info.dli_fname, root)) {
+        char *slash = strrchr(root, '/');
+        if (slash) *slash = '\0';               /* <root>/install */
+        slash = strrchr(root, '/');
+        if (slash && slash != root) *slash = '\0';  /* <root> */
+        if (holds_adapters(root))
+            return 1;
+    }
+    snprintf(root, PATH_MAX, "%s", RAI_SOURCE_ROOT);
+    return holds_adapters(root);
+}
+
+/* Appended: the venv's own packages keep precedence over anything else in the checkout. */
+static int add_source_root_to_path(RedisModuleCtx *ctx) {
+    char root[PATH_MAX];
+    if (!find_source_root(root)) {
+        RedisModule_Log(ctx, "warning", "no redisai_module/backends/__init__.py beside the module "
+                        "nor in %s: the backend adapters cannot be imported", RAI_SOURCE_ROOT);
+        return 0;
+    }
+    PyObject *path = PySys_GetObject("path");  /* borrowed */
+    PyObject *entry = PyUnicode_DecodeFSDefault(root);
+    int ok = path && entry && PyList_Append(path, entry) == 0;
+    Py_XDECREF(entry);
+    if (!ok)
+        log_python_error(ctx, "cannot extend sys.path");
+    return ok;
 }
 
 int RAI_PythonStart(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
@@ -76,6 +120,8 @@ int RAI_PythonStart(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         return REDISMODULE_ERR;
     }
 
+    if (!add_source_root_to_path(ctx))
+        return REDISMODULE_ERR;
     PyObject *core = PyImport_ImportModule("redisai_core");
     if (!core) {
         log_python_error(ctx, "cannot import redisai_core");

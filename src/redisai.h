@@ -1,4 +1,4 @@
-/* The low-level API (LLAPI) this module exports to other Redis modules (CONFIG.md §6).
+/* The low-level API (LLAPI) this module exports to other Redis modules (docs/CONFIG.md §6).
  *
  * A module that wants it includes this header, calls RedisAI_Initialize(ctx) once its
  * RedisModule_Init succeeded and our module is loaded (from OnLoad if loaded after us, or later),

@@ -1,9 +1,11 @@
 """The TF and TFLITE backend adapters, outside Redis.
 
-Each adapter's .pyx source is plain Python syntax: it is exec'd into a namespace that holds what the
-module injects at integration (common.pyx's BackendError, one_line, parse_device and a rai_config
-object). Inputs are numpy arrays or DLPack-only views, as the module passes TensorViews.
+The adapters are the Python package redisai_module.backends, imported here as the module's
+embedded interpreter imports them; each is built with a stand-in for the host the core hands it
+(its load-time configuration). Inputs are numpy arrays or DLPack-only views, as the module passes
+TensorViews.
 """
+import sys
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,19 +17,14 @@ import tf_models
 from helpers import shared_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ROOT / "redisai_module" / "backends"
+sys.path.append(str(ROOT))  # where the module's interpreter finds the package too
+
+from redisai_module.backends import tf_backend, tflite_backend  # noqa: E402
+from redisai_module.backends.common import BackendError  # noqa: E402
 
 
-def _exec(path, namespace):
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
-
-
-def load_adapter_namespace(filename):
-    namespace = {"__name__": "backend_" + filename.split(".")[0]}
-    _exec(BACKENDS / "common.pyx", namespace)
-    namespace["rai_config"] = SimpleNamespace(intra_op_parallelism=0, inter_op_parallelism=0)
-    _exec(BACKENDS / filename, namespace)
-    return namespace
+def host():
+    return SimpleNamespace(config=SimpleNamespace(intra_op_parallelism=0, inter_op_parallelism=0))
 
 
 class View:
@@ -55,18 +52,13 @@ def exported(array):
 
 
 @pytest.fixture(scope="module")
-def tf_ns():
+def tf():
     pytest.importorskip("tensorflow")
-    return load_adapter_namespace("tf_backend.pyx")
+    return tf_backend.TFBackend(host())
 
 
-@pytest.fixture(scope="module")
-def tf(tf_ns):
-    return tf_ns["TFBackend"]()
-
-
-def tf_error(tf_ns, call, *args):
-    with pytest.raises(tf_ns["BackendError"]) as info:
+def backend_error(call, *args):
+    with pytest.raises(BackendError) as info:
         call(*args)
     return str(info.value)
 
@@ -117,65 +109,65 @@ def test_tf_scalar_output_is_an_exportable_array(tf):
 
 
 @pytest.mark.parametrize("name", ["mul", "c", "x", "a:0"])
-def test_tf_input_must_be_a_placeholder(tf_ns, tf, name):
-    message = tf_error(tf_ns, tf.create, tf_models.tf_mul_graph(), "CPU", ["a", name], ["c"])
+def test_tf_input_must_be_a_placeholder(tf, name):
+    message = backend_error(tf.create, tf_models.tf_mul_graph(), "CPU", ["a", name], ["c"])
     assert message == f'ERR Input node named "{name}" not found in TF graph.'
 
 
-def test_tf_output_must_exist(tf_ns, tf):
-    message = tf_error(tf_ns, tf.create, tf_models.tf_mul_graph(), "CPU", ["a", "b"], ["c", "zz"])
+def test_tf_output_must_exist(tf):
+    message = backend_error(tf.create, tf_models.tf_mul_graph(), "CPU", ["a", "b"], ["c", "zz"])
     assert message == 'ERR Output node named "zz" not found in TF graph'
 
 
-def test_tf_input_checked_before_outputs(tf_ns, tf):
-    message = tf_error(tf_ns, tf.create, tf_models.tf_mul_graph(), "CPU", ["zz"], ["zz"])
+def test_tf_input_checked_before_outputs(tf):
+    message = backend_error(tf.create, tf_models.tf_mul_graph(), "CPU", ["zz"], ["zz"])
     assert message == 'ERR Input node named "zz" not found in TF graph.'
 
 
-def test_tf_invalid_graphdef(tf_ns, tf):
-    message = tf_error(tf_ns, tf.create, b"garbage blob", "CPU", ["a", "b"], ["c"])
+def test_tf_invalid_graphdef(tf):
+    message = backend_error(tf.create, b"garbage blob", "CPU", ["a", "b"], ["c"])
     assert "Invalid GraphDef" in message
 
 
-def test_tf_graph_import_errors_are_tensorflows(tf_ns, tf):
+def test_tf_graph_import_errors_are_tensorflows(tf):
     from tensorflow.core.framework import graph_pb2
     graph_def = graph_pb2.GraphDef()
     graph_def.node.add(name="c", op="Identity", input=["missing"])
-    message = tf_error(tf_ns, tf.create, graph_def.SerializeToString(), "CPU", [], ["c"])
+    message = backend_error(tf.create, graph_def.SerializeToString(), "CPU", [], ["c"])
     assert "Unknown input node 'missing'" in message
 
 
-def test_tf_gpu_without_cuda(tf_ns, tf):
+def test_tf_gpu_without_cuda(tf):
     if tf.tf.config.list_physical_devices("GPU"):
         pytest.skip("this TensorFlow sees a GPU")
     for device in ("GPU", "gpu:0", "GPU:1"):
-        message = tf_error(tf_ns, tf.create, tf_models.tf_mul_graph(), device, ["a", "b"], ["c"])
+        message = backend_error(tf.create, tf_models.tf_mul_graph(), device, ["a", "b"], ["c"])
         assert message == "ERR GPU requested but TF couldn't find CUDA"
 
 
-def test_tf_bad_device_string(tf_ns, tf):
-    message = tf_error(tf_ns, tf.create, tf_models.tf_mul_graph(), "TPU", ["a", "b"], ["c"])
+def test_tf_bad_device_string(tf):
+    message = backend_error(tf.create, tf_models.tf_mul_graph(), "TPU", ["a", "b"], ["c"])
     assert message == "ERR unsupported device"
 
 
-def test_tf_incompatible_shapes_is_tensorflows_status_text(tf_ns, tf):
+def test_tf_incompatible_shapes_is_tensorflows_status_text(tf):
     handle, _, _ = tf.create(tf_models.tf_mul_graph(), "CPU", ["a", "b"], ["c"])
     a = np.zeros([2], np.float32)
     b = np.zeros([2, 2, 3], np.float32)
-    message = tf_error(tf_ns, tf.run, handle, [View(a), View(b)])
+    message = backend_error(tf.run, handle, [View(a), View(b)])
     assert "Incompatible shapes: [2] vs. [2,2,3]" in message
-    # docs/COMMANDS.md §10, once flattened the way the module sends it
-    assert tf_ns["one_line"](message) == "Incompatible shapes: [2] vs. [2,2,3] \t [[{{node mul}}]]"
+    # docs/COMMANDS.md §10, once flattened the way the module sends it (backends/backend_errors.pyx)
+    assert message.replace("\n", " ") == "Incompatible shapes: [2] vs. [2,2,3] \t [[{{node mul}}]]"
 
 
-def test_tf_input_type_is_not_converted(tf_ns, tf):
+def test_tf_input_type_is_not_converted(tf):
     handle, _, _ = tf.create(tf_models.tf_mul_graph(), "CPU", ["a", "b"], ["c"])
-    message = tf_error(tf_ns, tf.run, handle, [AB.astype(np.float64), AB])
+    message = backend_error(tf.run, handle, [AB.astype(np.float64), AB])
     assert "Type mismatch: actual double vs. expect float" in message
 
 
-def test_tf_session_config_from_rai_config(tf_ns, tf):
-    config = tf_ns["rai_config"]
+def test_tf_session_config_from_rai_config(tf):
+    config = tf.rai_config
     config.intra_op_parallelism, config.inter_op_parallelism = 2, 3
     try:
         (session, _), _, _ = tf.create(tf_models.tf_mul_graph(), "CPU", ["a", "b"], ["c"])
@@ -218,21 +210,10 @@ def test_tf_concurrent_runs(tf):
 
 
 @pytest.fixture(scope="module")
-def tflite_ns():
+def tflite():
     pytest.importorskip("ai_edge_litert.interpreter")
     pytest.importorskip("tensorflow")  # the test models are converted by TensorFlow
-    return load_adapter_namespace("tflite_backend.pyx")
-
-
-@pytest.fixture(scope="module")
-def tflite(tflite_ns):
-    return tflite_ns["TFLiteBackend"]()
-
-
-def tflite_error(tflite_ns, call, *args):
-    with pytest.raises(tflite_ns["BackendError"]) as info:
-        call(*args)
-    return str(info.value)
+    return tflite_backend.TFLiteBackend(host())
 
 
 def test_tflite_adapter_identity(tflite):
@@ -261,9 +242,9 @@ def test_tflite_resizes_inputs(tflite):
     assert result.tolist() == [[2, 4], [6, 8]]
 
 
-def test_tflite_recovers_after_a_failed_allocation(tflite_ns, tflite):
+def test_tflite_recovers_after_a_failed_allocation(tflite):
     handle, _, _ = tflite.create(tf_models.tflite_add_model(), "CPU", [], [])
-    message = tflite_error(tflite_ns, tflite.run, handle,
+    message = backend_error(tflite.run, handle,
                            [np.ones([3, 2], np.float32), np.ones([4, 5], np.float32)])
     assert message == "Failed to allocate tensors"
     x = np.ones([2, 2], np.float32)
@@ -288,23 +269,23 @@ def test_tflite_mnist_like(tflite):
     assert np.array_equal(out, again)
 
 
-def test_tflite_wrong_input_type(tflite_ns, tflite):
+def test_tflite_wrong_input_type(tflite):
     handle, _, _ = tflite.create(tf_models.tflite_add_model(), "CPU", [], [])
     x = np.ones([2, 2], np.float32)
     for bad in (x.astype(np.float64), x.astype(np.int32), x.astype(np.uint8)):
-        message = tflite_error(tflite_ns, tflite.run, handle, [View(x), View(bad)])
+        message = backend_error(tflite.run, handle, [View(x), View(bad)])
         assert message == "Input tensor type doesn't match the type expected by the model definition"
 
 
 @pytest.mark.parametrize("blob", [b"", b"garbage", b"\x00" * 64])
-def test_tflite_bad_blob(tflite_ns, tflite, blob):
-    message = tflite_error(tflite_ns, tflite.create, blob, "CPU", [], [])
+def test_tflite_bad_blob(tflite, blob):
+    message = backend_error(tflite.create, blob, "CPU", [], [])
     assert message == "Failed to load model from buffer"
 
 
 @pytest.mark.parametrize("device", ["GPU", "gpu:0", "GPU:1", "TPU", "bad"])
-def test_tflite_cpu_only(tflite_ns, tflite, device):
-    message = tflite_error(tflite_ns, tflite.create, tf_models.tflite_add_model(), device, [], [])
+def test_tflite_cpu_only(tflite, device):
+    message = backend_error(tflite.create, tf_models.tflite_add_model(), device, [], [])
     assert message == "ERR Unsupported device"
 
 

@@ -1,6 +1,6 @@
 """Every reference the code makes to the project's documents resolves inside the repository: a
-comment citing `docs/COMMANDS.md §5.5` (or `COMMANDS.md §5.5`, inside docs/) names a file of docs/
-and a section that file has, or a numbered step of one (§4.6: step 6 of §4)."""
+comment citing `docs/COMMANDS.md §5.5` (the bare file name only inside docs/) names a file of
+docs/ and a section that file has, or a numbered step of one (§4.6: step 6 of §4)."""
 import re
 from pathlib import Path
 
@@ -9,7 +9,7 @@ DOCS = ROOT / "docs"
 SOURCES = ["redisai_module", "src", "tests", "opt", "setup.py", "README.md", "docs"]
 SUFFIXES = {".pyx", ".pxd", ".pxi", ".in", ".py", ".c", ".cpp", ".h", ".sh", ".md"}
 # A document name, then one or more sections: "§5.5", "§5.5, §7.2", "§7-8", "§9.3-§9.7"
-CITATION = re.compile(r"\b([A-Z]+)\.md((?:,? ?§[0-9.]*[0-9](?:-§?[0-9.]*[0-9])?)*)")
+CITATION = re.compile(r"((?:docs/)?)\b([A-Z]+)\.md((?:,? ?§[0-9.]*[0-9](?:-§?[0-9.]*[0-9])?)*)")
 SECTION = re.compile(r"§([0-9.]*[0-9])(?:-§?([0-9.]*[0-9]))?")
 HEADING = re.compile(r"^#+ ([0-9]+(?:\.[0-9]+)*)\.? ")
 ITEM = re.compile(r"^([0-9]+)\. ")  # a numbered step of a section: §4.6 is step 6 of §4
@@ -40,11 +40,13 @@ def test_every_cited_document_and_section_exists():
     known = {p.name: sections(p.name) for p in DOCS.glob("*.md")}
     missing = []
     for path in source_files():
-        for doc, cited in CITATION.findall(path.read_text(errors="replace")):
+        where = path.relative_to(ROOT)
+        for prefix, doc, cited in CITATION.findall(path.read_text(errors="replace")):
             doc += ".md"
             if doc in ("README.md",):
                 continue
-            where = path.relative_to(ROOT)
+            if not prefix and where.parts[0] != "docs":
+                missing.append(f"{where}: {doc} without its folder (write docs/{doc})")
             if doc not in known:
                 missing.append(f"{where}: {doc}")
                 continue

@@ -1,5 +1,5 @@
 """A model or script that RDB load or RESTORE brings back has its device's run queue at once, as
-after AI.MODELSTORE or AI.SCRIPTSTORE (BEHAVIOUR.md §1): INFO MODULES lists the queue's workers
+after AI.MODELSTORE or AI.SCRIPTSTORE (docs/BEHAVIOUR.md §1): INFO MODULES lists the queue's workers
 right after the load, and the value runs there. The type's rdb_load makes the queue, not the
 decoder: decoding a value starts no threads."""
 import numpy as np

@@ -1,18 +1,15 @@
 # Loading a backend on request: AI.CONFIG LOADBACKEND and the TF/TFLITE/TORCH/ONNX load-time
-# arguments (CONFIG.md §2). Our backends are Python packages, not shared libraries, so the path
+# arguments (docs/CONFIG.md §2). Our backends are Python packages, not shared libraries, so the path
 # names which backend to load: it must end in RedisAI's library name for it (for example
 # redisai_torch/redisai_torch.so), relative to BACKENDSPATH or absolute, like RedisAI's own.
 import os
-
-_LIBRARY_NAMES = {RAI_BACKEND_TF: "redisai_tensorflow.so", RAI_BACKEND_TFLITE: "redisai_tflite.so",
-                  RAI_BACKEND_TORCH: "redisai_torch.so", RAI_BACKEND_ONNX: "redisai_onnxruntime.so"}
 
 
 cdef bint load_backend_now(int backend, str path):
     name = backend_name(backend).decode()
     if not path.startswith("/"):
         path = os.path.join(rai_config.backends_path.decode("utf-8", "surrogateescape"), path)
-    if os.path.basename(path) != _LIBRARY_NAMES[backend]:
+    if os.path.basename(path) != backend_of(backend).library.decode():
         log_warning(f"Could not load {name} backend from {path}: not a RedisAI {name} backend")
         return False
     if is_backend_loaded(backend):

@@ -1,27 +1,26 @@
-# Backends load lazily: the first model of a backend imports its framework. A server that never
-# sees a TF model never imports TensorFlow.
+# Backends load lazily: the first model of a backend builds its adapter, which imports its
+# framework. A server that never sees a TF model never imports TensorFlow.
+import importlib
+
 _adapters = {}
 
 
 def backend_adapter(int backend):
-    """The adapter for a backend code; None when it cannot be loaded here."""
+    """The adapter for a backend code; None when its framework is not installed here."""
+    cdef const Backend *row
     adapter = _adapters.get(backend)
     if adapter is None:
-        factory = {RAI_BACKEND_TF: TFBackend, RAI_BACKEND_TFLITE: TFLiteBackend,
-                   RAI_BACKEND_TORCH: TorchBackend, RAI_BACKEND_ONNX: OnnxBackend}.get(backend)
-        if factory is None:
+        row = backend_of(backend)
+        if row == NULL:
             return None
+        factory = getattr(importlib.import_module(row.adapter_module.decode()), row.adapter_class.decode())
         try:
-            adapter = factory()
+            adapter = factory(ADAPTER_HOST)
         except ImportError:
             return None
         _adapters[backend] = adapter
-        record_backend_version(backend, getattr(adapter, "version", "NA"))
+        record_backend_version(backend, adapter.version)
     return adapter
-
-
-def loaded_backends():
-    return sorted(adapter.name for adapter in _adapters.values())
 
 
 def is_backend_loaded(int backend):

@@ -1,5 +1,5 @@
 # AI.CONFIG LOADBACKEND <backend> <path> | BACKENDSPATH <path> | MODEL_CHUNK_SIZE <bytes>
-#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE>            (COMMANDS.md §9; never replicated)
+#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE>            (docs/COMMANDS.md §9; never replicated)
 from libc.string cimport strlen
 from redisai_module.redis_api cimport *
 

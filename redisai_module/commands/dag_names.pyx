@@ -1,4 +1,4 @@
-# DAG-local tensor names (COMMANDS.md §7.1 step 6): a fixed-size open-addressing table from a
+# DAG-local tensor names (docs/COMMANDS.md §7.1 step 6): a fixed-size open-addressing table from a
 # name (borrowed from argv, valid while the command is parsed) to its current slot, so a DAG
 # with many names parses in linear time without the GIL.
 from libc.stdint cimport uint64_t

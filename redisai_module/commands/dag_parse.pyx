@@ -1,4 +1,4 @@
-# Parsing AI.DAGEXECUTE[_RO] and AI.DAGRUN[_RO] (COMMANDS.md §7.1), all on the main thread and
+# Parsing AI.DAGEXECUTE[_RO] and AI.DAGRUN[_RO] (docs/COMMANDS.md §7.1), all on the main thread and
 # before anything runs: the header (LOAD reads its tensors now, by reference), every op (each
 # with its command's own parser and errors), then the DAG-local names. Any error is replied
 # alone and the DAG is dropped: an invalid DAG changes nothing.

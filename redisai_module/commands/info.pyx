@@ -1,4 +1,4 @@
-# AI.INFO <model_or_script_key> [RESETSTAT]     (COMMANDS.md §8)
+# AI.INFO <model_or_script_key> [RESETSTAT]     (docs/COMMANDS.md §8)
 from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.redis_api cimport *
 

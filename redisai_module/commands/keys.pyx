@@ -1,12 +1,7 @@
-# Opening tensor and model keys with RedisAI's type checks (shared by every command).
-from redisai_module.objects.model cimport RaiModel
+# Opening tensor keys for commands, and the caller's ACL check of keys Redis cannot check
+# (opening a model's or script's key: objects/value_keys.pyx).
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
-
-
-cdef inline bint key_holds(RedisModuleKey *key, RedisModuleType *type) noexcept nogil:
-    return (RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_MODULE
-            and RedisModule_ModuleTypeGetType(key) == type)
 
 
 cdef inline bint key_holds_tensor(RedisModuleKey *key) noexcept nogil:
@@ -55,24 +50,9 @@ cdef void store_tensor(RedisModuleKey *key, RaiTensor *t) noexcept nogil:
         RedisModule_SetExpire(key, REDISMODULE_NO_EXPIRE)
 
 
-cdef RedisModuleKey *open_value_key(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleType *type,
-                                    int mode, const char *empty_error, const char **err) noexcept nogil:
-    """A key holding a value of `type`; NULL with *err (empty_error or WRONGTYPE) otherwise."""
-    cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, name, mode)
-    if RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_EMPTY:
-        RedisModule_CloseKey(key)
-        err[0] = empty_error
-        return NULL
-    if not key_holds(key, type):
-        RedisModule_CloseKey(key)
-        err[0] = RAI_ERR_WRONGTYPE
-        return NULL
-    return key
-
-
 cdef bint key_permitted(RedisModuleCtx *ctx, RedisModuleString *key, int flags) noexcept nogil:
     """The caller's ACL check of a key Redis could not check because the command does not report
-    it (COMMANDS.md §11 keeps upstream's gaps, for cluster routing). `flags`: ACCESS to read,
+    it (docs/COMMANDS.md §11 keeps upstream's gaps, for cluster routing). `flags`: ACCESS to read,
     UPDATE to write. False after replying NOPERM and adding it to ACL LOG, as Redis does."""
     cdef RedisModuleString *name = RedisModule_GetCurrentUserName(ctx)
     if name == NULL:

@@ -1,5 +1,5 @@
 # AI.MODELEXECUTE <key> INPUTS <n> <input>... OUTPUTS <n> <output>... [TIMEOUT <ms>]
-# Parsed and validated on the main thread (COMMANDS.md §5.5, in order), then queued on the
+# Parsed and validated on the main thread (docs/COMMANDS.md §5.5, in order), then queued on the
 # model's device with the client blocked; the reply callback writes the outputs.
 from libc.stdint cimport int64_t
 from libc.stdio cimport snprintf
@@ -64,7 +64,7 @@ cdef int parse_run_counts(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
 
 
 cdef int report_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
-    """Keys for cluster routing and ACL checks (COMMANDS.md §11): the model, the inputs, the
+    """Keys for cluster routing and ACL checks (docs/COMMANDS.md §11): the model, the inputs, the
     outputs; reporting stops where the counts stop making sense, as RedisAI's does."""
     cdef long long nin, nout
     cdef int k

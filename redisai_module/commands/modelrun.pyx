@@ -1,5 +1,5 @@
 # AI.MODELRUN (deprecated): <key> [TIMEOUT <ms>] INPUTS <input>... OUTPUTS <output>...
-# Parsed by its own rules (COMMANDS.md §5.6), executed exactly as AI.MODELEXECUTE.
+# Parsed by its own rules (docs/COMMANDS.md §5.6), executed exactly as AI.MODELEXECUTE.
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
 

@@ -1,6 +1,6 @@
 # AI.MODELSET (deprecated): <key> <backend> <device> [TAG <tag>] [BATCHSIZE <n> [MINBATCHSIZE <m>
 #     [MINBATCHTIMEOUT <t>]]] [INPUTS <name>... OUTPUTS <name>...] BLOB <blob> [<chunk>...]
-# Its own checks and messages (COMMANDS.md §5.2); storing is AI.MODELSTORE's. Also its 2019 form,
+# Its own checks and messages (docs/COMMANDS.md §5.2); storing is AI.MODELSTORE's. Also its 2019 form,
 # with no BLOB keyword and the blob last (`redis-cli -x AI.MODELSET m TORCH CPU < m.pt`).
 from libc.string cimport memcpy, strlen
 from redisai_module.objects.model cimport RaiModel
@@ -28,7 +28,7 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
     runnable_set_device(&m.head, s, n)
     cdef int i = parse_tag(argv, argc, 4, &m.head)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
-        if backend == RAI_BACKEND_TFLITE:
+        if not backend_of(backend).batches:
             return model_parse_failed(m, RAI_ERR_TFLITE_BATCHING, err)
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
             return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)
@@ -53,7 +53,7 @@ cdef RaiModel *model_from_set_args(RedisModuleString **argv, int argc, const cha
     while blob_at < argc and not arg_is(argv[blob_at], "BLOB", 4):
         blob_at += 1
     cdef int outputs_at
-    if backend == RAI_BACKEND_TF:
+    if backend_of(backend).names_at_store:
         if blob_at == i:
             return model_parse_failed(m, RAI_ERR_TF_NO_INPUTS_OUTPUTS, err)
         if not arg_is(argv[i], "INPUTS", 6):

@@ -1,6 +1,6 @@
 # AI.MODELSTORE <key> <backend> <device> [TAG <tag>] [BATCHSIZE <n> [MINBATCHSIZE <m>
 #     [MINBATCHTIMEOUT <t>]]] [INPUTS <n> <name>... OUTPUTS <n> <name>...] BLOB <blob> [<chunk>...]
-# Checks in the order of COMMANDS.md §5.1; the model is loaded by its backend before the key's
+# Checks in the order of docs/COMMANDS.md §5.1; the model is loaded by its backend before the key's
 # type is checked, as RedisAI does.
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
@@ -75,7 +75,7 @@ cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const c
         return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT_WITHOUT, err)
     if i >= argc:
         return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
-    if backend == RAI_BACKEND_TF:
+    if backend_of(backend).names_at_store:
         if not arg_is(argv[i], "INPUTS", 6):
             return model_parse_failed(m, RAI_ERR_TF_INPUTS, err)
         i += 1

@@ -1,4 +1,4 @@
-# Argument-parsing primitives every command shares (COMMANDS.md §0.3).
+# Argument-parsing primitives every command shares (docs/COMMANDS.md §0.3).
 from libc.math cimport floor
 from libc.stdio cimport snprintf
 from libc.stdint cimport INT64_MAX, uint64_t
@@ -47,7 +47,7 @@ cdef inline int fail(RedisModuleCtx *ctx, const char *error) noexcept nogil:
     return -1
 
 
-# How a reported key is used (COMMANDS.md §11), so that ACL read-only and write-only key
+# How a reported key is used (docs/COMMANDS.md §11), so that ACL read-only and write-only key
 # patterns (%R~, %W~) apply as they do to Redis's own commands.
 cdef inline void report_read_key(RedisModuleCtx *ctx, int pos) noexcept nogil:
     RedisModule_KeyAtPosWithFlags(ctx, pos, REDISMODULE_CMD_KEY_RO | REDISMODULE_CMD_KEY_ACCESS)
@@ -112,15 +112,11 @@ cdef bint device_is_valid(RedisModuleString *arg) noexcept nogil:
 
 
 cdef int parse_backend(RedisModuleString *arg) noexcept nogil:
-    """The backend code of TF/TFLITE/TORCH/ONNX (any case), or -1."""
-    if arg_is(arg, "TF", 2):
-        return RAI_BACKEND_TF
-    if arg_is(arg, "TFLITE", 6):
-        return RAI_BACKEND_TFLITE
-    if arg_is(arg, "TORCH", 5):
-        return RAI_BACKEND_TORCH
-    if arg_is(arg, "ONNX", 4):
-        return RAI_BACKEND_ONNX
+    """The code of the backend the table names `arg` (any case), or -1."""
+    cdef int code
+    for code in range(N_BACKENDS):
+        if arg_is(arg, backend_table[code].name, strlen(backend_table[code].name)):
+            return code
     return -1
 
 

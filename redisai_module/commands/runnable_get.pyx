@@ -1,4 +1,4 @@
-# AI.MODELGET <key> [META] [BLOB]   AI.SCRIPTGET <key> [META] [SOURCE]    (COMMANDS.md §5.3, §6.3)
+# AI.MODELGET <key> [META] [BLOB]   AI.SCRIPTGET <key> [META] [SOURCE]    (docs/COMMANDS.md §5.3, §6.3)
 # One shape: the body (BLOB, SOURCE) alone, the metadata alone (META), or both in one array
 # (neither flag, or both); the metadata differ.
 from redisai_module.objects.model cimport RaiModel

@@ -1,4 +1,4 @@
-# AI._MODELSCAN and AI._SCRIPTSCAN (experimental, COMMANDS.md §5.7, §6.7): [key, tag] of every
+# AI._MODELSCAN and AI._SCRIPTSCAN (experimental, docs/COMMANDS.md §5.7, §6.7): [key, tag] of every
 # model (script), from the statistics index; only the keys the caller's ACL user may read.
 from libc.errno cimport errno
 from redisai_module.objects.run_stats cimport RunStats

@@ -40,7 +40,7 @@ cdef RedisModuleKey *open_blocking_run_target(RedisModuleCtx *ctx, RedisModuleSt
 
 cdef int report_listed_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int timeout_at,
                             bint skip_variadic) noexcept nogil:
-    """Keys of the deprecated AI.MODELRUN / AI.SCRIPTRUN (COMMANDS.md §11): argv[1]; after an
+    """Keys of the deprecated AI.MODELRUN / AI.SCRIPTRUN (docs/COMMANDS.md §11): argv[1]; after an
     optional TIMEOUT <ms> at `timeout_at` and the INPUTS token, every token except OUTPUTS (and
     SCRIPTRUN's `$` marker)."""
     cdef int i = timeout_at
@@ -102,7 +102,7 @@ cdef int start_run(RedisModuleCtx *ctx, Run *run, const char *device, RedisModul
 
 
 cdef void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, RaiTensor *t) noexcept nogil:
-    """Replicas and the AOF get the result, never the run (BEHAVIOUR.md §7)."""
+    """Replicas and the AOF get the result, never the run (docs/BEHAVIOUR.md §7)."""
     cdef RedisModuleString *dims[TENSOR_MAX_NDIM]
     tensor_dim_strings(t, dims)
     RedisModule_Replicate(ctx, "AI.TENSORSET", "scvcb", key, dtype_name(t.dl.dtype), dims,
@@ -148,7 +148,7 @@ cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
 
 
 cdef void count_run(Run *run) noexcept nogil:
-    """AI.INFO accounting (BEHAVIOUR.md §11): runs that did not start count nothing. Under the
+    """AI.INFO accounting (docs/BEHAVIOUR.md §11): runs that did not start count nothing. Under the
     stats lock: LLAPI runs are counted on worker threads."""
     cdef RunStats *s = run.script.head.stats if run.script != NULL else run.model.head.stats
     if s == NULL or run.timed_out:

@@ -1,5 +1,5 @@
 # AI.SCRIPTEXECUTE <key> <function> [KEYS n k...] [INPUTS n t...] [ARGS n a...] [OUTPUTS n o...]
-#     [TIMEOUT ms]        Checks in the order of COMMANDS.md §6.5; executed like AI.MODELEXECUTE.
+#     [TIMEOUT ms]        Checks in the order of docs/COMMANDS.md §6.5; executed like AI.MODELEXECUTE.
 from libc.string cimport memset
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.script cimport RaiScript

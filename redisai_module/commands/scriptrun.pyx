@@ -1,5 +1,5 @@
 # AI.SCRIPTRUN (deprecated): <key> <function> [TIMEOUT <ms>] INPUTS <input>... [$ <input>...]
-#     OUTPUTS <output>...    Parsed token by token (COMMANDS.md §6.6), executed as
+#     OUTPUTS <output>...    Parsed token by token (docs/COMMANDS.md §6.6), executed as
 # AI.SCRIPTEXECUTE without KEYS and ARGS; the `$` marker is validated and otherwise ignored.
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.script cimport RaiScript

@@ -1,7 +1,7 @@
 # AI.SCRIPTSTORE <key> <device> [TAG <tag>] ENTRY_POINTS <n> <fn>... SOURCE <script>
 # AI.SCRIPTSET <key> <device> [TAG <tag>] SOURCE <script>        (deprecated, no entry points)
 #     also in its 2019 form, with no SOURCE keyword: AI.SCRIPTSET <key> <device> [TAG <tag>] <script>
-# Checks in the order of COMMANDS.md §6.1-6.2; the source is compiled before the key's type is
+# Checks in the order of docs/COMMANDS.md §6.1-6.2; the source is compiled before the key's type is
 # checked, as RedisAI does.
 from libc.stdint cimport int64_t
 from redisai_module.objects.script cimport RaiScript

@@ -1,4 +1,4 @@
-# Building a tensor from `<type> [<dim> ...] [BLOB <data> | VALUES <v> ...]` (COMMANDS.md §3).
+# Building a tensor from `<type> [<dim> ...] [BLOB <data> | VALUES <v> ...]` (docs/COMMANDS.md §3).
 # Shared by AI.TENSORSET and, later, the TENSORSET op of DAGs. Checks run in the spec's order;
 # on any error nothing is allocated and *err holds the reply text.
 from libc.stdint cimport int64_t

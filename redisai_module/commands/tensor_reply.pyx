@@ -1,4 +1,4 @@
-# Replying with a tensor in the META / BLOB / VALUES formats (COMMANDS.md §4). Shared by
+# Replying with a tensor in the META / BLOB / VALUES formats (docs/COMMANDS.md §4). Shared by
 # AI.TENSORGET and, later, the TENSORGET op of DAGs.
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *

@@ -1,4 +1,4 @@
-# Auto-batching (BEHAVIOUR.md §4): runs of the same model instance whose inputs agree beyond
+# Auto-batching (docs/BEHAVIOUR.md §4): runs of the same model instance whose inputs agree beyond
 # dim 0 are concatenated along dim 0, run once, and the outputs split back by each run's own
 # first dimension.
 from libc.stdint cimport int64_t, uint64_t

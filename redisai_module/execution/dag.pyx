@@ -1,4 +1,4 @@
-# A DAG on the run queues (BEHAVIOUR.md §3): one part per device, each a Run that walks the
+# A DAG on the run queues (docs/BEHAVIOUR.md §3): one part per device, each a Run that walks the
 # DAG's ops of its device in order. Model and script ops are ordinary Runs whose inputs are
 # taken from the DAG's slots when they become ready and whose outputs fill new slots;
 # TENSORSET ops do nothing here (built at parse time) and TENSORGET ops only check that what

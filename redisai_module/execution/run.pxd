@@ -1,7 +1,7 @@
 # The work the run queues carry. A Run is one model or script call: what the command captured
 # on the main thread (references to the model or script and the input tensors) and what the
 # worker leaves for the reply (outputs or an error). A Dag is a chain of such calls sharing
-# tensors by slot; it is queued as one Run "part" per device (BEHAVIOUR.md §3).
+# tensors by slot; it is queued as one Run "part" per device (docs/BEHAVIOUR.md §3).
 from libc.stdint cimport int64_t
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.script cimport RaiScript
@@ -11,7 +11,7 @@ from redisai_module.redis_api cimport RedisModuleBlockedClient, RedisModuleStrin
 
 cdef struct Dag
 
-# What another module's code gets when its asynchronous run or DAG ends (the LLAPI, CONFIG.md §6).
+# What another module's code gets when its asynchronous run or DAG ends (the LLAPI, docs/CONFIG.md §6).
 ctypedef void (*FinishCallback)(void *finish_ctx, void *private_data) noexcept nogil
 
 ctypedef struct Run:

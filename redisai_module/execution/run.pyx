@@ -87,7 +87,7 @@ cdef void model_run_in_backend(Run *run) noexcept:
 
 
 cdef void script_run_in_backend(Run *run) noexcept:
-    """Call the script function with the calling convention its kind asks for (BEHAVIOUR.md §9)."""
+    """Call the script function with the calling convention its kind asks for (docs/BEHAVIOUR.md §9)."""
     cdef RaiScript *s = run.script
     cdef size_t k
     release_parked()
@@ -141,13 +141,10 @@ cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
             if results[k] is None:
                 continue
             out = as_numpy(results[k])
-            if m.backend == RAI_BACKEND_TF:
-                if out.ndim == 0:
-                    continue  # TF skips 0-d outputs when splitting (BEHAVIOUR.md §4.6)
-                if out.shape[0] != total:
-                    raise BackendError("ERR Tensorflow batching error: model did not generate the expected batch size")
-            elif out.ndim == 0 or out.shape[0] != total:
-                raise BackendError("ERR Model did not generate the expected batch size")
+            if out.ndim == 0 and backend_of(m.backend).batch_skips_scalars:
+                continue
+            if out.ndim == 0 or out.shape[0] != total:
+                raise BackendError(backend_of(m.backend).batch_size_error.decode())
             offset = 0
             for j in range(n):
                 rows = batch_rows(members[j])
@@ -159,7 +156,7 @@ cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
 
 
 cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogil:
-    """Each member is charged the whole batch's duration (BEHAVIOUR.md §4.7)."""
+    """Each member is charged the whole batch's duration (docs/BEHAVIOUR.md §4.7)."""
     cdef int64_t started = monotonic_us()
     cdef int j
     with gil:

@@ -1,5 +1,5 @@
 # One run queue per device (its name upper-cased: `cpu` and `CPU` share one, `GPU:0` and `GPU`
-# do not), each served by THREADS_PER_QUEUE worker threads (BEHAVIOUR.md §1). The main thread
+# do not), each served by THREADS_PER_QUEUE worker threads (docs/BEHAVIOUR.md §1). The main thread
 # only parses and queues; workers run the models and unblock the clients.
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport strlen, strcmp

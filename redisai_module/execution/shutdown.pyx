@@ -1,4 +1,4 @@
-# Shutdown (CONFIG.md §1): Redis has saved and is about to exit(). exit() runs the frameworks'
+# Shutdown (docs/CONFIG.md §1): Redis has saved and is about to exit(). exit() runs the frameworks'
 # C++ static destructors, which a run still in progress on a worker would crash on, so every
 # worker finishes what it runs and then parks before Redis goes on.
 from posix.unistd cimport _exit

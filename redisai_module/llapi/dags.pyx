@@ -1,4 +1,4 @@
-# DAGs for other modules (CONFIG.md §6.5). The caller builds ops one by one or from a string in
+# DAGs for other modules (docs/CONFIG.md §6.5). The caller builds ops one by one or from a string in
 # AI.DAGEXECUTE's op syntax (parsed by the command's own parser), then RedisAI_DAGRun turns them
 # into the Dag the commands queue: same per-device parts, same batching, same AI.INFO counting.
 # The callback gets the RAI_DAGRunCtx itself as its RAI_OnFinishCtx and frees it with DAGFree.

@@ -1,4 +1,4 @@
-# RAI_Error (CONFIG.md §6.1): a code and a message, created by the calling module with
+# RAI_Error (docs/CONFIG.md §6.1): a code and a message, created by the calling module with
 # RedisAI_InitError and filled by the functions it passes it to.
 from libc.string cimport memset, strlen
 from redisai_module.redis_api cimport *

@@ -1,4 +1,4 @@
-# The LLAPI's table: every function under its RedisAI name (CONFIG.md §6), exported at load
+# The LLAPI's table: every function under its RedisAI name (docs/CONFIG.md §6), exported at load
 # for RedisModule_GetSharedAPI. src/redisai.h declares the same 75 names for calling modules.
 from redisai_module.redis_api cimport *
 

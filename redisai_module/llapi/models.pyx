@@ -1,4 +1,4 @@
-# Models and scripts for other modules (CONFIG.md §6.3, §6.4): creating them, fetching them from
+# Models and scripts for other modules (docs/CONFIG.md §6.3, §6.4): creating them, fetching them from
 # keys, and running them. RAI_ModelRunCtx* and RAI_ScriptRunCtx* are our Run*: the same
 # structure the commands queue, so LLAPI runs batch with client runs and count in AI.INFO.
 from libc.string cimport memcpy, memset, strcmp, strlen
@@ -67,7 +67,7 @@ cdef RaiModel *llapi_model_create(int backend, char *device, RedisModuleString *
                                   size_t ninputs, const char **inputs, size_t noutputs, const char **outputs,
                                   const char *blob, size_t blob_len, RaiError *err) noexcept nogil:
     """Load a model as AI.MODELSTORE would; NULL with `err` set when it cannot be loaded."""
-    if backend < RAI_BACKEND_TF or backend > RAI_BACKEND_ONNX:
+    if backend_of(backend) == NULL:
         llapi_set_error(err, RAI_EUNSUPPORTEDBACKEND, RAI_ERR_UNSUPPORTED_BACKEND)
         return NULL
     if device == NULL or not llapi_device_ok(device):
@@ -176,8 +176,8 @@ cdef int llapi_model_run(Run **runs, long long n, RaiError *err) noexcept nogil:
     if n <= 0:
         llapi_set_error(err, RAI_EMODELRUN, "ERR Nothing to run")
         return REDISMODULE_ERR
-    if runs[0].model.backend == RAI_BACKEND_ONNX and not rai_on_worker_thread():
-        # ONNX's execution timeout watches RedisAI's workers only (BEHAVIOUR.md §6)
+    if not backend_of(runs[0].model.backend).llapi_runs_anywhere and not rai_on_worker_thread():
+        # ONNX's execution timeout watches RedisAI's workers only (docs/BEHAVIOUR.md §6)
         llapi_set_error(err, RAI_EMODELRUN, "Cannot execute onnxruntime model synchronously, use async execution instead")
         return REDISMODULE_ERR
     for k in range(n):

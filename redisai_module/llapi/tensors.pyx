@@ -1,4 +1,4 @@
-# Tensors for other modules (CONFIG.md §6.2). RAI_Tensor* is our RaiTensor*: a tensor another
+# Tensors for other modules (docs/CONFIG.md §6.2). RAI_Tensor* is our RaiTensor*: a tensor another
 # module creates can be stored in a key with RedisModule_ModuleTypeSetValue and the tensor type.
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, strlen

@@ -1,6 +1,6 @@
 # Python objects whose last C owner went away in a nogil context (a type's free callback, maybe
 # in Redis's lazy-free thread) are parked here and released by the next thread that holds the
-# GIL anyway. Taking the GIL in free could deadlock (EMBEDDING.md, fork safety).
+# GIL anyway. Taking the GIL in free could deadlock (docs/EMBEDDING.md, fork safety).
 from cpython.ref cimport PyObject, Py_DECREF
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free

@@ -65,15 +65,3 @@ cdef size_t model_memory(RaiModel *m) noexcept nogil:
     if m.blob != NULL:
         total += RedisModule_MallocSize(m.blob)
     return total + name_list_memory(m.inputs, m.ninputs) + name_list_memory(m.outputs, m.noutputs)
-
-
-cdef const char *backend_name(int backend) noexcept nogil:
-    if backend == RAI_BACKEND_TF:
-        return "TF"
-    if backend == RAI_BACKEND_TFLITE:
-        return "TFLITE"
-    if backend == RAI_BACKEND_TORCH:
-        return "TORCH"
-    if backend == RAI_BACKEND_ONNX:
-        return "ONNX"
-    return NULL

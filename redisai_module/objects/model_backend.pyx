@@ -29,7 +29,7 @@ cdef object model_attach_handle(RaiModel *m):
             names_of(m.inputs, m.ninputs), names_of(m.outputs, m.noutputs))
     except Exception as e:
         return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
-    if m.backend != RAI_BACKEND_TF:  # TF keeps the names given at store time
+    if not backend_of(m.backend).names_at_store:
         free_name_list(m.inputs, m.ninputs)
         free_name_list(m.outputs, m.noutputs)
         m.inputs = name_list_from(inputs, &m.ninputs)

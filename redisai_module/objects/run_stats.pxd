@@ -1,4 +1,4 @@
-# Run statistics of one model or script (AI.INFO, BEHAVIOUR.md §11). Owned by its model; an
+# Run statistics of one model or script (AI.INFO, docs/BEHAVIOUR.md §11). Owned by its model; an
 # index by key name (run_stats.pyx) finds it. Counters change on the main thread only.
 from libc.stdint cimport int64_t
 

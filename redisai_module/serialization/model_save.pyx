@@ -1,5 +1,5 @@
 # Today's model encoder: what RDB save and DUMP write (encoding RAI_ENCODING_VERSION, read back by
-# model_v2_v4.pyx; PERSISTENCE.md §3.2) and what AOF rewrite emits (§6). The blob goes in chunks
+# model_v2_v4.pyx; docs/PERSISTENCE.md §3.2) and what AOF rewrite emits (§6). The blob goes in chunks
 # of MODEL_CHUNK_SIZE, read at save time (AI.CONFIG can change it).
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
@@ -44,7 +44,7 @@ cdef void model_aof_rewrite(RedisModuleIO *aof, RedisModuleString *key, RaiModel
     args[n] = aof_number(m.minbatchsize); n += 1
     args[n] = aof_cstring("MINBATCHTIMEOUT"); n += 1
     args[n] = aof_number(m.minbatchtimeout); n += 1
-    if m.backend == RAI_BACKEND_TF:
+    if backend_of(m.backend).names_at_store:
         args[n] = aof_cstring("INPUTS"); n += 1
         args[n] = aof_number(m.ninputs); n += 1
         for k in range(m.ninputs):

@@ -1,4 +1,4 @@
-# Model decoder for encoding version 0 (RedisAI <= 1.0; PERSISTENCE.md §5.2).
+# Model decoder for encoding version 0 (RedisAI <= 1.0; docs/PERSISTENCE.md §5.2).
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # backend, device+NUL, tag+NUL, batchsize, minbatchsize, inputs, outputs, the blob in one buffer.
 from libc.stdint cimport uint64_t

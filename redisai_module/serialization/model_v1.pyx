@@ -1,4 +1,4 @@
-# Model decoder for encoding version 1 (RedisAI 1.2.0-1.2.2; PERSISTENCE.md §5.2).
+# Model decoder for encoding version 1 (RedisAI 1.2.0-1.2.2; docs/PERSISTENCE.md §5.2).
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # As v0 but the tag is a plain string and the blob is chunked; no minbatchtimeout yet.
 from libc.stdint cimport uint64_t

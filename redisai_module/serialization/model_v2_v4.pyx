@@ -1,4 +1,4 @@
-# Model decoder for encoding versions 2, 3 and 4 (RedisAI 1.2.3+; PERSISTENCE.md §3.2): one
+# Model decoder for encoding versions 2, 3 and 4 (RedisAI 1.2.3+; docs/PERSISTENCE.md §3.2): one
 # layout, the one model_save.pyx writes today.
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # backend, device+NUL, tag, batchsize, minbatchsize, minbatchtimeout, inputs+NUL, outputs+NUL,

@@ -1,5 +1,5 @@
 # Today's script encoder: what RDB save and DUMP write (encoding RAI_ENCODING_VERSION, read back
-# by script_v3_v4.pyx; PERSISTENCE.md §3.3) and what AOF rewrite emits (§6).
+# by script_v3_v4.pyx; docs/PERSISTENCE.md §3.3) and what AOF rewrite emits (§6).
 from libc.string cimport strlen
 from redisai_module.objects.script cimport RaiScript
 from redisai_module.redis_api cimport *
@@ -15,7 +15,7 @@ cdef void script_rdb_save(RedisModuleIO *io, RaiScript *s) noexcept nogil:
 cdef void script_aof_rewrite(RedisModuleIO *aof, RedisModuleString *key, RaiScript *s) noexcept nogil:
     """AI.SCRIPTSTORE <key> <device> TAG <tag> ENTRY_POINTS <n> <fn>... SOURCE <source>, or for a
     script without entry points AI.SCRIPTSET <key> <device> TAG <tag> SOURCE <source> (RedisAI
-    wrote an AI.SCRIPTSTORE that cannot load back, PERSISTENCE.md §6)."""
+    wrote an AI.SCRIPTSTORE that cannot load back, docs/PERSISTENCE.md §6)."""
     cdef size_t n = 0, k
     cdef RedisModuleString **args = <RedisModuleString **>RedisModule_Alloc(
         (7 + s.nentry_points) * sizeof(RedisModuleString *))

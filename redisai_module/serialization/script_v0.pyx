@@ -1,4 +1,4 @@
-# Script decoder for encoding version 0 (RedisAI <= 1.0; PERSISTENCE.md §5.3).
+# Script decoder for encoding version 0 (RedisAI <= 1.0; docs/PERSISTENCE.md §5.3).
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # device+NUL, tag+NUL (the NUL dropped), source+NUL. No entry points.
 from redisai_module.objects.script cimport RaiScript

@@ -1,4 +1,4 @@
-# Script decoder for encoding versions 1 and 2 (RedisAI 1.2.0-1.2.3; PERSISTENCE.md §5.3).
+# Script decoder for encoding versions 1 and 2 (RedisAI 1.2.0-1.2.3; docs/PERSISTENCE.md §5.3).
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # device+NUL, tag as a plain string, source+NUL. No entry points.
 from redisai_module.objects.script cimport RaiScript

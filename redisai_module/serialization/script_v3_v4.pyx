@@ -1,4 +1,4 @@
-# Script decoder for encoding versions 3 and 4 (RedisAI 1.2.4+; PERSISTENCE.md §3.3): the layout
+# Script decoder for encoding versions 3 and 4 (RedisAI 1.2.4+; docs/PERSISTENCE.md §3.3): the layout
 # script_save.pyx writes today.
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # device+NUL, tag, source+NUL, entry point count, entry points+NUL.

@@ -1,5 +1,5 @@
 # Today's tensor encoder: what RDB save and DUMP write (encoding RAI_ENCODING_VERSION, read back
-# by tensor_v4.pyx; PERSISTENCE.md §3.1) and what AOF rewrite emits (§6).
+# by tensor_v4.pyx; docs/PERSISTENCE.md §3.1) and what AOF rewrite emits (§6).
 from redisai_module.dlpack cimport kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *

@@ -1,4 +1,4 @@
-# Tensor decoder for encoding versions 0-3 (RedisAI <= 1.2.4; PERSISTENCE.md §5.1).
+# Tensor decoder for encoding versions 0-3 (RedisAI <= 1.2.4; docs/PERSISTENCE.md §5.1).
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # Layout: device type, device id, dtype bits, dtype code, lanes, ndims, dims, strides,
 # byte offset, data. No STRING tensors. Device, strides and offset are discarded.

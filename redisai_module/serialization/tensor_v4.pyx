@@ -1,4 +1,4 @@
-# Tensor decoder for encoding version 4 (RedisAI 1.2.5+; PERSISTENCE.md §3.1): the layout
+# Tensor decoder for encoding version 4 (RedisAI 1.2.5+; docs/PERSISTENCE.md §3.1): the layout
 # tensor_save.pyx writes today.
 # FROZEN: this layout shipped; never edit this file again: a new layout gets its own decoder.
 # Layout: dtype code, dtype bits, signed ndims, signed dims, data, and for STRING tensors the

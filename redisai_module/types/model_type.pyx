@@ -1,4 +1,4 @@
-# The AI__MODEL module type callbacks (PERSISTENCE.md §1, §3.2, §6): each hands the value to
+# The AI__MODEL module type callbacks (docs/PERSISTENCE.md §1, §3.2, §6): each hands the value to
 # serialization/ or objects/.
 # rdb_save, aof_rewrite, mem_usage and free are nogil and call no Python (BGSAVE's forked
 # child, lazy-free thread). rdb_load is the one exception: it must load the blob into the
@@ -14,7 +14,7 @@ cdef public RedisModuleType *RAI_ModelType
 
 cdef public void *RAI_ModelType_RdbLoad(RedisModuleIO *io, int encver) noexcept nogil:
     """The decoded model becomes a key's value: its device's run queue exists from now on, as
-    after AI.MODELSTORE (BEHAVIOUR.md §1). Here, not in the decoder: decoding starts no threads."""
+    after AI.MODELSTORE (docs/BEHAVIOUR.md §1). Here, not in the decoder: decoding starts no threads."""
     cdef RaiModel *m = model_rdb_decode(io, encver)
     if m != NULL:
         ensure_run_queue(m.head.device)

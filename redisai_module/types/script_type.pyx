@@ -1,4 +1,4 @@
-# The AI_SCRIPT module type callbacks (PERSISTENCE.md §1, §3.3, §6): each hands the value to
+# The AI_SCRIPT module type callbacks (docs/PERSISTENCE.md §1, §3.3, §6): each hands the value to
 # serialization/ or objects/. As for models: rdb_load compiles the source (main thread only,
 # never in a forked child); everything else is nogil and calls no Python.
 from redisai_module.objects.script cimport RaiScript

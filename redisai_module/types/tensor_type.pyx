@@ -1,4 +1,4 @@
-# The AI_TENSOR module type callbacks (PERSISTENCE.md §1, §6): each hands the value to
+# The AI_TENSOR module type callbacks (docs/PERSISTENCE.md §1, §6): each hands the value to
 # serialization/ or objects/.
 # All are `noexcept nogil` and call no Python: rdb_save and aof_rewrite run in BGSAVE's forked
 # child, where taking the GIL can deadlock, and free also runs in Redis's lazy-free thread.

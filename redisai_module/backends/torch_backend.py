@@ -1,20 +1,27 @@
-# TORCH: TorchScript modules (torch.jit.save archives), CPU and CUDA.
+"""TORCH: TorchScript modules (torch.jit.save archives) and scripts, CPU and CUDA."""
 import io
+
+from redisai_module.backends.common import BackendError, is_utf8, parse_device
 
 
 class TorchBackend:
     name = "TORCH"
+    version = "NA"  # INFO: Torch_version, as RedisAI shows it (docs/CONFIG.md §4)
 
-    def __init__(self):
+    def __init__(self, host):
         import torch  # 1-1.6 s: only when the first TORCH model arrives
         self.torch = torch
+        self.messages = host.messages
+        self.TensorView = host.TensorView
+        self.is_string_array = host.is_string_array
+        config = host.config
         # Process-wide torch settings: set once, before any parallel work starts.
-        if rai_config.intra_op_parallelism:
-            torch.set_num_threads(rai_config.intra_op_parallelism)
-        if rai_config.inter_op_parallelism:
-            torch.set_num_interop_threads(rai_config.inter_op_parallelism)
-        self._script_ops = register_script_extensions(torch)
-        self._script_names = script_names(torch)
+        if config.intra_op_parallelism:
+            torch.set_num_threads(config.intra_op_parallelism)
+        if config.inter_op_parallelism:
+            torch.set_num_interop_threads(config.inter_op_parallelism)
+        # redis.execute, redis.asList, redisAI.model_execute: the core's (execution/script_extensions.pyx)
+        self._script_ops, self._script_names = host.torch_script_ops(torch)
 
     def _device(self, device):
         kind, index = parse_device(device)
@@ -54,23 +61,23 @@ class TorchBackend:
         t = self.torch.from_dlpack(x)
         if dev != "cpu":
             return t.to(dev)
-        return t.clone() if isinstance(x, TensorView) else t
+        return t.clone() if isinstance(x, self.TensorView) else t
 
     def compile_script(self, source, device, entry_points):
         """A TorchScript compilation unit; each entry point must take
-        (tensors: List[Tensor], keys: List[str], args: List[str]) (COMMANDS.md §6.1)."""
+        (tensors: List[Tensor], keys: List[str], args: List[str]) (docs/COMMANDS.md §6.1)."""
         dev = self._device(device)
-        # Names resolve explicitly to torch, redis and redisAI (BEHAVIOUR.md §9.1); there is no
+        # Names resolve explicitly to torch, redis and redisAI (docs/BEHAVIOUR.md §9.1); there is no
         # Python frame to look into here.
         if not is_utf8(source):
-            raise BackendError(RAI_ERR_SCRIPT_SOURCE_UTF8.decode())
+            raise BackendError(self.messages.SCRIPT_SOURCE_UTF8)
         unit = self.torch._C.CompilationUnit()
         try:
             unit.define(source, self._script_names)
         except UnicodeDecodeError as e:
             # TorchScript's lexer refuses non-ASCII names, quoting the first byte of the character
             # alone: its message does not decode (a codec error reached the client)
-            raise BackendError(RAI_ERR_SCRIPT_NOT_ASCII.decode() + e.object.decode("utf-8", "replace")) from None
+            raise BackendError(self.messages.SCRIPT_NOT_ASCII + e.object.decode("utf-8", "replace")) from None
         for name in entry_points:
             function = unit.find_function(name) if is_utf8(name) else None
             if function is None:
@@ -85,7 +92,7 @@ class TorchBackend:
 
     def _legacy_arguments(self, function, name, tensors):
         """Parameters filled left to right: Tensor takes the next input, List[Tensor] takes all
-        the remaining ones; surplus inputs are ignored (BEHAVIOUR.md §9.3)."""
+        the remaining ones; surplus inputs are ignored (docs/BEHAVIOUR.md §9.3)."""
         params = function.schema.arguments
         if len(params) > len(tensors):
             raise BackendError(f"Wrong number of inputs provided to function: {name}")
@@ -116,8 +123,8 @@ class TorchBackend:
 
     def _torch_inputs(self, inputs, dev):
         """Private torch tensors on `dev`; STRING tensors (numpy object arrays) have no torch form."""
-        if any(is_string_array(view) for view in inputs):
-            raise BackendError(RAI_ERR_TORCH_STRING_INPUT.decode())
+        if any(self.is_string_array(view) for view in inputs):
+            raise BackendError(self.messages.TORCH_STRING_INPUT)
         return [self._private(x, dev) for x in inputs]
 
     def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
@@ -127,7 +134,7 @@ class TorchBackend:
         if function is None:
             raise BackendError(f"Function does not exist: {name}")
         if not all(is_utf8(text) for text in keys + args):
-            raise BackendError(RAI_ERR_SCRIPT_KEYS_ARGS_UTF8.decode())
+            raise BackendError(self.messages.SCRIPT_KEYS_ARGS_UTF8)
         tensors = self._torch_inputs(inputs, dev)
         with torch.inference_mode():
             if name in entry_points:

@@ -1,34 +1,18 @@
-# ONNX: onnxruntime sessions, ONNX-ML models included (non-tensor outputs such as ZipMap are
-# skipped, BEHAVIOUR.md §6).
+"""ONNX: onnxruntime sessions, ONNX-ML models included (non-tensor outputs such as ZipMap are
+skipped, docs/BEHAVIOUR.md §6)."""
 import os
 import re
 import threading
 import time
-from redisai_module.onnx_allocator cimport *
+
+from redisai_module.backends.common import BackendError, parse_device
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
-_MEMORY_LIMIT_EXCEEDED = RAI_ONNX_MEMORY_LIMIT_EXCEEDED.decode()
 _INITIALIZATION_FAILED = "Exception during initialization: "  # onnxruntime's prefix at creation
 # onnxruntime keeps each initializer larger than this many bytes as it loaded it, in memory of its
 # own, and hands it to kernels without asking the session's allocator (its
 # kSmallTensorExternalDataThreshold); smaller ones are copied into the allocator's memory.
 _ALLOCATOR_INITIALIZER_BYTES = 127
-
-
-cdef class _InitializerCharge:
-    """The allocator's count of a CPU session's initializers (RAI_OnnxAllocator_Charge), held for
-    as long as the session: RedisAI's onnxruntime allocated them from its allocator, so they count
-    in INFO and against BACKEND_MEMORY_LIMIT as they did."""
-    cdef long long nbytes, count
-
-    def __cinit__(self, long long nbytes, long long count):
-        if RAI_OnnxAllocator_Charge(nbytes, count) != 0:
-            raise BackendError(_INITIALIZATION_FAILED + _MEMORY_LIMIT_EXCEEDED)
-        self.nbytes = nbytes
-        self.count = count
-
-    def __dealloc__(self):
-        RAI_OnnxAllocator_Uncharge(self.nbytes, self.count)
 
 
 def _graph_initializers(graph):
@@ -61,25 +45,28 @@ def _initializer_bytes(onnx, initializer):
 class OnnxBackend:
     name = "ONNX"
 
-    def __init__(self):
+    def __init__(self, host):
         import numpy
         import onnxruntime
+        self.rai_config = host.config
+        self.allocator = host.onnx_allocator
+        self.memory_limit_exceeded = host.messages.ONNX_MEMORY_LIMIT_EXCEEDED
         self.np = numpy
         self.ort = onnxruntime
-        self.version = onnxruntime.__version__  # INFO: onnxruntime_version (CONFIG.md §4)
+        self.version = onnxruntime.__version__  # INFO: onnxruntime_version (docs/CONFIG.md §4)
         self._running = {}  # id -> (deadline, RunOptions) of the runs in flight
         self._running_lock = threading.Lock()
         self._watchdog = None
-        # BACKEND_MEMORY_LIMIT (BEHAVIOUR.md §6): sessions on device CPU allocate from the module's
+        # BACKEND_MEMORY_LIMIT (docs/BEHAVIOUR.md §6): sessions on device CPU allocate from the module's
         # allocator (src/onnx_allocator.cpp), which onnxruntime's binding registers when it loads
         # this module as a custom-op library.
-        RAI_OnnxAllocator_SetLimit(min(rai_config.backend_memory_limit * 1024 * 1024, 2 ** 63 - 1))
-        onnxruntime.SessionOptions().register_custom_ops_library(os.fsdecode(RAI_OnnxAllocator_LibraryPath()))
-        if not RAI_OnnxAllocator_Registered():
+        self.allocator.set_limit(min(self.rai_config.backend_memory_limit * 1024 * 1024, 2 ** 63 - 1))
+        onnxruntime.SessionOptions().register_custom_ops_library(os.fsdecode(self.allocator.library_path()))
+        if not self.allocator.registered():
             raise BackendError(f"ERR onnxruntime {self.version} did not take the module's allocator")
 
     def _watch(self):
-        """MODEL_EXECUTION_TIMEOUT (BEHAVIOUR.md §6): terminate runs that exceed it."""
+        """MODEL_EXECUTION_TIMEOUT (docs/BEHAVIOUR.md §6): terminate runs that exceed it."""
         while True:
             time.sleep(0.05)
             now = time.monotonic()
@@ -89,7 +76,7 @@ class OnnxBackend:
                         options.terminate = True
 
     def _start_watch(self, options):
-        deadline = time.monotonic() + rai_config.model_execution_timeout / 1000.0
+        deadline = time.monotonic() + self.rai_config.model_execution_timeout / 1000.0
         with self._running_lock:
             self._running[id(options)] = (deadline, options)
             if self._watchdog is None:
@@ -112,8 +99,8 @@ class OnnxBackend:
         """onnxruntime's own message, without the Python binding's status prefix; RedisAI's text
         when the memory limit stopped it (onnxruntime wraps the allocator's message)."""
         message = _ORT_PREFIX.sub("", str(e))
-        if _MEMORY_LIMIT_EXCEEDED in message:
-            message = (_INITIALIZATION_FAILED if creating else "") + _MEMORY_LIMIT_EXCEEDED
+        if self.memory_limit_exceeded in message:
+            message = (_INITIALIZATION_FAILED if creating else "") + self.memory_limit_exceeded
         return BackendError(message)
 
     def _initializers(self, blob):
@@ -139,16 +126,20 @@ class OnnxBackend:
         initializers = self._initializers(blob)
         options = self.ort.SessionOptions()
         options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        if rai_config.intra_op_parallelism:
-            options.intra_op_num_threads = rai_config.intra_op_parallelism
-        if rai_config.inter_op_parallelism:
-            options.inter_op_num_threads = rai_config.inter_op_parallelism
+        if self.rai_config.intra_op_parallelism:
+            options.intra_op_num_threads = self.rai_config.intra_op_parallelism
+        if self.rai_config.inter_op_parallelism:
+            options.inter_op_num_threads = self.rai_config.inter_op_parallelism
         providers = self._providers(device)
         charge = None
         if device.upper() == "CPU":  # exactly CPU, as RedisAI does: no arena, the module's allocator
             options.enable_cpu_mem_arena = False
             options.add_session_config_entry("session.use_env_allocators", "1")
-            charge = _InitializerCharge(*initializers)
+            # RedisAI's onnxruntime allocated the initializers from its allocator: they count in
+            # INFO and against BACKEND_MEMORY_LIMIT for as long as the session lives.
+            charge = self.allocator.charge(*initializers)
+            if charge is None:
+                raise BackendError(_INITIALIZATION_FAILED + self.memory_limit_exceeded)
         try:
             session = self.ort.InferenceSession(blob, options, providers=providers)
         except Exception as e:

@@ -1,7 +1,12 @@
-# TFLITE: .tflite flatbuffers run by the LiteRT interpreter (ai-edge-litert), CPU only.
-# Names are the interpreter's tensor names. An interpreter is not thread-safe and invoke() releases
-# the GIL, so each model's runs are serialised by a lock kept in its handle. Error texts are
-# upstream's (libtflite_c): "Failed to load model from buffer", "Input tensor type doesn't match ...".
+"""TFLITE: .tflite flatbuffers run by the LiteRT interpreter (ai-edge-litert), CPU only.
+
+Names are the interpreter's tensor names. An interpreter is not thread-safe and invoke() releases
+the GIL, so each model's runs are serialised by a lock kept in its handle. Error texts are
+upstream's (libtflite_c): "Failed to load model from buffer", "Input tensor type doesn't match ...".
+"""
+import threading
+
+from redisai_module.backends.common import BackendError, parse_device
 
 _TFLITE_TYPE_MISMATCH = "Input tensor type doesn't match the type expected by the model definition"
 
@@ -10,7 +15,6 @@ class _TFLiteModel:
     """One interpreter and what a run needs to know about it (guarded by lock)."""
 
     def __init__(self, interpreter, blob, inputs, outputs):
-        import threading
         self.interpreter = interpreter
         self.blob = blob  # the interpreter reads the flatbuffer in place
         self.lock = threading.Lock()
@@ -26,9 +30,9 @@ _MAX_INPUT_RANK = 6
 
 class TFLiteBackend:
     name = "TFLITE"
-    version = "NA"  # INFO: TensorFlowLite_version (CONFIG.md §4)
+    version = "NA"  # INFO: TensorFlowLite_version (docs/CONFIG.md §4)
 
-    def __init__(self):
+    def __init__(self, host):
         import numpy
         from ai_edge_litert.interpreter import Interpreter
         self.np = numpy

@@ -1,4 +1,4 @@
-# What TorchScript scripts can call besides torch (BEHAVIOUR.md §9.7): redis.execute,
+# What TorchScript scripts can call besides torch (docs/BEHAVIOUR.md §9.7): redis.execute,
 # redis.asList and redisAI.model_execute, as custom torch ops with Python kernels. They run on
 # the worker thread that runs the script, as the client that sent the command: every Redis call
 # passes that user's ACL check. The GIL is released before Redis's lock is taken (the main
@@ -46,6 +46,10 @@ def script_names(torch):
     """Name resolution for script sources: torch, redis, redisAI, in any case."""
     names = {"torch": torch, "redis": torch.ops.redis, "redisai": torch.ops.redisAI}
     return lambda name: names.get(name.lower())
+
+
+# What the TORCH adapter compiles scripts with (backends/adapter_host.pyx).
+ADAPTER_HOST.torch_script_ops = lambda torch: (register_script_extensions(torch), script_names(torch))
 
 
 cdef Run *current_script_run() except NULL:
@@ -181,7 +185,7 @@ cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, const char **e
 
 
 def _model_execute(key, inputs, num_outputs):
-    """Synchronous, on this worker: no queue, no batching, no statistics (BEHAVIOUR.md §9.7)."""
+    """Synchronous, on this worker: no queue, no batching, no statistics (docs/BEHAVIOUR.md §9.7)."""
     cdef Run *run = current_script_run()
     cdef const char *err = NULL
     encoded = key.encode("utf-8")

@@ -1,8 +1,13 @@
-# TF: frozen TensorFlow GraphDefs run in a tf.compat.v1 Session (graph mode), CPU and CUDA.
-# Input i feeds node inputs[i] output 0; output j fetches node outputs[j] output 0 (BEHAVIOUR.md §10).
-# Runs go through a Session callable (C++ Session::MakeCallable): it binds feeds and fetches once
-# at store time, and a failed run raises with TensorFlow's own status text, as upstream replies
-# (Session.run would rewrite it into "Graph execution error: ... Detected at node ...").
+"""TF: frozen TensorFlow GraphDefs run in a tf.compat.v1 Session (graph mode), CPU and CUDA.
+
+Input i feeds node inputs[i] output 0; output j fetches node outputs[j] output 0 (docs/BEHAVIOUR.md §10).
+Runs go through a Session callable (C++ Session::MakeCallable): it binds feeds and fetches once
+at store time, and a failed run raises with TensorFlow's own status text, as upstream replies
+(Session.run would rewrite it into "Graph execution error: ... Detected at node ...").
+"""
+import os
+
+from redisai_module.backends.common import BackendError, parse_device
 
 # Ops that call into the Python of the process running the graph: registered in TensorFlow's
 # Python runtime, absent from libtensorflow (RedisAI's). A client's graph must not reach them.
@@ -19,16 +24,16 @@ def _refuse_python_callback_ops(graph_def):
 class TFBackend:
     name = "TF"
 
-    def __init__(self):
-        import os
+    def __init__(self, host):
         import numpy
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's info lines out of Redis's output
         import tensorflow  # 2-3 s: only when the first TF model arrives
         from google.protobuf.message import DecodeError
         from tensorflow.core.protobuf.config_pb2 import CallableOptions
+        self.rai_config = host.config
         self.np = numpy
         self.tf = tensorflow
-        self.version = tensorflow.__version__  # INFO: TensorFlow_version (CONFIG.md §4)
+        self.version = tensorflow.__version__  # INFO: TensorFlow_version (docs/CONFIG.md §4)
         self._decode_error = DecodeError
         self._callable_options = CallableOptions
 
@@ -55,10 +60,10 @@ class TFBackend:
         config = self.tf.compat.v1.ConfigProto()
         if kind == "CPU":
             config.device_count["GPU"] = 0
-            if rai_config.intra_op_parallelism > 0:
-                config.intra_op_parallelism_threads = rai_config.intra_op_parallelism
-            if rai_config.inter_op_parallelism > 0:
-                config.inter_op_parallelism_threads = rai_config.inter_op_parallelism
+            if self.rai_config.intra_op_parallelism > 0:
+                config.intra_op_parallelism_threads = self.rai_config.intra_op_parallelism
+            if self.rai_config.inter_op_parallelism > 0:
+                config.inter_op_parallelism_threads = self.rai_config.inter_op_parallelism
         else:
             config.gpu_options.allow_growth = True
             config.gpu_options.visible_device_list = str(index)
@@ -79,7 +84,7 @@ class TFBackend:
             raise BackendError("ERR GPU requested but TF couldn't find CUDA")
         try:
             session = tf.compat.v1.Session(graph=graph, config=self._config(kind, index))
-            # A model restored from encoding 0 has no input/output names (PERSISTENCE.md §4): it
+            # A model restored from encoding 0 has no input/output names (docs/PERSISTENCE.md §4): it
             # loads, but can never run (AI.MODELEXECUTE's counts cannot match zero), so no callable.
             run = None
             if outputs:
