@@ -59,8 +59,7 @@ include "serialization/script_save.pyx"
 
 # types: the Redis module type callbacks (nogil; see each file for the one exception)
 include "types/tensor_type.pyx"
-include "types/model_type.pyx"
-include "types/script_type.pyx"
+include "types/runnable_types.pxi"  # rendered from types/runnable_types.pxi.in
 
 # commands: argument parsing and replies
 include "commands/parsing.pyx"

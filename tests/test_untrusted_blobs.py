@@ -485,7 +485,7 @@ RISKY = [
 def test_module_source_has_no_unpickling_of_client_data():
     hits = []
     for path in sorted(MODULE_SOURCE.rglob("*")):
-        if path.suffix not in (".pyx", ".pxi", ".pxd", ".py") or not path.is_file():
+        if path.suffix not in (".pyx", ".pxi", ".pxd", ".py", ".in") or not path.is_file():
             continue
         for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             code = line.split("#", 1)[0]
@@ -499,7 +499,7 @@ def test_exec_and_eval_in_module_source_use_no_client_text():
     """exec/eval in the module may only run fixed text (no f-strings or variables)."""
     hits = []
     for path in sorted(MODULE_SOURCE.rglob("*")):
-        if path.suffix not in (".pyx", ".pxi", ".py") or not path.is_file():
+        if path.suffix not in (".pyx", ".pxi", ".py", ".in") or not path.is_file():
             continue
         for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             code = line.split("#", 1)[0]
