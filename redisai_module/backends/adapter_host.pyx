@@ -60,12 +60,7 @@ cdef class _OnnxAllocator:
 
 ADAPTER_HOST = SimpleNamespace(
     config=_LoadTimeConfig(),
-    messages=SimpleNamespace(
-        SCRIPT_SOURCE_UTF8=RAI_ERR_SCRIPT_SOURCE_UTF8.decode(),
-        SCRIPT_NOT_ASCII=RAI_ERR_SCRIPT_NOT_ASCII.decode(),
-        SCRIPT_KEYS_ARGS_UTF8=RAI_ERR_SCRIPT_KEYS_ARGS_UTF8.decode(),
-        TORCH_STRING_INPUT=RAI_ERR_TORCH_STRING_INPUT.decode(),
-        ONNX_MEMORY_LIMIT_EXCEEDED=RAI_ONNX_MEMORY_LIMIT_EXCEEDED.decode()),
+    messages=SimpleNamespace(ONNX_MEMORY_LIMIT_EXCEEDED=RAI_ONNX_MEMORY_LIMIT_EXCEEDED.decode()),
     TensorView=TensorView,
     is_string_array=lambda value: is_string_array(value),
     onnx_allocator=_OnnxAllocator(),
