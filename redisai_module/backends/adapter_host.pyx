@@ -1,7 +1,7 @@
 # What the Python adapters (the redisai_module.backends package) may use of the core: one object,
 # handed to each adapter's constructor, so the package imports nothing of the core and its tests
-# hand a stand-in. The door is narrow: the load-time configuration, texts from errors.pxi, tensor
-# views, and what only C can do (the ONNX allocator; the script ops, which execution adds).
+# hand a stand-in. The door is narrow: the load-time configuration, the C++ allocator's one text,
+# tensor views, and what only C can do (the ONNX allocator; the script ops, which execution adds).
 from types import SimpleNamespace
 from redisai_module.onnx_allocator cimport *
 
