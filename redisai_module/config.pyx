@@ -106,7 +106,7 @@ cdef bint config_pairs_ok(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
     cdef int i
     for i in range(0, argc, 2):
         if not config_apply(ctx, argv[i], argv[i + 1], apply):
-            RedisModule_Log(ctx, "warning", "ERR error processing argument: %s %s",
+            RedisModule_Log(ctx, "warning", RAI_ERR_CONFIG_ARGUMENT_LOG,
                             RedisModule_StringPtrLen(argv[i], &klen),
                             RedisModule_StringPtrLen(argv[i + 1], &vlen))
             return False

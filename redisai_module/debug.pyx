@@ -27,15 +27,15 @@ exec(_SPIN_SOURCE, _spin_namespace)
 
 
 cdef int _reply_error(RedisModuleCtx *ctx, message):
-    return RedisModule_ReplyWithError(ctx, ("ERR " + str(message).replace("\n", " ")).encode())
+    return RedisModule_ReplyWithError(ctx, (RAI_ERR_DEBUG.decode() % str(message).replace("\n", " ")).encode())
 
 
 cdef int _dlpack_roundtrip(RedisModuleCtx *ctx, RedisModuleString **argv) except -1:
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef RedisModuleKey *key = NULL
     cdef RaiTensor *src = read_tensor_key(ctx, argv[2], &key, &err)
     if src == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
+        return reply_error_value(ctx, &err)
     view = TensorView.wrap(src)
     RedisModule_CloseKey(key)
     cdef size_t n
@@ -57,7 +57,7 @@ cdef int _dlpack_roundtrip(RedisModuleCtx *ctx, RedisModuleString **argv) except
     key = open_tensor_key_for_write(ctx, argv[3], &err)
     if key == NULL:
         tensor_decref(doubled)
-        return RedisModule_ReplyWithError(ctx, err)
+        return reply_error_value(ctx, &err)
     store_tensor(key, doubled)
     RedisModule_CloseKey(key)
     RedisModule_ReplyWithArray(ctx, 2)

@@ -2,7 +2,7 @@
 # The one Cython compilation unit of the module, assembled from the files below (as uvloop
 # does): one C file, linked with the C shim into install/redisai.so. Read it as the map.
 
-include "errors.pxi"
+include "errors.pxi"  # rendered from errors.pxi.in (the table redisai_module/errors.py) by setup.py
 include "config.pyx"
 
 # objects: what is stored in keys

@@ -7,7 +7,8 @@ An adapter is a class built as Adapter(host), where host is what the core lends 
 (backends/adapter_host.pyx; tests pass a stand-in):
     host.config      intra_op_parallelism, inter_op_parallelism, model_execution_timeout,
                      backend_memory_limit (the module's load-time configuration)
-    host.messages    client-visible texts the core keeps (errors.pxi, src/onnx_allocator.h)
+    host.messages    the client-visible text the C++ allocator keeps (src/onnx_allocator.h); all
+                     others are in the table redisai_module/errors.py, which adapters import
     host.TensorView, host.is_string_array    the stored-tensor view inputs arrive as; STRING arrays
     host.onnx_allocator                      the module's allocator for ONNX sessions on CPU
     host.torch_script_ops(torch)             the ops scripts call back into Redis with

@@ -1,7 +1,7 @@
 # What the Python adapters (the redisai_module.backends package) may use of the core: one object,
 # handed to each adapter's constructor, so the package imports nothing of the core and its tests
-# hand a stand-in. The door is narrow: the load-time configuration, texts from errors.pxi, tensor
-# views, and what only C can do (the ONNX allocator; the script ops, which execution adds).
+# hand a stand-in. The door is narrow: the load-time configuration, the C++ allocator's one text,
+# tensor views, and what only C can do (the ONNX allocator; the script ops, which execution adds).
 from types import SimpleNamespace
 from redisai_module.onnx_allocator cimport *
 
@@ -60,12 +60,7 @@ cdef class _OnnxAllocator:
 
 ADAPTER_HOST = SimpleNamespace(
     config=_LoadTimeConfig(),
-    messages=SimpleNamespace(
-        SCRIPT_SOURCE_UTF8=RAI_ERR_SCRIPT_SOURCE_UTF8.decode(),
-        SCRIPT_NOT_ASCII=RAI_ERR_SCRIPT_NOT_ASCII.decode(),
-        SCRIPT_KEYS_ARGS_UTF8=RAI_ERR_SCRIPT_KEYS_ARGS_UTF8.decode(),
-        TORCH_STRING_INPUT=RAI_ERR_TORCH_STRING_INPUT.decode(),
-        ONNX_MEMORY_LIMIT_EXCEEDED=RAI_ONNX_MEMORY_LIMIT_EXCEEDED.decode()),
+    messages=SimpleNamespace(ONNX_MEMORY_LIMIT_EXCEEDED=RAI_ONNX_MEMORY_LIMIT_EXCEEDED.decode()),
     TensorView=TensorView,
     is_string_array=lambda value: is_string_array(value),
     onnx_allocator=_OnnxAllocator(),

@@ -6,7 +6,7 @@ from redisai_module.backends.common import BackendError  # the adapters' error, 
 def one_line(message):
     """RedisAI sends backend errors on one line: CR and LF become spaces (docs/COMMANDS.md §5.9)."""
     text = str(message)
-    return text.replace("\r", " ").replace("\n", " ") if text else "ERR Generic error"
+    return text.replace("\r", " ").replace("\n", " ") if text else RAI_ERR_GENERIC.decode()
 
 
 # torch appends the Python frames of a failing Python op kernel (redis.execute and friends are

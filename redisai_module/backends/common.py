@@ -1,4 +1,5 @@
 """What every backend adapter shares."""
+from redisai_module import errors  # the one table of client-visible texts
 
 
 class BackendError(Exception):
@@ -27,4 +28,4 @@ def parse_device(device):
             return "GPU", int(upper[4:], 0)
         except ValueError:
             pass
-    raise BackendError("ERR unsupported device")
+    raise BackendError(errors.UNSUPPORTED_DEVICE)

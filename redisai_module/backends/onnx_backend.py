@@ -5,6 +5,7 @@ import re
 import threading
 import time
 
+from redisai_module import errors
 from redisai_module.backends.common import BackendError, parse_device
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
@@ -63,7 +64,7 @@ class OnnxBackend:
         self.allocator.set_limit(min(self.rai_config.backend_memory_limit * 1024 * 1024, 2 ** 63 - 1))
         onnxruntime.SessionOptions().register_custom_ops_library(os.fsdecode(self.allocator.library_path()))
         if not self.allocator.registered():
-            raise BackendError(f"ERR onnxruntime {self.version} did not take the module's allocator")
+            raise BackendError(errors.ONNX_ALLOCATOR_REFUSED % self.version)
 
     def _watch(self):
         """MODEL_EXECUTION_TIMEOUT (docs/BEHAVIOUR.md §6): terminate runs that exceed it."""
@@ -92,7 +93,7 @@ class OnnxBackend:
         if kind == "CPU":
             return ["CPUExecutionProvider"]
         if "CUDAExecutionProvider" not in self.ort.get_available_providers():
-            raise BackendError("ERR GPU requested but ONNX couldn't find CUDA")
+            raise BackendError(errors.ONNX_NO_CUDA)
         return [("CUDAExecutionProvider", {"device_id": index})]
 
     def _errors(self, e, creating=False):
@@ -156,7 +157,7 @@ class OnnxBackend:
             try:
                 return np.vectorize(lambda e: e.decode("utf-8"), otypes=[object])(x)
             except UnicodeDecodeError:
-                raise BackendError("ERR ONNX STRING tensors must hold UTF-8 text") from None
+                raise BackendError(errors.ONNX_STRING_UTF8) from None
         return x if isinstance(x, np.ndarray) else np.from_dlpack(x)
 
     def run(self, session, inputs):

@@ -7,6 +7,7 @@ at store time, and a failed run raises with TensorFlow's own status text, as ups
 """
 import os
 
+from redisai_module import errors
 from redisai_module.backends.common import BackendError, parse_device
 
 # Ops that call into the Python of the process running the graph: registered in TensorFlow's
@@ -76,12 +77,12 @@ class TFBackend:
         op_types = {op.name: op.type for op in graph.get_operations()}
         for name in inputs:
             if op_types.get(name) != "Placeholder":
-                raise BackendError(f'ERR Input node named "{name}" not found in TF graph.')
+                raise BackendError(errors.TF_INPUT_NOT_FOUND % name)
         for name in outputs:
             if name not in op_types:
-                raise BackendError(f'ERR Output node named "{name}" not found in TF graph')
+                raise BackendError(errors.TF_OUTPUT_NOT_FOUND % name)
         if kind == "GPU" and not tf.config.list_physical_devices("GPU"):
-            raise BackendError("ERR GPU requested but TF couldn't find CUDA")
+            raise BackendError(errors.TF_NO_CUDA)
         try:
             session = tf.compat.v1.Session(graph=graph, config=self._config(kind, index))
             # A model restored from encoding 0 has no input/output names (docs/PERSISTENCE.md §4): it

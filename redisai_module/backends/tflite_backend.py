@@ -6,6 +6,7 @@ upstream's (libtflite_c): "Failed to load model from buffer", "Input tensor type
 """
 import threading
 
+from redisai_module import errors
 from redisai_module.backends.common import BackendError, parse_device
 
 _TFLITE_TYPE_MISMATCH = "Input tensor type doesn't match the type expected by the model definition"
@@ -48,7 +49,7 @@ class TFLiteBackend:
         except BackendError:
             kind = None
         if kind != "CPU":
-            raise BackendError("ERR Unsupported device")
+            raise BackendError(errors.TFLITE_UNSUPPORTED_DEVICE)
         blob = bytes(blob)
         try:
             interpreter = self.Interpreter(model_content=blob)

@@ -1,6 +1,7 @@
 """TORCH: TorchScript modules (torch.jit.save archives) and scripts, CPU and CUDA."""
 import io
 
+from redisai_module import errors
 from redisai_module.backends.common import BackendError, is_utf8, parse_device
 
 
@@ -11,7 +12,6 @@ class TorchBackend:
     def __init__(self, host):
         import torch  # 1-1.6 s: only when the first TORCH model arrives
         self.torch = torch
-        self.messages = host.messages
         self.TensorView = host.TensorView
         self.is_string_array = host.is_string_array
         config = host.config
@@ -70,14 +70,14 @@ class TorchBackend:
         # Names resolve explicitly to torch, redis and redisAI (docs/BEHAVIOUR.md §9.1); there is no
         # Python frame to look into here.
         if not is_utf8(source):
-            raise BackendError(self.messages.SCRIPT_SOURCE_UTF8)
+            raise BackendError(errors.SCRIPT_SOURCE_UTF8)
         unit = self.torch._C.CompilationUnit()
         try:
             unit.define(source, self._script_names)
         except UnicodeDecodeError as e:
             # TorchScript's lexer refuses non-ASCII names, quoting the first byte of the character
             # alone: its message does not decode (a codec error reached the client)
-            raise BackendError(self.messages.SCRIPT_NOT_ASCII + e.object.decode("utf-8", "replace")) from None
+            raise BackendError(errors.SCRIPT_NOT_ASCII + e.object.decode("utf-8", "replace")) from None
         for name in entry_points:
             function = unit.find_function(name) if is_utf8(name) else None
             if function is None:
@@ -124,7 +124,7 @@ class TorchBackend:
     def _torch_inputs(self, inputs, dev):
         """Private torch tensors on `dev`; STRING tensors (numpy object arrays) have no torch form."""
         if any(self.is_string_array(view) for view in inputs):
-            raise BackendError(self.messages.TORCH_STRING_INPUT)
+            raise BackendError(errors.TORCH_STRING_INPUT)
         return [self._private(x, dev) for x in inputs]
 
     def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
@@ -134,7 +134,7 @@ class TorchBackend:
         if function is None:
             raise BackendError(f"Function does not exist: {name}")
         if not all(is_utf8(text) for text in keys + args):
-            raise BackendError(self.messages.SCRIPT_KEYS_ARGS_UTF8)
+            raise BackendError(errors.SCRIPT_KEYS_ARGS_UTF8)
         tensors = self._torch_inputs(inputs, dev)
         with torch.inference_mode():
             if name in entry_points:

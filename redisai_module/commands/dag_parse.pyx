@@ -1,7 +1,8 @@
 # Parsing AI.DAGEXECUTE[_RO] and AI.DAGRUN[_RO] (docs/COMMANDS.md §7.1), all on the main thread and
 # before anything runs: the header (LOAD reads its tensors now, by reference), every op (each
-# with its command's own parser and errors), then the DAG-local names. Any error is replied
-# alone and the DAG is dropped: an invalid DAG changes nothing.
+# with its command's own parser and errors), then the DAG-local names. The first error stops
+# the parse (p.error: the command replies it alone, the LLAPI returns it) and the DAG is
+# dropped: an invalid DAG changes nothing.
 from libc.string cimport memset
 from redisai_module.execution.run cimport *
 from redisai_module.objects.model cimport RaiModel
@@ -33,6 +34,7 @@ ctypedef struct DagParse:
     bint seen_routing
     bint seen_timeout
     int first_op                   # index of the `|>` that starts the first op, or argc
+    ErrorValue error               # why the parse failed: set before any step returns -1
 
 
 cdef void dag_parse_init(DagParse *p, int argc, bint read_only, bint deprecated) noexcept nogil:
@@ -60,9 +62,8 @@ cdef void dag_parse_free(DagParse *p) noexcept nogil:
     dag_names_free(&p.names)
 
 
-cdef int reply_dag_unexpected(RedisModuleCtx *ctx, RedisModuleString *arg) noexcept nogil:
-    """RedisAI's text has two spaces after the colon."""
-    return fail_with_token(ctx, "ERR Invalid DAG command. Unexpected argument:  %.*s", arg, 180)
+cdef int dag_unexpected(DagParse *p, RedisModuleString *arg) noexcept nogil:
+    return error_set_token(&p.error, E_DAG_UNEXPECTED, arg, 180)
 
 
 cdef size_t new_slot(DagParse *p) noexcept nogil:
@@ -72,23 +73,22 @@ cdef size_t new_slot(DagParse *p) noexcept nogil:
 
 cdef int parse_dag_load(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int i, DagParse *p) noexcept nogil:
     """LOAD <n> <key>...: each tensor is captured now (the keys are the only ones a DAG reads).
-    Returns the index after the keys, or -1 after replying the error."""
+    Returns the index after the keys, or -1."""
     cdef long long n
-    cdef const char *err = NULL
     cdef RedisModuleKey *key = NULL
     cdef RaiTensor *t
     cdef size_t slot
     cdef int k
     if argc - i - 1 < 2:
-        return fail(ctx, RAI_ERR_DAG_LOAD_MISSING)
+        return error_set(&p.error, E_DAG_LOAD_MISSING)
     if RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK or n <= 0:
-        return fail(ctx, RAI_ERR_DAG_LOAD_COUNT)
+        return error_set(&p.error, E_DAG_LOAD_COUNT)
     for k in range(i + 2, i + 2 + <int>min(n, <long long>argc)):
         if k >= argc:
-            return fail(ctx, RAI_ERR_DAG_LOAD_LENGTH)
-        t = read_tensor_key(ctx, argv[k], &key, &err)
+            return error_set(&p.error, E_DAG_LOAD_LENGTH)
+        t = read_tensor_key(ctx, argv[k], &key, &p.error)
         if t == NULL:
-            return fail(ctx, err)
+            return -1
         slot = new_slot(p)
         p.dag.slots[slot] = tensor_incref(t)
         RedisModule_CloseKey(key)
@@ -96,23 +96,23 @@ cdef int parse_dag_load(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
     return i + 2 + <int>n
 
 
-cdef int parse_dag_persist(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int i, DagParse *p) noexcept nogil:
+cdef int parse_dag_persist(RedisModuleString **argv, int argc, int i, DagParse *p) noexcept nogil:
     """PERSIST <n> <key>...: names to store when the DAG succeeds, resolved after the ops."""
     cdef long long n
     cdef DagNames seen
     cdef size_t ignored
     cdef int k
     if p.read_only:
-        return fail(ctx, RAI_ERR_DAG_PERSIST_READ_ONLY)
+        return error_set(&p.error, E_DAG_PERSIST_READ_ONLY)
     if argc - i - 1 < 2:
-        return fail(ctx, RAI_ERR_DAG_PERSIST_MISSING)
+        return error_set(&p.error, E_DAG_PERSIST_MISSING)
     if RedisModule_StringToLongLong(argv[i + 1], &n) != REDISMODULE_OK or n <= 0:
-        return fail(ctx, RAI_ERR_DAG_PERSIST_COUNT)
+        return error_set(&p.error, E_DAG_PERSIST_COUNT)
     dag_names_init(&seen, argc)
     for k in range(i + 2, i + 2 + <int>min(n, <long long>argc)):
         if k >= argc or dag_name_lookup(&seen, argv[k], &ignored):
             dag_names_free(&seen)
-            return fail(ctx, RAI_ERR_DAG_PERSIST_LENGTH if k >= argc else RAI_ERR_DAG_PERSIST_UNIQUE)
+            return error_set(&p.error, E_DAG_PERSIST_LENGTH if k >= argc else E_DAG_PERSIST_UNIQUE)
         dag_name_bind(&seen, argv[k], 0)
     dag_names_free(&seen)
     p.persist_names = argv + i + 2
@@ -122,7 +122,7 @@ cdef int parse_dag_persist(RedisModuleCtx *ctx, RedisModuleString **argv, int ar
 
 cdef int parse_dag_header(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagParse *p) noexcept nogil:
     """LOAD, PERSIST, ROUTING, TIMEOUT, each at most once, up to the first `|>` that is not the
-    last token. 0, or -1 after replying the error."""
+    last token. 0, or -1."""
     cdef int i = 1
     while i < argc:
         if arg_is(argv[i], "|>", 2) and i + 1 < argc:
@@ -130,28 +130,28 @@ cdef int parse_dag_header(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
             # RedisAI's scan goes on through the ops: a `|>` that ends the command starts no op
             # and is an unexpected argument, reported before anything the ops could report.
             if arg_is(argv[argc - 1], "|>", 2):
-                return reply_dag_unexpected(ctx, argv[argc - 1])
+                return dag_unexpected(p, argv[argc - 1])
             return 0
         if arg_is(argv[i], "LOAD", 4) and not p.seen_load:
             p.seen_load = True
             i = parse_dag_load(ctx, argv, argc, i, p)
         elif arg_is(argv[i], "PERSIST", 7) and not p.seen_persist:
             p.seen_persist = True
-            i = parse_dag_persist(ctx, argv, argc, i, p)
+            i = parse_dag_persist(argv, argc, i, p)
         elif arg_is(argv[i], "ROUTING", 7) and not p.seen_routing:
             p.seen_routing = True
             if i + 1 >= argc:
-                return fail(ctx, RAI_ERR_DAG_ROUTING_MISSING)
+                return error_set(&p.error, E_DAG_ROUTING_MISSING)
             i += 2  # only used for cluster routing
         elif arg_is(argv[i], "TIMEOUT", 7) and not p.seen_timeout:
             p.seen_timeout = True
             if i + 1 >= argc:
-                return fail(ctx, RAI_ERR_TIMEOUT_MISSING)
+                return error_set(&p.error, E_TIMEOUT_MISSING)
             if RedisModule_StringToLongLong(argv[i + 1], &p.timeout_ms) != REDISMODULE_OK:
-                return fail(ctx, RAI_ERR_TIMEOUT_VALUE)
+                return error_set(&p.error, E_TIMEOUT_VALUE)
             i += 2  # 0 and negative values mean no timeout, as in RedisAI
         else:
-            return reply_dag_unexpected(ctx, argv[i])
+            return dag_unexpected(p, argv[i])
         if i < 0:
             return -1
     p.first_op = argc
@@ -187,19 +187,19 @@ cdef int parse_model_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
     cdef bint deprecated_op = arg_is(argv[0], "AI.MODELRUN", 11)
     cdef RedisModuleKey *key = open_run_target(
         ctx, argv, argc, 6 if deprecated_op else 8,
-        RAI_ERR_MODELRUN_ARITY if deprecated_op else RAI_ERR_MODELEXECUTE_ARITY,
-        False, <void **>&m)
+        E_MODELRUN_ARITY if deprecated_op else E_MODELEXECUTE_ARITY,
+        False, <void **>&m, &p.error)
     if key == NULL:
         return -1
-    if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
+    if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS, &p.error):
         RedisModule_CloseKey(key)  # §11: not reported, so Redis did not check it
         return -1
     if deprecated_op:
-        if parse_modelrun(ctx, argv, argc, m, &a) < 0:
+        if parse_modelrun(argv, argc, m, &a, &p.error) < 0:
             RedisModule_CloseKey(key)
             return -1
     else:
-        a.ninputs = parse_run_counts(ctx, argv, argc, m, &a.timeout_ms)
+        a.ninputs = parse_run_counts(argv, argc, m, &a.timeout_ms, &p.error)
         if a.ninputs < 0:
             RedisModule_CloseKey(key)
             return -1
@@ -208,7 +208,7 @@ cdef int parse_model_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
         a.noutputs = <int>m.noutputs
     if a.timeout_ms > 0:
         RedisModule_CloseKey(key)
-        return fail(ctx, RAI_ERR_TIMEOUT_IN_DAG)
+        return error_set(&p.error, E_TIMEOUT_IN_DAG)
     op.kind = DAG_MODEL
     op.run = model_run_new(m, a.ninputs, a.noutputs)
     RedisModule_CloseKey(key)
@@ -227,16 +227,16 @@ cdef int parse_script_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     cdef const char *function
     cdef bint deprecated_op = arg_is(argv[0], "AI.SCRIPTRUN", 12)
     cdef RedisModuleKey *key = open_run_target(
-        ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY if deprecated_op else RAI_ERR_SCRIPTEXECUTE_ARITY,
-        True, <void **>&s)
+        ctx, argv, argc, 3, E_SCRIPTRUN_ARITY if deprecated_op else E_SCRIPTEXECUTE_ARITY,
+        True, <void **>&s, &p.error)
     if key == NULL:
         return -1
-    if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS):
+    if deprecated_op and not key_permitted(ctx, argv[1], REDISMODULE_CMD_KEY_ACCESS, &p.error):
         RedisModule_CloseKey(key)  # §11: not reported, so Redis did not check it
         return -1
     function = RedisModule_StringPtrLen(argv[2], &n)
     if deprecated_op:
-        if parse_scriptrun(ctx, argv, argc, &a) < 0:
+        if parse_scriptrun(argv, argc, &a, &p.error) < 0:
             scriptrun_args_free(&a)
             RedisModule_CloseKey(key)
             return -1
@@ -246,14 +246,14 @@ cdef int parse_script_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
         call.timeout_ms = a.timeout_ms
     else:
         memset(&call, 0, sizeof(ScriptCall))
-        if parse_script_call(ctx, argv, argc, &call, True) < 0:
+        if parse_script_call(argv, argc, &call, True, &p.error) < 0:
             RedisModule_CloseKey(key)
             return -1
         names.inputs, names.ninputs = argv + call.inputs_at, call.ninputs
         names.outputs, names.noutputs = argv + call.outputs_at, call.noutputs
     if call.timeout_ms > 0:
         RedisModule_CloseKey(key)
-        return fail(ctx, RAI_ERR_TIMEOUT_IN_DAG)
+        return error_set(&p.error, E_TIMEOUT_IN_DAG)
     op.run = script_run_new(s, function, n, names.ninputs, names.noutputs)
     if not deprecated_op:
         op.run.keys = copy_name_span(argv, call.keys_at, call.keys_at + call.nkeys, &op.run.nkeys)
@@ -265,57 +265,55 @@ cdef int parse_script_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
 
 cdef int parse_dag_op(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagParse *p) noexcept nogil:
     """One op (the tokens between two `|>`), appended to the DAG with its output slots fresh;
-    its input names are resolved later, in DAG order. 0, or -1 after replying the error."""
+    its input names are resolved later, in DAG order. 0, or -1."""
     cdef Dag *dag = p.dag
     cdef DagOp *op = &dag.ops[dag.nops]
     cdef OpNames *names = &p.op_names[dag.nops]
-    cdef const char *err = NULL
     cdef const char *device = "CPU"  # where TENSORSET and TENSORGET steps belong
     cdef int rc = 0
     dag.nops += 1  # from now on the DAG owns whatever the op holds
     if argc == 0:
-        return fail(ctx, RAI_ERR_DAG_UNSUPPORTED_OP)
+        return error_set(&p.error, E_DAG_UNSUPPORTED_OP)
     if arg_is(argv[0], "AI.TENSORSET", 12):
         if argc < 4:
-            return fail(ctx, RAI_ERR_DAG_TENSORSET_ARITY)
+            return error_set(&p.error, E_DAG_TENSORSET_ARITY)
         op.kind = DAG_TENSORSET
-        dag.slots[p.next_slot] = tensor_from_args(argv + 2, argc - 2, &err)  # built now, as RedisAI does
+        dag.slots[p.next_slot] = tensor_from_args(argv + 2, argc - 2, &p.error)  # built now, as RedisAI does
         if dag.slots[p.next_slot] == NULL:
-            return fail(ctx, err)
+            return -1
         names.outputs, names.noutputs = argv + 1, 1
     elif arg_is(argv[0], "AI.TENSORGET", 12):
         if argc < 2 or argc > 4:
-            return fail(ctx, RAI_ERR_DAG_TENSORGET_ARITY)
+            return error_set(&p.error, E_DAG_TENSORGET_ARITY)
         op.kind = DAG_TENSORGET
-        op.tensorget_format = parse_tensor_formats(argv + 2, argc - 2, &err)
+        op.tensorget_format = parse_tensor_formats(argv + 2, argc - 2, &p.error)
         if op.tensorget_format == 0:
-            return fail(ctx, err)
+            return -1
         names.inputs, names.ninputs = argv + 1, 1
     elif arg_is(argv[0], "AI.MODELEXECUTE", 15) or arg_is(argv[0], "AI.MODELRUN", 11):
         if p.deprecated != arg_is(argv[0], "AI.MODELRUN", 11):
-            return fail(ctx, RAI_ERR_DAG_MODELEXECUTE_IN_DAGRUN if p.deprecated else RAI_ERR_DAG_MODELRUN_IN_DAGEXECUTE)
+            return error_set(&p.error, E_DAG_MODELEXECUTE_IN_DAGRUN if p.deprecated else E_DAG_MODELRUN_IN_DAGEXECUTE)
         rc = parse_model_op(ctx, argv, argc, p, op, names)
         if rc == 0:
             device = op.run.model.head.device
     elif arg_is(argv[0], "AI.SCRIPTEXECUTE", 16) or arg_is(argv[0], "AI.SCRIPTRUN", 12):
         if p.deprecated != arg_is(argv[0], "AI.SCRIPTRUN", 12):
-            return fail(ctx, RAI_ERR_DAG_SCRIPTEXECUTE_IN_DAGRUN if p.deprecated else RAI_ERR_DAG_SCRIPTRUN_IN_DAGEXECUTE)
+            return error_set(&p.error, E_DAG_SCRIPTEXECUTE_IN_DAGRUN if p.deprecated else E_DAG_SCRIPTRUN_IN_DAGEXECUTE)
         if p.read_only and not p.deprecated:
-            return fail(ctx, RAI_ERR_DAG_SCRIPTEXECUTE_READ_ONLY)
+            return error_set(&p.error, E_DAG_SCRIPTEXECUTE_READ_ONLY)
         rc = parse_script_op(ctx, argv, argc, p, op, names)
         if rc == 0:
             device = op.run.script.head.device
     else:
-        return fail(ctx, RAI_ERR_DAG_UNSUPPORTED_OP)
+        return error_set(&p.error, E_DAG_UNSUPPORTED_OP)
     if rc < 0:
         return -1
-    return place_op(ctx, p, op, names.ninputs, names.noutputs, device)
+    return place_op(p, op, names.ninputs, names.noutputs, device)
 
 
-cdef int place_op(RedisModuleCtx *ctx, DagParse *p, DagOp *op, size_t ninputs, size_t noutputs,
-                  const char *device) noexcept nogil:
+cdef int place_op(DagParse *p, DagOp *op, size_t ninputs, size_t noutputs, const char *device) noexcept nogil:
     """Room for the op's input slots (resolved later), fresh output slots, and its device's part.
-    0, or -1 after replying the error."""
+    0, or -1."""
     cdef size_t k
     op.input_slots = <size_t *>RedisModule_Alloc((ninputs + 1) * sizeof(size_t))
     op.output_slots = <size_t *>RedisModule_Alloc((noutputs + 1) * sizeof(size_t))
@@ -323,11 +321,11 @@ cdef int place_op(RedisModuleCtx *ctx, DagParse *p, DagOp *op, size_t ninputs, s
         op.output_slots[k] = new_slot(p)
     op.part = dag_part_for(p, device)
     if op.part < 0:
-        return fail(ctx, RAI_ERR_NO_QUEUE)
+        return error_set(&p.error, E_NO_QUEUE)
     return 0
 
 
-cdef int resolve_dag_names(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
+cdef int resolve_dag_names(DagParse *p) noexcept nogil:
     """Walk the ops in order: each input is the latest earlier producer of its name (or a
     LOADed key), each output re-points its name; PERSIST takes the final versions."""
     cdef Dag *dag = p.dag
@@ -338,7 +336,7 @@ cdef int resolve_dag_names(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
         names = &p.op_names[k]
         for j in range(names.ninputs):
             if not dag_name_lookup(&p.names, names.inputs[j], &dag.ops[k].input_slots[j]):
-                return fail(ctx, RAI_ERR_DAG_INPUT_NOT_FOUND)
+                return error_set(&p.error, E_DAG_INPUT_NOT_FOUND)
         for j in range(names.noutputs):
             dag_name_bind(&p.names, names.outputs[j], dag.ops[k].output_slots[j])
     dag.persist_keys = <RedisModuleString **>RedisModule_Alloc((p.npersist + 1) * sizeof(RedisModuleString *))
@@ -347,21 +345,21 @@ cdef int resolve_dag_names(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
         dag.persist_keys[j] = NULL
     for j in range(p.npersist):
         if not dag_name_lookup(&p.names, p.persist_names[j], &dag.persist_slots[j]):
-            return fail(ctx, RAI_ERR_DAG_PERSIST_NOT_FOUND)
+            return error_set(&p.error, E_DAG_PERSIST_NOT_FOUND)
         dag.persist_keys[j] = RedisModule_HoldString(NULL, p.persist_names[j])
         dag.npersist += 1
     return 0
 
 
 cdef int parse_dag(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagParse *p) noexcept nogil:
-    """The whole command, in RedisAI's order of checks; 0, or -1 after replying the error."""
+    """The whole command, in RedisAI's order of checks; 0, or -1 with p.error set."""
     cdef int i, end
     if parse_dag_header(ctx, argv, argc, p) < 0:
         return -1
     if not p.deprecated and not (p.seen_load or p.seen_persist or p.seen_routing):
-        return fail(ctx, RAI_ERR_DAG_NEEDS_KEYWORD)
+        return error_set(&p.error, E_DAG_NEEDS_KEYWORD)
     if p.first_op >= argc:
-        return fail(ctx, RAI_ERR_DAG_EMPTY)
+        return error_set(&p.error, E_DAG_EMPTY)
     i = p.first_op
     while i < argc:  # argv[i] is a `|>`; the op runs to the next one
         end = i + 1
@@ -370,4 +368,4 @@ cdef int parse_dag(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagP
         if parse_dag_op(ctx, argv + i + 1, end - i - 1, p) < 0:
             return -1
         i = end
-    return resolve_dag_names(ctx, p)
+    return resolve_dag_names(p)

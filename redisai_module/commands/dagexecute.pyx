@@ -60,7 +60,8 @@ cdef int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bi
     cdef DagParse p
     dag_parse_init(&p, argc, read_only, deprecated)
     if parse_dag(ctx, argv, argc, &p) < 0:
-        dag_free(p.dag)  # the error was replied; nothing ran, nothing was written
+        reply_error_value(ctx, &p.error)
+        dag_free(p.dag)  # nothing ran, nothing was written
     else:
         queue_dag(ctx, &p)
     dag_parse_free(&p)
@@ -88,16 +89,15 @@ cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
 cdef int persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag) noexcept nogil:
     """Store and replicate each PERSIST key; the first one that cannot be written adds one
     error element and stops (keys stored before it stay). Returns the elements added."""
-    cdef const char *err
+    cdef ErrorValue err
     cdef RaiTensor *t
     cdef size_t k
     for k in range(dag.npersist):
         t = dag.slots[dag.persist_slots[k]]
         if t == NULL:
             continue  # a model output that is not a tensor: skipped, as AI.MODELEXECUTE skips it
-        err = store_output(ctx, dag.persist_keys[k], t)
-        if err != NULL:
-            RedisModule_ReplyWithError(ctx, err)
+        if store_output(ctx, dag.persist_keys[k], t, &err) < 0:
+            reply_error_value(ctx, &err)
             return 1
     return 0
 

@@ -9,28 +9,28 @@ cdef inline bint key_holds_tensor(RedisModuleKey *key) noexcept nogil:
 
 
 cdef RedisModuleKey *open_tensor_key_for_write(RedisModuleCtx *ctx, RedisModuleString *name,
-                                               const char **err) noexcept nogil:
-    """The key, empty or holding a tensor; NULL with WRONGTYPE in *err otherwise."""
+                                               ErrorValue *err) noexcept nogil:
+    """The key, empty or holding a tensor; NULL with WRONGTYPE in `err` otherwise."""
     cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(
         ctx, name, REDISMODULE_READ | REDISMODULE_WRITE)
     if RedisModule_KeyType(key) != REDISMODULE_KEYTYPE_EMPTY and not key_holds_tensor(key):
         RedisModule_CloseKey(key)
-        err[0] = RAI_ERR_WRONGTYPE
+        error_set(err, E_WRONGTYPE)
         return NULL
     return key
 
 
 cdef RaiTensor *read_tensor_key(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleKey **keyp,
-                                const char **err) noexcept nogil:
-    """The tensor stored at `name`, valid while *keyp stays open; NULL with *err otherwise."""
+                                ErrorValue *err) noexcept nogil:
+    """The tensor stored at `name`, valid while *keyp stays open; NULL with `err` otherwise."""
     cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, name, REDISMODULE_READ)
     if RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_EMPTY:
         RedisModule_CloseKey(key)
-        err[0] = RAI_ERR_TENSOR_EMPTY
+        error_set(err, E_TENSOR_EMPTY)
         return NULL
     if not key_holds_tensor(key):
         RedisModule_CloseKey(key)
-        err[0] = RAI_ERR_WRONGTYPE
+        error_set(err, E_WRONGTYPE)
         return NULL
     keyp[0] = key
     return <RaiTensor *>RedisModule_ModuleTypeGetValue(key)
@@ -50,21 +50,21 @@ cdef void store_tensor(RedisModuleKey *key, RaiTensor *t) noexcept nogil:
         RedisModule_SetExpire(key, REDISMODULE_NO_EXPIRE)
 
 
-cdef bint key_permitted(RedisModuleCtx *ctx, RedisModuleString *key, int flags) noexcept nogil:
+cdef bint key_permitted(RedisModuleCtx *ctx, RedisModuleString *key, int flags, ErrorValue *err) noexcept nogil:
     """The caller's ACL check of a key Redis could not check because the command does not report
     it (docs/COMMANDS.md §11 keeps upstream's gaps, for cluster routing). `flags`: ACCESS to read,
-    UPDATE to write. False after replying NOPERM and adding it to ACL LOG, as Redis does."""
+    UPDATE to write. False with NOPERM in `err`, after adding it to ACL LOG as Redis does."""
     cdef RedisModuleString *name = RedisModule_GetCurrentUserName(ctx)
     if name == NULL:
         return True  # no client user (a module's or Redis's own call)
     cdef RedisModuleUser *user = RedisModule_GetModuleUserFromUserName(name)
     RedisModule_FreeString(NULL, name)
     if user == NULL:
-        reply_error(ctx, RAI_ERR_NOPERM_KEY)  # the user was deleted under the connection
+        error_set(err, E_NOPERM_KEY)  # the user was deleted under the connection
         return False
     cdef bint ok = RedisModule_ACLCheckKeyPermissions(user, key, flags) == REDISMODULE_OK
     if not ok:
         RedisModule_ACLAddLogEntry(ctx, user, key, REDISMODULE_ACL_LOG_KEY)
-        reply_error(ctx, RAI_ERR_NOPERM_KEY)
+        error_set(err, E_NOPERM_KEY)
     RedisModule_FreeModuleUser(user)
     return ok

@@ -2,7 +2,6 @@
 # Parsed and validated on the main thread (docs/COMMANDS.md §5.5, in order), then queued on the
 # model's device with the client blocked; the reply callback writes the outputs.
 from libc.stdint cimport int64_t
-from libc.stdio cimport snprintf
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.run_stats cimport RunStats
@@ -10,56 +9,45 @@ from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
 
-cdef int reply_invalid_argument(RedisModuleCtx *ctx, RedisModuleString *arg) noexcept nogil:
-    """`Invalid argument: <token>` (no ERR prefix, as RedisAI sends it)."""
-    cdef size_t n
-    cdef const char *s = RedisModule_StringPtrLen(arg, &n)
-    cdef char message[256]
-    snprintf(message, sizeof(message), "Invalid argument: %.*s", <int>(n if n < 200 else 200), s)
-    return reply_error(ctx, message)
-
-
-cdef int parse_run_counts(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, RaiModel *m,
-                          long long *timeout_ms) noexcept nogil:
-    """Checks 3-17 of §5.5; replies the error and returns -1, or returns the input count."""
+cdef int parse_run_counts(RedisModuleString **argv, int argc, RaiModel *m, long long *timeout_ms,
+                          ErrorValue *err) noexcept nogil:
+    """Checks 3-17 of §5.5; the input count, or -1 with `err` set."""
     cdef long long nin, nout
     if not arg_is(argv[2], "INPUTS", 6):
-        return fail(ctx, RAI_ERR_INPUTS_NOT_SPECIFIED)
+        return error_set(err, E_INPUTS_NOT_SPECIFIED)
     if RedisModule_StringToLongLong(argv[3], &nin) != REDISMODULE_OK:
-        return fail(ctx, RAI_ERR_INPUT_COUNT)
+        return error_set(err, E_INPUT_COUNT)
     if nin <= 0:
-        return fail(ctx, RAI_ERR_INPUT_COUNT_POSITIVE)
+        return error_set(err, E_INPUT_COUNT_POSITIVE)
     if <size_t>nin != m.ninputs:
-        return fail(ctx, RAI_ERR_INPUTS_MODEL_MISMATCH)
+        return error_set(err, E_INPUTS_MODEL_MISMATCH)
     cdef int i = 4
     if argc - i < nin:
-        return fail(ctx, RAI_ERR_INPUT_KEYS)
+        return error_set(err, E_INPUT_KEYS)
     i += <int>nin
     if i >= argc or not arg_is(argv[i], "OUTPUTS", 7):
-        return fail(ctx, RAI_ERR_OUTPUTS_NOT_SPECIFIED)
+        return error_set(err, E_OUTPUTS_NOT_SPECIFIED)
     i += 1
     if i >= argc or RedisModule_StringToLongLong(argv[i], &nout) != REDISMODULE_OK:
-        return fail(ctx, RAI_ERR_OUTPUT_COUNT)
+        return error_set(err, E_OUTPUT_COUNT)
     if nout <= 0:
-        return fail(ctx, RAI_ERR_OUTPUT_COUNT_POSITIVE)
+        return error_set(err, E_OUTPUT_COUNT_POSITIVE)
     if <size_t>nout != m.noutputs:
-        return fail(ctx, RAI_ERR_OUTPUTS_MODEL_MISMATCH)
+        return error_set(err, E_OUTPUTS_MODEL_MISMATCH)
     i += 1
     if argc - i < nout:
-        return fail(ctx, RAI_ERR_OUTPUT_KEYS)
+        return error_set(err, E_OUTPUT_KEYS)
     i += <int>nout
     timeout_ms[0] = 0
     if i < argc:
         if not arg_is(argv[i], "TIMEOUT", 7):
-            reply_invalid_argument(ctx, argv[i])
-            return -1
+            return error_set_token(err, E_INVALID_ARGUMENT, argv[i], 200)
         if i + 1 >= argc:
-            return fail(ctx, RAI_ERR_TIMEOUT_MISSING)
+            return error_set(err, E_TIMEOUT_MISSING)
         if RedisModule_StringToLongLong(argv[i + 1], timeout_ms) != REDISMODULE_OK or timeout_ms[0] <= 0:
-            return fail(ctx, RAI_ERR_TIMEOUT_VALUE)
+            return error_set(err, E_TIMEOUT_VALUE)
         if i + 2 < argc:
-            reply_invalid_argument(ctx, argv[i + 2])
-            return -1
+            return error_set_token(err, E_INVALID_ARGUMENT, argv[i + 2], 200)
     return <int>nin
 
 
@@ -87,15 +75,16 @@ cdef public int RAI_ModelExecute_Command(RedisModuleCtx *ctx, RedisModuleString 
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_keys(ctx, argv, argc)
     cdef RaiModel *m = NULL
-    cdef RedisModuleKey *model_key = open_blocking_run_target(ctx, argv, argc, 8, RAI_ERR_MODELEXECUTE_ARITY,
+    cdef RedisModuleKey *model_key = open_blocking_run_target(ctx, argv, argc, 8, E_MODELEXECUTE_ARITY,
                                                               False, <void **>&m)
     if model_key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef long long timeout_ms
-    cdef int nin = parse_run_counts(ctx, argv, argc, m, &timeout_ms)
+    cdef ErrorValue err
+    cdef int nin = parse_run_counts(argv, argc, m, &timeout_ms, &err)
     if nin < 0:
         RedisModule_CloseKey(model_key)
-        return REDISMODULE_OK
+        return reply_error_value(ctx, &err)
     return start_model_run(ctx, model_key, m, argv + 4, nin, argv + 4 + nin + 2, <int>m.noutputs, timeout_ms)
 
 

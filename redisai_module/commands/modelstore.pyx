@@ -10,17 +10,17 @@ from redisai_module.redis_api cimport *
 
 
 cdef bint parse_name_list(RedisModuleString **argv, int argc, int *i, char ***names, size_t *count,
-                          const char *count_error, const char *names_error, const char **err) noexcept nogil:
+                          int count_error, int names_error, ErrorValue *err) noexcept nogil:
     """<count> <name>... at argv[*i]; advances *i past the names."""
     cdef uint64_t n
     cdef size_t k, len
     cdef const char *s
     if i[0] >= argc or not lenient_uint(argv[i[0]], &n) or n == 0:
-        err[0] = count_error
+        error_set(err, count_error)
         return False
     i[0] += 1
     if <uint64_t>(argc - i[0]) < n:
-        err[0] = names_error
+        error_set(err, names_error)
         return False
     names[0] = new_name_list(n)
     count[0] = n
@@ -44,13 +44,13 @@ cdef int parse_tag(RedisModuleString **argv, int argc, int i, RaiRunnable *h) no
     return i
 
 
-cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, ErrorValue *err) noexcept nogil:
     cdef int backend = parse_backend(argv[2])
     if backend < 0:
-        err[0] = RAI_ERR_UNSUPPORTED_BACKEND
+        error_set(err, E_UNSUPPORTED_BACKEND)
         return NULL
     if not device_is_valid(argv[3]):
-        err[0] = RAI_ERR_INVALID_DEVICE
+        error_set(err, E_INVALID_DEVICE)
         return NULL
     cdef RaiModel *m = model_new(backend)
     cdef size_t n
@@ -59,49 +59,49 @@ cdef RaiModel *model_from_store_args(RedisModuleString **argv, int argc, const c
     cdef int i = parse_tag(argv, argc, 4, &m.head)
     if i < argc and arg_is(argv[i], "BATCHSIZE", 9):
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.batchsize):
-            return model_parse_failed(m, RAI_ERR_BATCHSIZE, err)
+            return model_parse_failed(m, E_BATCHSIZE, err)
         i += 2
     if i < argc and arg_is(argv[i], "MINBATCHSIZE", 12):
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.minbatchsize):
-            return model_parse_failed(m, RAI_ERR_MINBATCHSIZE, err)
+            return model_parse_failed(m, E_MINBATCHSIZE, err)
         i += 2
     if m.minbatchsize > 0 and m.batchsize == 0:
-        return model_parse_failed(m, RAI_ERR_MINBATCHSIZE_WITHOUT, err)
+        return model_parse_failed(m, E_MINBATCHSIZE_WITHOUT, err)
     if i < argc and arg_is(argv[i], "MINBATCHTIMEOUT", 15):
         if i + 1 >= argc or not lenient_uint(argv[i + 1], &m.minbatchtimeout):
-            return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT, err)
+            return model_parse_failed(m, E_MINBATCHTIMEOUT, err)
         i += 2
     if m.minbatchtimeout > 0 and m.minbatchsize == 0:
-        return model_parse_failed(m, RAI_ERR_MINBATCHTIMEOUT_WITHOUT, err)
+        return model_parse_failed(m, E_MINBATCHTIMEOUT_WITHOUT, err)
     if i >= argc:
-        return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
+        return model_parse_failed(m, E_MISSING_BLOB, err)
     if backend_of(backend).names_at_store:
         if not arg_is(argv[i], "INPUTS", 6):
-            return model_parse_failed(m, RAI_ERR_TF_INPUTS, err)
+            return model_parse_failed(m, E_TF_INPUTS, err)
         i += 1
         if not parse_name_list(argv, argc, &i, &m.inputs, &m.ninputs,
-                               RAI_ERR_INPUT_COUNT, RAI_ERR_INPUT_NAMES, err):
-            return model_parse_failed(m, err[0], err)
+                               E_INPUT_COUNT, E_INPUT_NAMES, err):
+            return model_parse_failed(m, err.code, err)
         if i >= argc or not arg_is(argv[i], "OUTPUTS", 7):
-            return model_parse_failed(m, RAI_ERR_TF_OUTPUTS, err)
+            return model_parse_failed(m, E_TF_OUTPUTS, err)
         i += 1
         if not parse_name_list(argv, argc, &i, &m.outputs, &m.noutputs,
-                               RAI_ERR_OUTPUT_COUNT, RAI_ERR_OUTPUT_NAMES, err):
-            return model_parse_failed(m, err[0], err)
+                               E_OUTPUT_COUNT, E_OUTPUT_NAMES, err):
+            return model_parse_failed(m, err.code, err)
     elif arg_is(argv[i], "INPUTS", 6):
-        return model_parse_failed(m, RAI_ERR_INPUTS_NOT_FOR_BACKEND, err)
+        return model_parse_failed(m, E_INPUTS_NOT_FOR_BACKEND, err)
     if i >= argc or not arg_is(argv[i], "BLOB", 4):
-        return model_parse_failed(m, RAI_ERR_EXPECTED_BLOB, err)
+        return model_parse_failed(m, E_EXPECTED_BLOB, err)
     i += 1
     if i >= argc:
-        return model_parse_failed(m, RAI_ERR_MISSING_BLOB, err)
+        return model_parse_failed(m, E_MISSING_BLOB, err)
     model_set_blob_from_args(m, argv + i, argc - i)
     return m
 
 
-cdef RaiModel *model_parse_failed(RaiModel *m, const char *error, const char **err) noexcept nogil:
+cdef RaiModel *model_parse_failed(RaiModel *m, int code, ErrorValue *err) noexcept nogil:
     model_decref(m)
-    err[0] = error
+    error_set(err, code)
     return NULL
 
 
@@ -124,6 +124,6 @@ cdef void model_set_blob_from_args(RaiModel *m, RedisModuleString **chunks, int 
 cdef public int RAI_ModelStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 6:
         return RedisModule_WrongArity(ctx)
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef RaiModel *m = model_from_store_args(argv, argc, &err)
-    return store_runnable(ctx, argv[1], <RaiRunnable *>m, err)
+    return store_runnable(ctx, argv[1], <RaiRunnable *>m, &err)

@@ -1,6 +1,5 @@
 # Argument-parsing primitives every command shares (docs/COMMANDS.md §0.3).
 from libc.math cimport floor
-from libc.stdio cimport snprintf
 from libc.stdint cimport INT64_MAX, uint64_t
 from libc.string cimport strlen, strncasecmp
 from redisai_module.redis_api cimport *
@@ -13,38 +12,9 @@ cdef inline bint arg_is(RedisModuleString *arg, const char *word, size_t word_le
     return n == word_len and strncasecmp(s, word, n) == 0
 
 
-# The LLAPI builds models, scripts and DAG ops with the commands' own parsers; their errors then
-# go to the calling module's RAI_Error instead of a client. Such a capture runs under Redis's
-# lock, one at a time, in a context of its own (error_capture_ctx).
-cdef RedisModuleCtx *error_capture_ctx = NULL
-cdef char *captured_error = NULL
-
-
-cdef int reply_error(RedisModuleCtx *ctx, const char *error) noexcept nogil:
-    """RedisModule_ReplyWithError, or the first error of an LLAPI capture."""
-    global captured_error
-    if ctx == NULL or ctx != error_capture_ctx:
-        return RedisModule_ReplyWithError(ctx, error)
-    if captured_error == NULL:
-        captured_error = copy_cstring(error, strlen(error))
-    return REDISMODULE_OK
-
-
-cdef int fail_with_token(RedisModuleCtx *ctx, const char *format, RedisModuleString *token,
-                         int max_token) noexcept nogil:
-    """Reply `format` with the token in its one `%.*s` (cut at `max_token` bytes) and return -1."""
-    cdef size_t n
-    cdef const char *s = RedisModule_StringPtrLen(token, &n)
-    cdef char message[256]
-    snprintf(message, sizeof(message), format, <int>(n if n < <size_t>max_token else <size_t>max_token), s)
-    reply_error(ctx, message)
-    return -1
-
-
-cdef inline int fail(RedisModuleCtx *ctx, const char *error) noexcept nogil:
-    """Reply `error` and return -1: the shape of every parse step that replies its own error."""
-    reply_error(ctx, error)
-    return -1
+cdef inline int reply_error_value(RedisModuleCtx *ctx, const ErrorValue *e) noexcept nogil:
+    """How a command answers a parser's error (errors.pxi.in)."""
+    return RedisModule_ReplyWithError(ctx, e.text)
 
 
 # How a reported key is used (docs/COMMANDS.md §11), so that ACL read-only and write-only key

@@ -5,12 +5,12 @@ from redisai_module.redis_api cimport *
 cdef int delete_runnable(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bint is_script) noexcept nogil:
     if argc != 2:
         return RedisModule_WrongArity(ctx)
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef void *value
     cdef RedisModuleKey *key = open_runnable_key(ctx, argv[1], is_script, REDISMODULE_READ | REDISMODULE_WRITE,
                                                  &value, &err)
     if key == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
+        return reply_error_value(ctx, &err)
     RedisModule_DeleteKey(key)
     RedisModule_CloseKey(key)
     RedisModule_ReplicateVerbatim(ctx)

@@ -35,11 +35,11 @@ cdef void reply_device_and_tag(RedisModuleCtx *ctx, RaiRunnable *h) noexcept nog
 cdef int reply_get(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, const GetShape *shape) noexcept nogil:
     if argc < 2 or argc > 4:
         return RedisModule_WrongArity(ctx)
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef void *value
     cdef RedisModuleKey *key = open_runnable_key(ctx, argv[1], shape.is_script, REDISMODULE_READ, &value, &err)
     if key == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
+        return reply_error_value(ctx, &err)
     cdef bint meta = False, body = False
     cdef int i
     for i in range(2, argc):

@@ -10,24 +10,24 @@ cdef inline RedisModuleType *runnable_key_type(bint is_script) noexcept nogil:
 
 
 cdef RedisModuleKey *open_runnable_key(RedisModuleCtx *ctx, RedisModuleString *name, bint is_script, int mode,
-                                       void **value, const char **err) noexcept nogil:
-    """The key holding a script (or a model) with *value set; NULL with *err otherwise (the
+                                       void **value, ErrorValue *err) noexcept nogil:
+    """The key holding a script (or a model) with *value set; NULL with `err` otherwise (the
     kind's empty-key error, or WRONGTYPE)."""
     cdef RedisModuleKey *key = open_value_key(ctx, name, runnable_key_type(is_script), mode,
-                                              RAI_ERR_SCRIPT_EMPTY if is_script else RAI_ERR_MODEL_EMPTY, err)
+                                              E_SCRIPT_EMPTY if is_script else E_MODEL_EMPTY, err)
     if key != NULL:
         value[0] = RedisModule_ModuleTypeGetValue(key)
     return key
 
 
 cdef int store_runnable(RedisModuleCtx *ctx, RedisModuleString *key_name, RaiRunnable *h,
-                        const char *parse_error) noexcept nogil:
+                        const ErrorValue *parse_error) noexcept nogil:
     """The store commands' last step: reply `parse_error` if their parser gave no value (h NULL);
     else load h into its backend, store it (its reference moves to the key) and reply, or reply
     the backend's error on one line. Loading comes before the key's type check, as in RedisAI.
     Every store command is replicated verbatim."""
     if h == NULL:
-        return RedisModule_ReplyWithError(ctx, parse_error)
+        return reply_error_value(ctx, parse_error)
     cdef char *error = runnable_load(h)
     if error != NULL:
         runnable_decref(h)

@@ -14,28 +14,28 @@ cdef inline bint blocking_refused(RedisModuleCtx *ctx) noexcept nogil:
 
 
 cdef RedisModuleKey *open_run_target(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int min_argc,
-                                     const char *arity_error, bint is_script, void **value) noexcept nogil:
+                                     int arity_error, bint is_script, void **value, ErrorValue *err) noexcept nogil:
     """The arity check and the model or script key (argv[1]) every run, alone or in a DAG,
-    starts with. Replies the error and returns NULL, or returns the open key with *value set."""
-    cdef const char *err = NULL
+    starts with. NULL with `err` set, or the open key with *value set."""
     if argc < min_argc:
-        reply_error(ctx, arity_error)
+        error_set(err, arity_error)
         return NULL
-    cdef RedisModuleKey *key = open_runnable_key(ctx, argv[1], is_script, REDISMODULE_READ, value, &err)
-    if key == NULL:
-        reply_error(ctx, err)
-    return key
+    return open_runnable_key(ctx, argv[1], is_script, REDISMODULE_READ, value, err)
 
 
 cdef RedisModuleKey *open_blocking_run_target(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
-                                              int min_argc, const char *arity_error, bint is_script,
+                                              int min_argc, int arity_error, bint is_script,
                                               void **value) noexcept nogil:
     """open_run_target for a command of its own, which first refuses to block where the client
-    cannot wait (E.MULTI)."""
+    cannot wait (E.MULTI). NULL after replying the error."""
+    cdef ErrorValue err
     if blocking_refused(ctx):
         RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
         return NULL
-    return open_run_target(ctx, argv, argc, min_argc, arity_error, is_script, value)
+    cdef RedisModuleKey *key = open_run_target(ctx, argv, argc, min_argc, arity_error, is_script, value, &err)
+    if key == NULL:
+        reply_error_value(ctx, &err)
+    return key
 
 
 cdef int report_listed_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int timeout_at,
@@ -65,14 +65,14 @@ cdef int report_listed_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int a
 
 cdef bint capture_inputs(RedisModuleCtx *ctx, Run *run, RedisModuleString **names) noexcept nogil:
     """Take a reference to each input tensor now: later writes to the keys do not affect the run."""
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef RedisModuleKey *key = NULL
     cdef RaiTensor *t
     cdef size_t k
     for k in range(run.ninputs):
         t = read_tensor_key(ctx, names[k], &key, &err)
         if t == NULL:
-            RedisModule_ReplyWithError(ctx, err)
+            reply_error_value(ctx, &err)
             return False
         run.inputs[k] = tensor_incref(t)
         RedisModule_CloseKey(key)
@@ -110,22 +110,22 @@ cdef void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, RaiTenso
     free_dim_strings(t, dims)
 
 
-cdef const char *store_output(RedisModuleCtx *ctx, RedisModuleString *name, RaiTensor *t) noexcept nogil:
+cdef int store_output(RedisModuleCtx *ctx, RedisModuleString *name, RaiTensor *t, ErrorValue *err) noexcept nogil:
     """Store `t` (a new reference) under `name` and replicate it as AI.TENSORSET: how run outputs
-    and DAG PERSIST keys reach the keyspace. The error (WRONGTYPE) if the key holds another type."""
-    cdef const char *err = NULL
-    cdef RedisModuleKey *key = open_tensor_key_for_write(ctx, name, &err)
+    and DAG PERSIST keys reach the keyspace. 0, or -1 with WRONGTYPE in `err` if the key holds
+    another type."""
+    cdef RedisModuleKey *key = open_tensor_key_for_write(ctx, name, err)
     if key == NULL:
-        return err
+        return -1
     store_tensor(key, tensor_incref(t))
     RedisModule_CloseKey(key)
     replicate_tensor(ctx, name, t)
-    return NULL
+    return 0
 
 
 cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     cdef Run *run = <Run *>RedisModule_GetBlockedClientPrivateData(ctx)
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef RedisModuleKey *key
     cdef size_t k
     if run.timed_out:
@@ -138,12 +138,12 @@ cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
             continue
         key = open_tensor_key_for_write(ctx, run.output_keys[k], &err)
         if key == NULL:
-            return RedisModule_ReplyWithError(ctx, err)
+            return reply_error_value(ctx, &err)
         RedisModule_CloseKey(key)
     for k in range(run.noutputs):
         if run.outputs[k] == NULL:
             continue  # e.g. an ONNX map output: no tensor, no key
-        store_output(ctx, run.output_keys[k], run.outputs[k])
+        store_output(ctx, run.output_keys[k], run.outputs[k], &err)
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
 
 

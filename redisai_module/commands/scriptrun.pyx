@@ -24,9 +24,9 @@ cdef void scriptrun_args_free(ScriptRunArgs *a) noexcept nogil:
     RedisModule_Free(a.outputs)
 
 
-cdef int parse_scriptrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, ScriptRunArgs *a) noexcept nogil:
-    """The tokens after the function, left to right. 0, or -1 after replying the error; either
-    way scriptrun_args_free(a) releases the lists."""
+cdef int parse_scriptrun(RedisModuleString **argv, int argc, ScriptRunArgs *a, ErrorValue *err) noexcept nogil:
+    """The tokens after the function, left to right. 0, or -1 with `err` set; either way
+    scriptrun_args_free(a) releases the lists."""
     cdef ScriptRunSection section = SCRIPTRUN_NONE
     cdef bint seen_timeout = False, seen_variadic = False
     cdef int i = 3
@@ -37,27 +37,27 @@ cdef int parse_scriptrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     while i < argc:
         if arg_is(argv[i], "TIMEOUT", 7):
             if seen_timeout:
-                return fail(ctx, RAI_ERR_SCRIPTRUN_TIMEOUT_REPEATED)
+                return error_set(err, E_SCRIPTRUN_TIMEOUT_REPEATED)
             seen_timeout = True
             if (i + 1 >= argc or RedisModule_StringToLongLong(argv[i + 1], &a.timeout_ms) != REDISMODULE_OK
                     or a.timeout_ms <= 0):
-                return fail(ctx, RAI_ERR_TIMEOUT_VALUE)
+                return error_set(err, E_TIMEOUT_VALUE)
             i += 1
         elif arg_is(argv[i], "INPUTS", 6):
             if section == SCRIPTRUN_OUTPUTS:
-                return fail(ctx, RAI_ERR_SCRIPTRUN_INPUTS_AFTER_OUTPUTS)
+                return error_set(err, E_SCRIPTRUN_INPUTS_AFTER_OUTPUTS)
             if section == SCRIPTRUN_INPUTS:
-                return fail(ctx, RAI_ERR_SCRIPTRUN_INPUTS_REPEATED)
+                return error_set(err, E_SCRIPTRUN_INPUTS_REPEATED)
             section = SCRIPTRUN_INPUTS
         elif arg_is(argv[i], "OUTPUTS", 7):
             if section == SCRIPTRUN_OUTPUTS:
-                return fail(ctx, RAI_ERR_SCRIPTRUN_OUTPUTS_REPEATED)
+                return error_set(err, E_SCRIPTRUN_OUTPUTS_REPEATED)
             section = SCRIPTRUN_OUTPUTS
         elif arg_is(argv[i], "$", 1):
             if section != SCRIPTRUN_INPUTS:
-                return fail(ctx, RAI_ERR_SCRIPTRUN_VARIADIC_OUTSIDE)
+                return error_set(err, E_SCRIPTRUN_VARIADIC_OUTSIDE)
             if seen_variadic:
-                return fail(ctx, RAI_ERR_SCRIPTRUN_VARIADIC_REPEATED)
+                return error_set(err, E_SCRIPTRUN_VARIADIC_REPEATED)
             seen_variadic = True
         elif section == SCRIPTRUN_INPUTS:
             a.inputs[a.ninputs] = argv[i]
@@ -66,7 +66,7 @@ cdef int parse_scriptrun(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
             a.outputs[a.noutputs] = argv[i]
             a.noutputs += 1
         else:
-            return fail(ctx, RAI_ERR_SCRIPTRUN_UNRECOGNIZED)
+            return error_set(err, E_SCRIPTRUN_UNRECOGNIZED)
         i += 1
     return 0
 
@@ -75,15 +75,16 @@ cdef public int RAI_ScriptRun_Command(RedisModuleCtx *ctx, RedisModuleString **a
     if RedisModule_IsKeysPositionRequest(ctx):
         return report_listed_keys(ctx, argv, argc, 3, True)
     cdef RaiScript *s = NULL
-    cdef RedisModuleKey *key = open_blocking_run_target(ctx, argv, argc, 3, RAI_ERR_SCRIPTRUN_ARITY,
+    cdef RedisModuleKey *key = open_blocking_run_target(ctx, argv, argc, 3, E_SCRIPTRUN_ARITY,
                                                         True, <void **>&s)
     if key == NULL:
         return REDISMODULE_OK  # the error was replied
     cdef ScriptRunArgs a
-    if parse_scriptrun(ctx, argv, argc, &a) < 0:
+    cdef ErrorValue err
+    if parse_scriptrun(argv, argc, &a, &err) < 0:
         scriptrun_args_free(&a)
         RedisModule_CloseKey(key)
-        return REDISMODULE_OK
+        return reply_error_value(ctx, &err)
     cdef size_t n
     cdef const char *function = RedisModule_StringPtrLen(argv[2], &n)
     cdef Run *run = script_run_new(s, function, n, a.ninputs, a.noutputs)

@@ -19,9 +19,9 @@ cdef RaiScript *script_with_device_and_tag(RedisModuleString **argv, int argc, i
     return s
 
 
-cdef RaiScript *script_parse_failed(RaiScript *s, const char *error, const char **err) noexcept nogil:
+cdef RaiScript *script_parse_failed(RaiScript *s, int code, ErrorValue *err) noexcept nogil:
     script_decref(s)
-    err[0] = error
+    error_set(err, code)
     return NULL
 
 
@@ -32,23 +32,23 @@ cdef void script_set_source(RaiScript *s, RedisModuleString *arg) noexcept nogil
     s.source_len = n
 
 
-cdef RaiScript *script_from_store_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+cdef RaiScript *script_from_store_args(RedisModuleString **argv, int argc, ErrorValue *err) noexcept nogil:
     cdef int i
     cdef RaiScript *s = script_with_device_and_tag(argv, argc, &i)
     cdef long long count
     cdef double d
     if i >= argc or not arg_is(argv[i], "ENTRY_POINTS", 12):
-        return script_parse_failed(s, RAI_ERR_MISSING_ENTRY_POINTS, err)
+        return script_parse_failed(s, E_MISSING_ENTRY_POINTS, err)
     i += 1
     if i >= argc or not lenient_int(argv[i], &count):
-        return script_parse_failed(s, RAI_ERR_ENTRY_POINTS_COUNT, err)
+        return script_parse_failed(s, E_ENTRY_POINTS_COUNT, err)
     i += 1
     if count < 0 or count > argc - i:  # a negative count reads as a huge one, as in RedisAI
-        return script_parse_failed(s, RAI_ERR_MISSING_ENTRY_POINTS, err)
+        return script_parse_failed(s, E_MISSING_ENTRY_POINTS, err)
     s.entry_points = copy_name_span(argv, i, i + <int>count, &s.nentry_points)
     i += <int>count
     if i + 1 >= argc or not arg_is(argv[i], "SOURCE", 6):
-        return script_parse_failed(s, RAI_ERR_MISSING_SOURCE, err)
+        return script_parse_failed(s, E_MISSING_SOURCE, err)
     script_set_source(s, argv[i + 1])  # anything after the source is ignored
     return s
 
@@ -56,9 +56,9 @@ cdef RaiScript *script_from_store_args(RedisModuleString **argv, int argc, const
 cdef public int RAI_ScriptStore_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 8:
         return RedisModule_WrongArity(ctx)
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef RaiScript *s = script_from_store_args(argv, argc, &err)
-    return store_runnable(ctx, argv[1], <RaiRunnable *>s, err)
+    return store_runnable(ctx, argv[1], <RaiRunnable *>s, &err)
 
 
 cdef bint is_implicit_source_form(RedisModuleString **argv, int argc) noexcept nogil:

@@ -1,19 +1,19 @@
 # Building a tensor from `<type> [<dim> ...] [BLOB <data> | VALUES <v> ...]` (docs/COMMANDS.md §3).
 # Shared by AI.TENSORSET and, later, the TENSORSET op of DAGs. Checks run in the spec's order;
-# on any error nothing is allocated and *err holds the reply text.
+# on any error nothing is allocated and `err` holds the error value.
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memchr
 from redisai_module.dlpack cimport DLDataType, kDLFloat, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
-cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
-    """argv[0] is the type name; returns a new tensor (refcount 1) or NULL with *err set."""
+cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, ErrorValue *err) noexcept nogil:
+    """argv[0] is the type name; returns a new tensor (refcount 1) or NULL with `err` set."""
     cdef DLDataType dtype
     cdef size_t n
     cdef const char *s = RedisModule_StringPtrLen(argv[0], &n)
     if not dtype_parse(s, n, &dtype):
-        err[0] = RAI_ERR_DTYPE
+        error_set(err, E_DTYPE)
         return NULL
 
     # Shape: every token up to the first BLOB/VALUES must be a strict integer >= 0. A 0 makes a
@@ -33,21 +33,21 @@ cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char 
             break
         if (RedisModule_StringToLongLong(argv[i], &dim) != REDISMODULE_OK or dim < 0
                 or ndim == TENSOR_MAX_NDIM):
-            err[0] = RAI_ERR_SHAPE
+            error_set(err, E_SHAPE)
             return NULL
         shape[ndim] = dim
         ndim += 1
         i += 1
     cdef size_t length
     if not shape_length(ndim, shape, &length):
-        err[0] = RAI_ERR_TOO_LARGE
+        error_set(err, E_TOO_LARGE)
         return NULL
     cdef int ndata = argc - i - 1  # tokens after BLOB/VALUES
     if has_blob and ndata != 1:
-        err[0] = RAI_ERR_BLOB_ARGS
+        error_set(err, E_BLOB_ARGS)
         return NULL
     if has_values and <size_t>ndata != length:
-        err[0] = RAI_ERR_VALUES_COUNT
+        error_set(err, E_VALUES_COUNT)
         return NULL
     if has_blob:
         return tensor_from_blob(dtype, ndim, shape, length, argv[i + 1], err)
@@ -57,50 +57,50 @@ cdef RaiTensor *tensor_from_args(RedisModuleString **argv, int argc, const char 
 
 
 cdef RaiTensor *tensor_zeros(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
-                             const char **err) noexcept nogil:
+                             ErrorValue *err) noexcept nogil:
     """No data given: zero-filled; STRING: `length` empty strings (one NUL each)."""
     cdef RaiTensor *t = NULL
     if length <= TENSOR_MAX_SERVER_MADE_BYTES and length * dtype_size(dtype) <= TENSOR_MAX_SERVER_MADE_BYTES:
         t = tensor_alloc_zeros(dtype, ndim, shape, length)
     if t == NULL:
-        err[0] = RAI_ERR_TOO_LARGE
+        error_set(err, E_TOO_LARGE)
     return t
 
 
 cdef RaiTensor *tensor_from_blob(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
-                                 RedisModuleString *blob, const char **err) noexcept nogil:
+                                 RedisModuleString *blob, ErrorValue *err) noexcept nogil:
     cdef size_t n
     cdef const char *data = RedisModule_StringPtrLen(blob, &n)
     if dtype.code != kDLString:
         if length > n or n != length * dtype_size(dtype):
-            err[0] = RAI_ERR_BLOB_LENGTH
+            error_set(err, E_BLOB_LENGTH)
             return NULL
         if dtype.code == kDLBool and not bool_bytes_valid(data, n):
-            err[0] = RAI_ERR_BOOL_BLOB
+            error_set(err, E_BOOL_BLOB)
             return NULL
     elif length > n:  # every element holds at least its NUL: refused before allocating its offsets
-        err[0] = RAI_ERR_STRING_BLOB
+        error_set(err, E_STRING_BLOB)
         return NULL
     cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, n)
     if t == NULL:
-        err[0] = RAI_ERR_TOO_LARGE
+        error_set(err, E_TOO_LARGE)
         return NULL
     memcpy(t.dl.data, data, n)
     if dtype.code == kDLString and not tensor_index_strings(t):
         tensor_decref(t)
-        err[0] = RAI_ERR_STRING_BLOB
+        error_set(err, E_STRING_BLOB)
         return NULL
     return t
 
 
 cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
-                                   RedisModuleString **values, const char **err) noexcept nogil:
+                                   RedisModuleString **values, ErrorValue *err) noexcept nogil:
     """Float types take any double; integer types (BOOL too) the integers of their range."""
     if dtype.code == kDLString:
         return string_tensor_from_values(ndim, shape, length, values, err)
     cdef RaiTensor *t = tensor_alloc(dtype, ndim, shape, length, length * dtype_size(dtype))
     if t == NULL:
-        err[0] = RAI_ERR_TOO_LARGE
+        error_set(err, E_TOO_LARGE)
         return NULL
     cdef size_t k
     cdef double d
@@ -115,13 +115,13 @@ cdef RaiTensor *tensor_from_values(DLDataType dtype, int ndim, const int64_t *sh
                   and element_set_long_long(dtype, t.dl.data, k, v))
         if not ok:
             tensor_decref(t)
-            err[0] = RAI_ERR_VALUE
+            error_set(err, E_VALUE)
             return NULL
     return t
 
 
 cdef RaiTensor *string_tensor_from_values(int ndim, const int64_t *shape, size_t length,
-                                          RedisModuleString **values, const char **err) noexcept nogil:
+                                          RedisModuleString **values, ErrorValue *err) noexcept nogil:
     """Each value is one element; one trailing NUL is tolerated, an inner NUL (or an empty
     value) is refused, as RedisAI 1.2 does."""
     cdef size_t k, n, total = 0
@@ -131,12 +131,12 @@ cdef RaiTensor *string_tensor_from_values(int ndim, const int64_t *shape, size_t
         if n > 0 and s[n - 1] == 0:
             n -= 1
         if n == 0 or memchr(s, 0, n) != NULL:
-            err[0] = RAI_ERR_STRING_NUL
+            error_set(err, E_STRING_NUL)
             return NULL
         total += n + 1
     cdef RaiTensor *t = tensor_alloc(make_dtype(kDLString, 8), ndim, shape, length, total)
     if t == NULL:
-        err[0] = RAI_ERR_TOO_LARGE
+        error_set(err, E_TOO_LARGE)
         return NULL
     cdef char *out = <char *>t.dl.data
     cdef size_t pos = 0

@@ -12,7 +12,7 @@ cdef enum:
     TENSOR_FMT_VALUES = 4
 
 
-cdef int parse_tensor_formats(RedisModuleString **argv, int argc, const char **err) noexcept nogil:
+cdef int parse_tensor_formats(RedisModuleString **argv, int argc, ErrorValue *err) noexcept nogil:
     """META/BLOB/VALUES tokens, in any order and repeated; none means META+BLOB. 0 on error."""
     cdef int fmt = 0
     cdef int i
@@ -24,10 +24,10 @@ cdef int parse_tensor_formats(RedisModuleString **argv, int argc, const char **e
         elif arg_is(argv[i], "VALUES", 6):
             fmt |= TENSOR_FMT_VALUES
         else:
-            err[0] = RAI_ERR_DATA_FORMAT
+            error_set(err, E_DATA_FORMAT)
             return 0
     if fmt & TENSOR_FMT_BLOB and fmt & TENSOR_FMT_VALUES:
-        err[0] = RAI_ERR_BLOB_AND_VALUES
+        error_set(err, E_BLOB_AND_VALUES)
         return 0
     return fmt if fmt else TENSOR_FMT_META | TENSOR_FMT_BLOB
 

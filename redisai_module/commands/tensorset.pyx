@@ -6,14 +6,14 @@ from redisai_module.redis_api cimport *
 cdef public int RAI_TensorSet_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     if argc < 4:
         return RedisModule_WrongArity(ctx)
-    cdef const char *err = NULL
+    cdef ErrorValue err
     cdef RedisModuleKey *key = open_tensor_key_for_write(ctx, argv[1], &err)
     if key == NULL:
-        return RedisModule_ReplyWithError(ctx, err)
+        return reply_error_value(ctx, &err)
     cdef RaiTensor *t = tensor_from_args(argv + 2, argc - 2, &err)
     if t == NULL:
         RedisModule_CloseKey(key)
-        return RedisModule_ReplyWithError(ctx, err)
+        return reply_error_value(ctx, &err)
     store_tensor(key, t)
     RedisModule_CloseKey(key)
     RedisModule_ReplicateVerbatim(ctx)

@@ -166,16 +166,16 @@ def _redis_as_list(value):
     return list(value)
 
 
-cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, const char **err) noexcept nogil:
+cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *err) noexcept nogil:
     """A reference to the model stored at `name`, if the caller may read that key."""
     cdef RedisModuleCtx *ctx
     cdef RedisModuleKey *key
     cdef RaiModel *m = NULL
     cdef RedisModuleUser *user = lock_as_caller(run, &ctx)
     if user == NULL or RedisModule_ACLCheckKeyPermissions(user, name, REDISMODULE_CMD_KEY_ACCESS) != REDISMODULE_OK:
-        err[0] = "NOPERM this user has no permissions to access the model key"
+        error_set(err, E_NOPERM_MODEL_KEY)
     else:
-        key = open_value_key(ctx, name, RAI_ModelType, REDISMODULE_READ, RAI_ERR_MODEL_EMPTY, err)
+        key = open_value_key(ctx, name, RAI_ModelType, REDISMODULE_READ, E_MODEL_EMPTY, err)
         if key != NULL:
             m = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
             RedisModule_CloseKey(key)
@@ -187,23 +187,23 @@ cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, const char **e
 def _model_execute(key, inputs, num_outputs):
     """Synchronous, on this worker: no queue, no batching, no statistics (docs/BEHAVIOUR.md §9.7)."""
     cdef Run *run = current_script_run()
-    cdef const char *err = NULL
+    cdef ErrorValue err
     encoded = key.encode("utf-8")
     cdef RedisModuleString *name = RedisModule_CreateString(NULL, <const char *>encoded, len(encoded))
     with nogil:
         m = model_as_caller(run, name, &err)
     if m == NULL:
-        raise RuntimeError(err.decode())
+        raise RuntimeError(err.text.decode())
     try:
         adapter = backend_adapter(m.backend)
         if adapter is None or m.head.handle == NULL:
-            raise RuntimeError("ERR Backend not loaded: " + backend_name(m.backend).decode())
+            raise RuntimeError(RAI_ERR_BACKEND_NOT_LOADED.decode() + backend_name(m.backend).decode())
         import torch
         if m.backend != RAI_BACKEND_TORCH:
             inputs = [t.detach().contiguous().cpu() for t in inputs]
         results = adapter.run(<object>m.head.handle, [t.contiguous() for t in inputs])
         if len(results) < num_outputs:
-            raise RuntimeError("ERR Model did not generate the expected number of outputs")
+            raise RuntimeError(RAI_ERR_OUTPUT_COUNT_MISMATCH.decode())
         if any(r is None or is_string_array(r) for r in results[:num_outputs]):
             raise RuntimeError(RAI_ERR_MODEL_EXECUTE_NOT_A_TENSOR.decode())
         return [r if isinstance(r, torch.Tensor) else torch.from_numpy(as_numpy(r))

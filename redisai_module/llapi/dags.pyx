@@ -103,10 +103,10 @@ cdef void size_run_for(LlapiOp *op) noexcept nogil:
 cdef int llapi_dag_add_run_op(LlapiDag *d, LlapiOp *op, RaiError *err) noexcept nogil:
     """The op moves into the DAG; on error it stays the caller's (RedisAI_DAGRunOpFree)."""
     if op.kind == DAG_MODEL and op.ninputs != op.run.model.ninputs:
-        llapi_set_error(err, RAI_EDAGBUILDER, "Number of keys given as INPUTS does not match model definition")
+        llapi_set_error(err, RAI_EDAGBUILDER, RAI_ERR_LLAPI_INPUTS_MISMATCH)
         return REDISMODULE_ERR
     if op.kind == DAG_MODEL and op.noutputs != op.run.model.noutputs:
-        llapi_set_error(err, RAI_EDAGBUILDER, "Number of keys given as OUTPUTS does not match model definition")
+        llapi_set_error(err, RAI_EDAGBUILDER, RAI_ERR_LLAPI_OUTPUTS_MISMATCH)
         return REDISMODULE_ERR
     size_run_for(op)
     append_op(d, op)
@@ -189,15 +189,16 @@ cdef LlapiOp *op_from_parse(DagParse *p, size_t k) noexcept nogil:
 
 cdef int llapi_dag_add_ops_from_string(LlapiDag *d, const char *text, RaiError *err) noexcept nogil:
     """`|> AI.TENSORSET ... |> AI.MODELEXECUTE ...`, with AI.DAGEXECUTE's rules and errors. All
-    the ops are added, or none. Needs Redis's lock (model and script keys are read now)."""
+    the ops are added, or none; the parser's error goes into `err`. Needs Redis's lock (model
+    and script keys are read now, through a context of our own)."""
     cdef int argc, i, end
     cdef size_t k
     cdef RedisModuleString **argv = split_words(text, &argc)
     if argc == 0 or not arg_is(argv[0], "|>", 2):
         free_words(argv, argc)
-        llapi_set_error(err, RAI_EDAGBUILDER, "DAG op should start with: '|>' ")
+        llapi_set_error(err, RAI_EDAGBUILDER, RAI_ERR_LLAPI_DAG_OP_START)
         return REDISMODULE_ERR
-    cdef RedisModuleCtx *ctx = llapi_begin_capture()
+    cdef RedisModuleCtx *ctx = RedisModule_GetThreadSafeContext(NULL)
     cdef DagParse p
     cdef int rc = REDISMODULE_OK
     dag_parse_init(&p, argc + 1, False, False)
@@ -207,7 +208,7 @@ cdef int llapi_dag_add_ops_from_string(LlapiDag *d, const char *text, RaiError *
         while end < argc and not arg_is(argv[end], "|>", 2):
             end += 1
         if parse_dag_op(ctx, argv + i + 1, end - i - 1, &p) < 0:
-            llapi_take_captured_error(err, RAI_EDAGBUILDER, RAI_ERR_DAG_UNSUPPORTED_OP)
+            llapi_set_error(err, RAI_EDAGBUILDER, p.error.text)
             rc = REDISMODULE_ERR
         i = end
     if rc == REDISMODULE_OK:
@@ -215,7 +216,7 @@ cdef int llapi_dag_add_ops_from_string(LlapiDag *d, const char *text, RaiError *
             append_op(d, op_from_parse(&p, k))
     dag_free(p.dag)
     dag_parse_free(&p)
-    llapi_end_capture()
+    RedisModule_FreeThreadSafeContext(ctx)
     free_words(argv, argc)
     return rc
 
@@ -231,7 +232,8 @@ cdef RedisModuleString *held_name(RedisModuleString **strings, size_t *n, const 
 
 
 cdef int build_dag(LlapiDag *d, DagParse *p, RedisModuleString **strings, size_t *nstrings) noexcept nogil:
-    """The ops and loaded tensors as a Dag, as parse_dag leaves one; -1 if a name is unresolved."""
+    """The ops and loaded tensors as a Dag, as parse_dag leaves one; -1 with p.error set (a
+    name is unresolved, or a device has no queue)."""
     cdef size_t k, j, slot
     cdef LlapiOp *op
     cdef DagOp *dop
@@ -261,9 +263,9 @@ cdef int build_dag(LlapiDag *d, DagParse *p, RedisModuleString **strings, size_t
         elif op.run != NULL:
             dop.run, op.run = op.run, NULL  # the Dag owns it from now on
             device = dop.run.model.head.device if dop.run.model != NULL else dop.run.script.head.device
-        if place_op(error_capture_ctx, p, dop, op.ninputs, op.noutputs, device) < 0:
+        if place_op(p, dop, op.ninputs, op.noutputs, device) < 0:
             return -1
-    return resolve_dag_names(error_capture_ctx, p)
+    return resolve_dag_names(p)
 
 
 cdef size_t dag_name_count(LlapiDag *d) noexcept nogil:
@@ -277,20 +279,19 @@ cdef int llapi_dag_run(LlapiDag *d, FinishCallback callback, void *private_data,
     """Queue the DAG; `callback` runs on a worker when every op is done (or one failed)."""
     cdef size_t k, nstrings = 0, nnames = dag_name_count(d)
     if d.dag != NULL:
-        llapi_set_error(err, RAI_EDAGRUN, "ERR DAG is already running")
+        llapi_set_error(err, RAI_EDAGRUN, RAI_ERR_LLAPI_DAG_RUNNING)
         return REDISMODULE_ERR
     if d.nops == 0:
         llapi_set_error(err, RAI_EDAGBUILDER, RAI_ERR_DAG_EMPTY)
         return REDISMODULE_ERR
     cdef RedisModuleString **strings = <RedisModuleString **>RedisModule_Alloc((nnames + 1) * sizeof(RedisModuleString *))
-    cdef RedisModuleCtx *ctx = llapi_begin_capture()
     cdef DagParse p
     dag_parse_init(&p, d.nloaded + d.nops + nnames + 1, False, False)
     cdef int rc = build_dag(d, &p, strings, &nstrings)
     cdef Dag *dag = p.dag
     cdef int part
     if rc < 0:
-        llapi_take_captured_error(err, RAI_EDAGBUILDER, RAI_ERR_DAG_INPUT_NOT_FOUND)
+        llapi_set_error(err, RAI_EDAGBUILDER, p.error.text)
         dag_free(dag)
     else:
         d.dag, d.callback, d.private_data = dag, callback, private_data
@@ -301,7 +302,6 @@ cdef int llapi_dag_run(LlapiDag *d, FinishCallback callback, void *private_data,
         for part in range(dag.nparts):
             run_queue_push(p.part_queues[part], dag.parts[part])
     dag_parse_free(&p)
-    llapi_end_capture()
     for k in range(nstrings):
         RedisModule_FreeString(NULL, strings[k])
     RedisModule_Free(strings)

@@ -82,32 +82,3 @@ cdef void llapi_clone_error(RaiError *dest, const RaiError *src) noexcept nogil:
         llapi_clear_error(dest)
         return
     llapi_set_error(dest, src.code, src.detail)
-
-
-cdef bint llapi_take_captured_error(RaiError *err, int code, const char *fallback) noexcept nogil:
-    """After a capture (commands/parsing.pyx): move its error into `err`. True if there was one."""
-    global captured_error
-    if captured_error == NULL:
-        if fallback != NULL:
-            llapi_set_error(err, code, fallback)
-        return fallback != NULL
-    llapi_set_error(err, code, captured_error)
-    RedisModule_Free(captured_error)
-    captured_error = NULL
-    return True
-
-
-cdef RedisModuleCtx *llapi_begin_capture() noexcept nogil:
-    """A context for the commands' parsers whose errors are kept instead of replied. The caller
-    holds Redis's lock, as for any keyspace access."""
-    global error_capture_ctx
-    error_capture_ctx = RedisModule_GetThreadSafeContext(NULL)
-    return error_capture_ctx
-
-
-cdef void llapi_end_capture() noexcept nogil:
-    global error_capture_ctx, captured_error
-    RedisModule_FreeThreadSafeContext(error_capture_ctx)
-    error_capture_ctx = NULL
-    RedisModule_Free(captured_error)
-    captured_error = NULL

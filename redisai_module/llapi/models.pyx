@@ -1,7 +1,7 @@
 # Models and scripts for other modules (docs/CONFIG.md §6.3, §6.4): creating them, fetching them from
 # keys, and running them. RAI_ModelRunCtx* and RAI_ScriptRunCtx* are our Run*: the same
 # structure the commands queue, so LLAPI runs batch with client runs and count in AI.INFO.
-from libc.string cimport memcpy, memset, strcmp, strlen
+from libc.string cimport memcpy, memset, strlen
 from redisai_module.execution.run cimport Run, FinishCallback
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.runnable cimport RaiRunnable
@@ -92,10 +92,10 @@ cdef int value_from_keyspace(RedisModuleCtx *ctx, RedisModuleString *name, bint 
                              int wrongtype_code, void **value, RaiError *err) noexcept nogil:
     """The model or script in a key, borrowed (the ShallowCopy functions keep it beyond the key's
     life); the commands' errors otherwise (empty key, WRONGTYPE)."""
-    cdef const char *message = NULL
-    cdef RedisModuleKey *key = open_runnable_key(ctx, name, is_script, mode, value, &message)
+    cdef ErrorValue e
+    cdef RedisModuleKey *key = open_runnable_key(ctx, name, is_script, mode, value, &e)
     if key == NULL:
-        llapi_set_error(err, wrongtype_code if strcmp(message, RAI_ERR_WRONGTYPE) == 0 else RAI_EKEYEMPTY, message)
+        llapi_set_error(err, wrongtype_code if e.code == E_WRONGTYPE else RAI_EKEYEMPTY, e.text)
         return REDISMODULE_ERR
     RedisModule_CloseKey(key)
     return REDISMODULE_OK
@@ -174,11 +174,11 @@ cdef int llapi_model_run(Run **runs, long long n, RaiError *err) noexcept nogil:
     cdef long long k
     cdef int64_t total = 0
     if n <= 0:
-        llapi_set_error(err, RAI_EMODELRUN, "ERR Nothing to run")
+        llapi_set_error(err, RAI_EMODELRUN, RAI_ERR_LLAPI_NOTHING_TO_RUN)
         return REDISMODULE_ERR
     if not backend_of(runs[0].model.backend).llapi_runs_anywhere and not rai_on_worker_thread():
         # ONNX's execution timeout watches RedisAI's workers only (docs/BEHAVIOUR.md §6)
-        llapi_set_error(err, RAI_EMODELRUN, "Cannot execute onnxruntime model synchronously, use async execution instead")
+        llapi_set_error(err, RAI_EMODELRUN, RAI_ERR_LLAPI_ONNX_SYNC)
         return REDISMODULE_ERR
     for k in range(n):
         run_reset(runs[k])
@@ -233,7 +233,7 @@ cdef Run *take_run_back(void *finish_ctx, int kind, int code, const char *wrong_
 
 
 cdef Run *llapi_get_as_model_run(void *finish_ctx, RaiError *err) noexcept nogil:
-    return take_run_back(finish_ctx, FINISH_MODEL_RUN, RAI_EMODELRUN, "Finish ctx is not a model run ctx", err)
+    return take_run_back(finish_ctx, FINISH_MODEL_RUN, RAI_EMODELRUN, RAI_ERR_LLAPI_NOT_MODEL_RUN, err)
 
 
 cdef int llapi_model_serialize(RaiModel *m, char **buffer, size_t *len, RaiError *err) noexcept nogil:
@@ -321,4 +321,4 @@ cdef int llapi_script_run_async(Run *run, FinishCallback callback, void *private
 
 
 cdef Run *llapi_get_as_script_run(void *finish_ctx, RaiError *err) noexcept nogil:
-    return take_run_back(finish_ctx, FINISH_SCRIPT_RUN, RAI_ESCRIPTRUN, "Finish ctx is not a script run ctx", err)
+    return take_run_back(finish_ctx, FINISH_SCRIPT_RUN, RAI_ESCRIPTRUN, RAI_ERR_LLAPI_NOT_SCRIPT_RUN, err)

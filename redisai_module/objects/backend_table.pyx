@@ -26,12 +26,11 @@ cdef extern from *:
         const char *adapter_class;
     } RaiBackend;
 
-    #define RAI_ERR_BATCH_SIZE "ERR Model did not generate the expected batch size"
     static const RaiBackend rai_backend_table[] = {
         [0] = {  /* RAI_BACKEND_TF */
             .name = "TF", .library = "redisai_tensorflow.so", .version_field = "TensorFlow_version",
             .names_at_store = 1, .batches = 1, .batch_skips_scalars = 1,
-            .batch_size_error = "ERR Tensorflow batching error: model did not generate the expected batch size",
+            .batch_size_error = RAI_ERR_TF_BATCH_SIZE,
             .llapi_runs_anywhere = 1,
             .adapter_module = "redisai_module.backends.tf_backend", .adapter_class = "TFBackend"},
         [1] = {  /* RAI_BACKEND_TFLITE */

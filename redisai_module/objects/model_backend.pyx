@@ -22,13 +22,13 @@ cdef object model_attach_handle(RaiModel *m):
     release_parked()
     adapter = backend_adapter(m.backend)
     if adapter is None:
-        return "ERR Could not load backend"
+        return RAI_ERR_LOAD_BACKEND.decode()
     try:
         handle, inputs, outputs = adapter.create(
             m.blob[:m.blob_len], m.head.device.decode("latin-1"),
             names_of(m.inputs, m.ninputs), names_of(m.outputs, m.noutputs))
     except Exception as e:
-        return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
+        return str(e) or RAI_ERR_GENERIC.decode()  # whole: the LLAPI's RedisAI_GetError shows it so
     if not backend_of(m.backend).names_at_store:
         free_name_list(m.inputs, m.ninputs)
         free_name_list(m.outputs, m.noutputs)

@@ -8,13 +8,13 @@ cdef object script_attach_handle(RaiScript *s):
     release_parked()
     adapter = backend_adapter(RAI_BACKEND_TORCH)
     if adapter is None:
-        return "ERR Could not load backend"
+        return RAI_ERR_LOAD_BACKEND.decode()
     try:
         handle = adapter.compile_script(s.source[:s.source_len].decode("utf-8", "surrogateescape"),
                                         s.head.device.decode("latin-1"),
                                         names_of(s.entry_points, s.nentry_points))
     except Exception as e:
-        return str(e) or "ERR Generic error"  # whole: the LLAPI's RedisAI_GetError shows it so
+        return str(e) or RAI_ERR_GENERIC.decode()  # whole: the LLAPI's RedisAI_GetError shows it so
     Py_INCREF(handle)
     s.head.handle = <void *>handle
     return None

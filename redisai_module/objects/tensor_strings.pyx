@@ -26,23 +26,23 @@ cdef RaiTensor *string_tensor_from_array(object array) except NULL:
     array = np.asarray(array)
     encoded = [e.encode("utf-8") if isinstance(e, str) else bytes(e) for e in array.reshape(-1)]
     if any(b"\0" in e for e in encoded):
-        raise ValueError("ERR C-string value contains null character")
+        raise ValueError(RAI_ERR_STRING_NUL.decode())
     blob = b"".join(e + b"\0" for e in encoded)
     if len(blob) > TENSOR_MAX_SERVER_MADE_BYTES:
         raise MemoryError(RAI_ERR_TOO_LARGE.decode())
     cdef int64_t shape[TENSOR_MAX_NDIM]
     cdef int d
     if array.ndim > TENSOR_MAX_NDIM:
-        raise ValueError("ERR tensor has too many dimensions")
+        raise ValueError(RAI_ERR_TOO_MANY_DIMS.decode())
     for d in range(array.ndim):
         shape[d] = array.shape[d]
     cdef RaiTensor *t = tensor_alloc(make_dtype(kDLString, 8), array.ndim, shape, len(encoded), len(blob))
     if t == NULL:
-        raise MemoryError("ERR tensor is too large to allocate")
+        raise MemoryError(RAI_ERR_TOO_LARGE.decode())
     memcpy(t.dl.data, <const char *>blob, len(blob))
     if not tensor_index_strings(t):
         tensor_decref(t)
-        raise ValueError("ERR Number of string elements in data blob does not match tensor length")
+        raise ValueError(RAI_ERR_STRING_BLOB.decode())
     return t
 
 

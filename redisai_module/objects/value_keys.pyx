@@ -9,15 +9,15 @@ cdef inline bint key_holds(RedisModuleKey *key, RedisModuleType *type) noexcept 
 
 
 cdef RedisModuleKey *open_value_key(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleType *type,
-                                    int mode, const char *empty_error, const char **err) noexcept nogil:
-    """A key holding a value of `type`; NULL with *err (empty_error or WRONGTYPE) otherwise."""
+                                    int mode, int empty_code, ErrorValue *err) noexcept nogil:
+    """A key holding a value of `type`; NULL with `err` (empty_code's or WRONGTYPE) otherwise."""
     cdef RedisModuleKey *key = <RedisModuleKey *>RedisModule_OpenKey(ctx, name, mode)
     if RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_EMPTY:
         RedisModule_CloseKey(key)
-        err[0] = empty_error
+        error_set(err, empty_code)
         return NULL
     if not key_holds(key, type):
         RedisModule_CloseKey(key)
-        err[0] = RAI_ERR_WRONGTYPE
+        error_set(err, E_WRONGTYPE)
         return NULL
     return key
