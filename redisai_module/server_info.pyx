@@ -3,7 +3,6 @@
 # takes the GIL: INFO must answer while a worker holds it for a long run, and it also runs in
 # crash reports.
 from libc.stdio cimport snprintf
-from libc.string cimport strncpy
 from posix.resource cimport getrusage, rusage, RUSAGE_SELF, RUSAGE_CHILDREN
 from posix.time cimport clock_gettime, timespec
 from posix.types cimport clockid_t
@@ -32,19 +31,6 @@ cdef extern from "<sys/resource.h>" nogil:
 
 cdef extern from "<pthread.h>" nogil:
     int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
-
-# What INFO reports of each backend once it is loaded, kept in C memory so that INFO needs no GIL.
-# Written once, on the main thread, when the backend's adapter is created.
-cdef char backend_version[N_BACKENDS][64]
-cdef bint backend_version_set[N_BACKENDS]
-
-
-cdef void record_backend_version(int backend, str version):
-    cdef bytes text = version.encode("ascii", "replace")[:63]
-    strncpy(backend_version[backend], text, 63)
-    backend_version[backend][63] = 0
-    backend_version_set[backend] = True
-
 
 cdef void add_seconds_field(RedisModuleInfoCtx *ctx, const char *name, long sec, long usec) noexcept nogil:
     cdef char value[48]

@@ -1,0 +1,17 @@
+# The base room's doors: what every room may read (errors.pxi's strings are compile-time constants
+# and need no declaration). Settings live in config.pyx, the C-string copy in cstrings.pyx.
+
+ctypedef struct RaiConfig:
+    char *backends_path           # Redis memory; default <module dir>/backends
+    long long threads_per_queue
+    long long intra_op_parallelism
+    long long inter_op_parallelism
+    long long model_chunk_size
+    long long model_execution_timeout
+    long long backend_memory_limit
+    bint debug_command
+
+cdef RaiConfig rai_config
+cdef void config_set_backends_path(const char *path, size_t n) noexcept nogil
+cdef void config_set_defaults() noexcept nogil
+cdef char *copy_cstring(const char *s, size_t n) noexcept nogil
