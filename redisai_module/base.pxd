@@ -1,5 +1,7 @@
-# The base room's doors: what every room may read (errors.pxi's strings are compile-time constants
-# and need no declaration). Settings live in config.pyx, the C-string copy in cstrings.pyx.
+# The base room's doors: what every room may read. errors.pxi holds every client-visible error
+# string; the settings live in config.pyx, the C-string copy in cstrings.pyx.
+
+include "errors.pxi"
 
 ctypedef struct RaiConfig:
     char *backends_path           # Redis memory; default <module dir>/backends

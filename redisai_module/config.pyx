@@ -4,17 +4,9 @@
 from libc.stdio cimport snprintf
 from libc.string cimport strncasecmp, strrchr, strlen
 from redisai_module.redis_api cimport *
-
-cdef extern from "version.h":
-    int REDISAI_MODULE_VERSION
+from redisai_module.system cimport Dl_info, dladdr
 
 cdef RaiConfig rai_config
-
-
-cdef extern from "<dlfcn.h>" nogil:
-    ctypedef struct Dl_info:
-        const char *dli_fname
-    int dladdr(const void *addr, Dl_info *info)
 
 
 cdef void config_set_backends_path(const char *path, size_t n) noexcept nogil:

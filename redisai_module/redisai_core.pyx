@@ -2,7 +2,7 @@
 # The one Cython compilation unit of the module, assembled from the files below (as uvloop
 # does): one C file, linked with the C shim into install/redisai.so. Read it as the map.
 
-include "errors.pxi"
+# base (errors.pxi, every client-visible error string, is declared by base.pxd)
 include "cstrings.pyx"
 include "config.pyx"
 

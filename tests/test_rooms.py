@@ -59,6 +59,11 @@ CDEF_GLOBAL = re.compile(r"^cdef\s+(?!class\b|struct\b|enum\b|extern\b|union\b|p
                          r"[\w\. ]+?[\s\*]+(\w+)\s*(?:\[[^\]\n]*\])*\s*(?:=.*)?$", re.M)
 PY_GLOBAL = re.compile(r"^([A-Za-z_]\w*)\s*(?::\s*[\w\.]+\s*)?=(?!=)", re.M)
 PYTHON_DOORS = re.compile(r"^#\s*python doors:\s*(.*)$", re.M)
+EXTERN_BLOCK = re.compile(r"^cdef extern from [^\n]*:\n((?:[ \t]+[^\n]*\n|[ \t]*\n)*)", re.M)
+EXTERN_ITEM = re.compile(r'(\w+)\s*(?:""\s*)?(?:\(|\[|$)')
+ENUM_BLOCK = re.compile(r"^(?:cdef|cpdef) enum\b[^\n]*:\n((?:[ \t]+[^\n]*\n|[ \t]*\n)*)", re.M)
+CLASS = re.compile(r"^(?:cdef )?class (\w+)", re.M)
+INCLUDE = re.compile(r'^include "([^"]+)"', re.M)
 PXD_FUNCTION = re.compile(r"^cdef\b[^=\n#]*?\b(\w+)\s*\(", re.M)
 
 
@@ -103,12 +108,33 @@ def slice_text(lines, start, end):
     return "".join([lines[r0 - 1][c0:]] + lines[r0:r1 - 1] + ([lines[r1 - 1][:c1]] if r1 <= len(lines) else []))
 
 
+def extern_names(code):
+    """What a file's `cdef extern from` blocks declare (C functions, variables, constants), not
+    the fields of the structs they declare."""
+    names = []
+    for block in EXTERN_BLOCK.findall(code):
+        lines = [line for line in block.splitlines() if line.strip()]
+        indent = min((len(line) - len(line.lstrip()) for line in lines), default=0)
+        for line in lines:
+            m = EXTERN_ITEM.search(line)
+            if m and len(line) - len(line.lstrip()) == indent and not line.lstrip().startswith(("ctypedef", "cdef", "pass")):
+                names.append(m.group(1))
+    return names
+
+
+def enum_names(code):
+    """The constants of a file's module-level enums."""
+    return [name for block in ENUM_BLOCK.findall(code) for name in re.findall(r"^[ \t]+(\w+)", block, re.M)]
+
+
 def definitions(sources):
-    """name -> file (relative) of every module-level function and global."""
+    """name -> file (relative) of every module-level function, global, class and enum constant,
+    and of what the file's extern blocks declare."""
     found = {}
     for rel, text in sources.items():
         code = code_only(text)
         names = FUNCTION.findall(code) + CDEF_GLOBAL.findall(code) + PY_GLOBAL.findall(code)
+        names += extern_names(code) + enum_names(code) + CLASS.findall(code)
         for name in names:
             found.setdefault(name, rel)
     return found
@@ -120,9 +146,12 @@ def uses(text):
 
 
 def doors(pxd_text):
-    """What a room's .pxd declares: its cdef functions and globals, and the def functions and
-    Python globals (a .pxd cannot declare those) listed on `# python doors:` lines."""
-    declared = set(PXD_FUNCTION.findall(pxd_text)) | set(CDEF_GLOBAL.findall(pxd_text))
+    """What a room's .pxd declares (with the files it includes): its cdef functions and globals,
+    its externs, and the def functions and Python globals (a .pxd cannot declare those) listed on
+    `# python doors:` lines."""
+    code = code_only(pxd_text)
+    declared = set(PXD_FUNCTION.findall(code)) | set(CDEF_GLOBAL.findall(code)) | set(extern_names(code))
+    declared |= set(enum_names(code))
     for line in PYTHON_DOORS.findall(pxd_text):
         declared |= set(re.findall(r"\w+", line))
     return declared
@@ -154,8 +183,13 @@ def read_sources(root=ROOT):
     return {str(p.relative_to(root)): p.read_text() for p in source_files(root)}
 
 
+def with_includes(path):
+    """A .pxd's text with the files it includes inlined."""
+    return INCLUDE.sub(lambda m: with_includes(path.parent / m.group(1)), path.read_text())
+
+
 def read_pxds(root=ROOT):
-    return {room: (root / path).read_text() for room, path in DOORS_FILE.items() if (root / path).exists()}
+    return {room: with_includes(root / path) for room, path in DOORS_FILE.items() if (root / path).exists()}
 
 
 def test_every_call_between_rooms_goes_through_a_door_the_table_allows():
@@ -171,9 +205,27 @@ def test_every_room_has_its_doors_file_included_by_the_core_pxd():
 
 def test_every_declared_door_exists_in_its_room():
     defined = definitions(read_sources())
-    missing = [f"{room}: {name}" for room, text in read_pxds().items() for name in sorted(doors(text))
+    missing = [f"{room}: {name}" for room, text in read_pxds().items()
+               for name in sorted(doors(text) - declared_here(text))
                if defined.get(name) is None or room_of(defined[name]) != room]
     assert missing == []
+
+
+# The includes place: the C headers are declared in these files only (uvloop's includes/).
+HEADER_FILES = {"redis_api.pxd", "dlpack.pxd", "pthreads.pxd", "onnx_allocator.pxd", "system.pxd",
+                "serialization/encoding_version.pxd"}
+
+
+def test_c_headers_are_declared_in_the_includes_place_only():
+    declaring = {str(p.relative_to(ROOT)) for p in sorted(ROOT.rglob("*"))
+                 if p.suffix in (".pyx", ".pxd", ".pxi", ".in") and re.search(r'^cdef extern from "', p.read_text(), re.M)}
+    assert declaring <= HEADER_FILES
+
+
+def declared_here(pxd_text):
+    """What a .pxd defines itself rather than declares: externs (C defines them) and enums."""
+    code = code_only(pxd_text)
+    return set(extern_names(code)) | set(enum_names(code))
 
 
 def test_every_source_room_is_in_the_table():

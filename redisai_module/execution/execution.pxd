@@ -19,6 +19,15 @@ ctypedef struct RunQueue:
     int n_threads
     int n_parked                 # workers waiting for work (under lock)
 
+cdef extern from *:
+    """
+    static __thread int rai_worker_thread = 0;
+    static inline void rai_mark_worker_thread(void) { rai_worker_thread = 1; }
+    static inline int rai_on_worker_thread(void) { return rai_worker_thread; }
+    """
+    void rai_mark_worker_thread() nogil
+    int rai_on_worker_thread() nogil  # an LLAPI caller may run models on its own thread
+
 # batching.pyx
 cdef int64_t batch_rows(Run *run) noexcept nogil
 

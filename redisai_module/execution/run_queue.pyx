@@ -8,18 +8,7 @@ from posix.unistd cimport usleep
 from redisai_module.execution.run cimport Run
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
-
-cdef extern from "<ctype.h>" nogil:
-    int toupper(int c)
-
-cdef extern from *:
-    """
-    static __thread int rai_worker_thread = 0;
-    static inline void rai_mark_worker_thread(void) { rai_worker_thread = 1; }
-    static inline int rai_on_worker_thread(void) { return rai_worker_thread; }
-    """
-    void rai_mark_worker_thread() nogil
-    int rai_on_worker_thread() nogil  # an LLAPI caller may run models on its own thread
+from redisai_module.system cimport toupper
 
 # Set at shutdown, under every queue's lock: workers finish what they run and take nothing new.
 cdef bint workers_stopping = False

@@ -1,10 +1,11 @@
 # The LLAPI's table: every function under its RedisAI name (docs/CONFIG.md §6), exported at load
 # for RedisModule_GetSharedAPI. src/redisai.h declares the same 75 names for calling modules.
 from redisai_module.redis_api cimport *
+from redisai_module.system cimport RAI_LLAPI_VERSION
 
 
 cdef int llapi_version() noexcept nogil:
-    return RAI_LLAPI_VERSION  # server_info.pyx reports the same number in INFO
+    return RAI_LLAPI_VERSION  # INFO reports the same number (server_info.pyx)
 
 
 cdef bint llapi_export(RedisModuleCtx *ctx, const char *name, void *function) noexcept nogil:

@@ -11,6 +11,13 @@ from redisai_module.redis_api cimport *
 
 include "backend_table.pxi"
 
+cdef enum:
+    TENSOR_MAX_NDIM = 64  # checked before allocating: RDB and DUMP input is untrusted
+    # Tensors whose size no client sent (a TENSORSET given no data, a run's outputs) are capped
+    # where Redis caps a BLOB argument (proto-max-bulk-len's default): a shape typo or a runaway
+    # script cannot make the server copy gigabytes into its own memory.
+    TENSOR_MAX_SERVER_MADE_BYTES = 512 * 1024 * 1024
+
 # tensor_strings.pyx
 cdef object as_numpy(object value)
 cdef object backend_input(RaiTensor *t)
@@ -84,3 +91,6 @@ cdef RaiScript *script_new() noexcept nogil
 
 # tensor_dlpack.pyx
 cdef RaiTensor *tensor_from_dlpack(object array) except NULL
+
+# Python-level doors (a .pxd cannot declare def functions or Python objects):
+# python doors: TensorView
