@@ -15,8 +15,7 @@ cdef RedisModuleKey *open_tensor_key_for_write(RedisModuleCtx *ctx, RedisModuleS
 cdef RaiTensor *read_tensor_key(RedisModuleCtx *ctx, RedisModuleString *name, RedisModuleKey **keyp, const char **err) noexcept nogil
 cdef void store_tensor(RedisModuleKey *key, RaiTensor *t) noexcept nogil
 
-# Parsers and their state, shared with the LLAPI (one block: their error convention is
-# changing).
+# The parsers the LLAPI shares with the commands, and the DAG parser's state.
 ctypedef struct DagName:
     const char *name     # NULL: free entry
     size_t length
