@@ -16,7 +16,7 @@ from redisai_module.redis_api cimport *
 # Interpreted on purpose: a Cython-compiled loop never yields the GIL, interpreted bytecode
 # holds it like real Python work does and hands it over every switch interval.
 _SPIN_SOURCE = """
-def spin(seconds):
+def debug_spin(seconds):
     end = time.monotonic() + seconds
     x = 0
     while time.monotonic() < end:
@@ -71,7 +71,7 @@ cdef int _debug_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
         if argc == 3 and arg_is(argv[1], "PYTHON_BUSY", 11):
             if RedisModule_StringToLongLong(argv[2], &ms) != REDISMODULE_OK or ms < 0:
                 return _reply_error(ctx, "invalid duration")
-            threading.Thread(target=_spin_namespace["spin"], args=(ms / 1000.0,), daemon=True).start()
+            threading.Thread(target=_spin_namespace["debug_spin"], args=(ms / 1000.0,), daemon=True).start()
             return RedisModule_ReplyWithSimpleString(ctx, "OK")
         if argc == 2 and arg_is(argv[1], "PYTHON_MODULES", 14):
             names = sorted({name.partition(".")[0] for name in list(sys.modules)})

@@ -1,5 +1,6 @@
 # POSIX threads, as the run queues and the deferred release use them (Cython ships no pxd).
 from posix.time cimport timespec
+from posix.types cimport clockid_t
 
 cdef extern from "<pthread.h>" nogil:
     ctypedef struct pthread_t:
@@ -19,3 +20,4 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_signal(pthread_cond_t *c)
     int pthread_cond_broadcast(pthread_cond_t *c)
     int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const timespec *abstime)
+    int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)  # a worker's CPU time, for INFO

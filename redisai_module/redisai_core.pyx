@@ -2,7 +2,9 @@
 # The one Cython compilation unit of the module, assembled from the files below (as uvloop
 # does): one C file, linked with the C shim into install/redisai.so. Read it as the map.
 
-include "errors.pxi"  # rendered from errors.pxi.in (the table redisai_module/errors.py) by setup.py
+# base (errors.pxi, every client-visible error string, is declared by base.pxd)
+include "cstrings.pyx"
+include "error_values.pyx"
 include "config.pyx"
 
 # objects: what is stored in keys
@@ -15,10 +17,7 @@ include "objects/run_stats.pyx"
 include "objects/backend_table.pyx"
 include "objects/runnable.pyx"
 include "objects/model.pyx"
-include "objects/model_backend.pyx"
 include "objects/script.pyx"
-include "objects/script_backend.pyx"
-include "objects/runnable_loading.pyx"
 include "objects/value_keys.pyx"
 
 # backends: the core's side of the adapters, which are the Python package redisai_module.backends
@@ -27,6 +26,9 @@ include "backends/backend_errors.pyx"
 include "backends/adapter_host.pyx"
 include "backends/registry.pyx"
 include "backends/loading.pyx"
+include "backends/model_backend.pyx"
+include "backends/script_backend.pyx"
+include "backends/runnable_loading.pyx"
 
 # execution: per-device run queues and their workers; runs and DAGs
 include "execution/clock.pyx"
@@ -63,6 +65,7 @@ include "types/runnable_types.pxi"  # rendered from types/runnable_types.pxi.in
 
 # commands: argument parsing and replies
 include "commands/parsing.pyx"
+include "commands/module_arguments.pyx"
 include "commands/keys.pyx"
 include "commands/tensor_args.pyx"
 include "commands/tensor_reply.pyx"

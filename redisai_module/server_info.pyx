@@ -3,47 +3,15 @@
 # takes the GIL: INFO must answer while a worker holds it for a long run, and it also runs in
 # crash reports.
 from libc.stdio cimport snprintf
-from libc.string cimport strncpy
 from posix.resource cimport getrusage, rusage, RUSAGE_SELF, RUSAGE_CHILDREN
 from posix.time cimport clock_gettime, timespec
 from posix.types cimport clockid_t
-from redisai_module.pthreads cimport pthread_t
+from redisai_module.pthreads cimport pthread_t, pthread_getcpuclockid
 from redisai_module.onnx_allocator cimport RAI_OnnxAllocator_Accesses, RAI_OnnxAllocator_Bytes
 from redisai_module.redis_api cimport *
 from redisai_module.serialization.encoding_version cimport RAI_ENCODING_VERSION
-
-cdef extern from "version.h":
-    int REDISAI_VERSION_MAJOR
-    int REDISAI_VERSION_MINOR
-    int REDISAI_VERSION_PATCH
-
-cdef extern from *:
-    """
-    #ifndef REDISAI_GIT_SHA
-    #define REDISAI_GIT_SHA "unknown"
-    #endif
-    #define RAI_LLAPI_VERSION 1
-    """
-    const char *REDISAI_GIT_SHA
-    int RAI_LLAPI_VERSION
-
-cdef extern from "<sys/resource.h>" nogil:
-    int RUSAGE_THREAD
-
-cdef extern from "<pthread.h>" nogil:
-    int pthread_getcpuclockid(pthread_t thread, clockid_t *clock)
-
-# What INFO reports of each backend once it is loaded, kept in C memory so that INFO needs no GIL.
-# Written once, on the main thread, when the backend's adapter is created.
-cdef char backend_version[N_BACKENDS][64]
-cdef bint backend_version_set[N_BACKENDS]
-
-
-cdef void record_backend_version(int backend, str version):
-    cdef bytes text = version.encode("ascii", "replace")[:63]
-    strncpy(backend_version[backend], text, 63)
-    backend_version[backend][63] = 0
-    backend_version_set[backend] = True
+from redisai_module.system cimport REDISAI_VERSION_MAJOR, REDISAI_VERSION_MINOR, REDISAI_VERSION_PATCH, RUSAGE_THREAD
+from redisai_module.system cimport REDISAI_GIT_SHA, RAI_LLAPI_VERSION
 
 
 cdef void add_seconds_field(RedisModuleInfoCtx *ctx, const char *name, long sec, long usec) noexcept nogil:

@@ -1,8 +1,21 @@
 # Backends load lazily: the first model of a backend builds its adapter, which imports its
 # framework. A server that never sees a TF model never imports TensorFlow.
 import importlib
+from libc.string cimport strncpy
 
 _adapters = {}
+
+# What INFO reports of each backend once it is loaded, kept in C memory so that INFO needs no GIL.
+# Written once, on the main thread, when the backend's adapter is created.
+cdef char backend_version[N_BACKENDS][64]
+cdef bint backend_version_set[N_BACKENDS]
+
+
+cdef void record_backend_version(int backend, str version):
+    cdef bytes text = version.encode("ascii", "replace")[:63]
+    strncpy(backend_version[backend], text, 63)
+    backend_version[backend][63] = 0
+    backend_version_set[backend] = True
 
 
 def backend_adapter(int backend):

@@ -5,16 +5,6 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcmp, memset
 from redisai_module.redis_api cimport *
 
-ctypedef struct DagName:
-    const char *name     # NULL: free entry
-    size_t length
-    size_t slot
-
-ctypedef struct DagNames:
-    DagName *entries
-    size_t mask
-
-
 cdef void dag_names_init(DagNames *t, size_t capacity) noexcept nogil:
     """Room for `capacity` distinct names (the table never grows)."""
     cdef size_t size = 8

@@ -10,33 +10,6 @@ from redisai_module.objects.script cimport RaiScript
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
-ctypedef struct OpNames:
-    RedisModuleString **inputs     # DAG-local names the op reads, pointers into argv
-    int ninputs
-    RedisModuleString **outputs    # names it produces
-    int noutputs
-    bint owned                     # both lists allocated by parse_scriptrun
-
-ctypedef struct DagParse:
-    Dag *dag
-    bint read_only                 # _RO: no PERSIST, no SCRIPTEXECUTE
-    bint deprecated                # DAGRUN: MODELRUN/SCRIPTRUN ops instead of the *EXECUTE ones
-    DagNames names
-    int capacity                   # of op_names and part_queues (the command's argc)
-    OpNames *op_names              # one per op
-    RunQueue **part_queues         # one per part
-    size_t next_slot
-    RedisModuleString **persist_names
-    int npersist
-    long long timeout_ms
-    bint seen_load
-    bint seen_persist
-    bint seen_routing
-    bint seen_timeout
-    int first_op                   # index of the `|>` that starts the first op, or argc
-    ErrorValue error               # why the parse failed: set before any step returns -1
-
-
 cdef void dag_parse_init(DagParse *p, int argc, bint read_only, bint deprecated) noexcept nogil:
     memset(p, 0, sizeof(DagParse))
     p.dag = dag_new(argc)

@@ -3,9 +3,7 @@
 from libc.errno cimport errno
 from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.redis_api cimport *
-
-cdef extern from "<errno.h>":
-    int ENOTSUP
+from redisai_module.system cimport ENOTSUP
 
 
 cdef int scan_user(RedisModuleCtx *ctx, RedisModuleUser **user) noexcept nogil:

@@ -2,9 +2,7 @@
 # AI.TENSORGET and, later, the TENSORGET op of DAGs.
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
-
-cdef extern from "<string.h>" nogil:
-    size_t strnlen(const char *s, size_t maxlen)
+from redisai_module.system cimport strnlen
 
 cdef enum:
     TENSOR_FMT_META = 1

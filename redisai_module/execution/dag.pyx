@@ -15,7 +15,7 @@ cdef enum DagStepState:
     DAG_PART_DONE    # nothing left for this part (or the DAG failed or timed out)
 
 
-cdef void *zalloc(size_t n) noexcept nogil:
+cdef void *dag_zalloc(size_t n) noexcept nogil:
     cdef void *p = RedisModule_Alloc(n if n else 1)
     memset(p, 0, n if n else 1)
     return p
@@ -24,13 +24,13 @@ cdef void *zalloc(size_t n) noexcept nogil:
 cdef Dag *dag_new(size_t capacity) noexcept nogil:
     """An empty DAG with room for `capacity` ops, slots and parts (the command's argc bounds
     all three); ops and parts are appended as they are parsed."""
-    cdef Dag *dag = <Dag *>zalloc(sizeof(Dag))
+    cdef Dag *dag = <Dag *>dag_zalloc(sizeof(Dag))
     pthread_mutex_init(&dag.lock, NULL)
-    dag.ops = <DagOp *>zalloc(capacity * sizeof(DagOp))
+    dag.ops = <DagOp *>dag_zalloc(capacity * sizeof(DagOp))
     dag.nslots = capacity
-    dag.slots = <RaiTensor **>zalloc(capacity * sizeof(RaiTensor *))
-    dag.slot_not_tensor = <bint *>zalloc(capacity * sizeof(bint))
-    dag.parts = <Run **>zalloc(capacity * sizeof(Run *))
+    dag.slots = <RaiTensor **>dag_zalloc(capacity * sizeof(RaiTensor *))
+    dag.slot_not_tensor = <bint *>dag_zalloc(capacity * sizeof(bint))
+    dag.parts = <Run **>dag_zalloc(capacity * sizeof(Run *))
     return dag
 
 
@@ -165,8 +165,8 @@ cdef void dag_part_finished(Run *part) noexcept nogil:
     dag.parts_left -= 1
     cdef bint last = dag.parts_left == 0
     pthread_mutex_unlock(&dag.lock)
-    if last and dag.llapi_dag != NULL:
-        llapi_dag_finished(dag)
+    if last and dag.done != NULL:
+        dag.done(dag)
     elif last:
         RedisModule_BlockedClientMeasureTimeEnd(dag.blocked_client)
         if dag.npersist > 0:

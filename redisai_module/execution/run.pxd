@@ -39,8 +39,10 @@ ctypedef struct Run:
     Dag *dag                       # set on a DAG's per-device part: its steps are the DAG's ops
     int dag_part                   #   on this device, walked in order from dag_cursor
     size_t dag_cursor
-    FinishCallback on_finish       # LLAPI runs: called on the worker instead of unblocking a client
+    FinishCallback on_finish       # LLAPI runs: the caller's callback, called by `done`
     void *on_finish_data
+    void (*done)(Run *run) noexcept nogil  # LLAPI runs: called on the worker instead of unblocking
+                                   # a client; set by the LLAPI, so execution never calls up into it
 
 cdef enum DagOpKind:
     DAG_TENSORSET
@@ -79,3 +81,4 @@ cdef struct Dag:
     bint timed_out
     RedisModuleBlockedClient *blocked_client
     void *llapi_dag                # LLAPI DAGs (no blocked client): the caller's DAG context
+    void (*done)(Dag *dag) noexcept nogil  # LLAPI DAGs: what the last part's worker calls (set by the LLAPI)

@@ -8,31 +8,7 @@ from posix.unistd cimport usleep
 from redisai_module.execution.run cimport Run
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
-
-cdef extern from "<ctype.h>" nogil:
-    int toupper(int c)
-
-cdef enum:
-    MAX_RUN_QUEUES = 256
-
-cdef extern from *:
-    """
-    static __thread int rai_worker_thread = 0;
-    static inline void rai_mark_worker_thread(void) { rai_worker_thread = 1; }
-    static inline int rai_on_worker_thread(void) { return rai_worker_thread; }
-    """
-    void rai_mark_worker_thread() nogil
-    int rai_on_worker_thread() nogil  # an LLAPI caller may run models on its own thread
-
-ctypedef struct RunQueue:
-    char *device
-    pthread_mutex_t lock
-    pthread_cond_t wakeup
-    Run *head
-    Run *tail
-    pthread_t *threads           # its workers, for their CPU time in INFO MODULES
-    int n_threads
-    int n_parked                 # workers waiting for work (under lock)
+from redisai_module.system cimport toupper
 
 # Set at shutdown, under every queue's lock: workers finish what they run and take nothing new.
 cdef bint workers_stopping = False
@@ -114,7 +90,7 @@ cdef inline bint run_expired(Run *run) noexcept nogil:
 
 cdef void finish_run(Run *run) noexcept nogil:
     if run.blocked_client == NULL:
-        llapi_run_finished(run)  # queued by another module through the LLAPI
+        run.done(run)  # queued by another module through the LLAPI
         return
     RedisModule_BlockedClientMeasureTimeEnd(run.blocked_client)  # SLOWLOG sees the run
     if run.noutputs > 0:

@@ -77,7 +77,7 @@ cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx, bint writab
     return RedisModule_GetModuleUserFromUserName(run.user)
 
 
-cdef void unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept nogil:
+cdef void script_ext_unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept nogil:
     if user != NULL:
         RedisModule_FreeModuleUser(user)
     RedisModule_ThreadSafeContextUnlock(ctx)
@@ -118,7 +118,7 @@ cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, in
             reply = RedisModule_Call(ctx, name, "!vSCE", argv + 1, <size_t>(argc - 1))
     for k in range(argc):  # under the lock: a SET may have kept a reference to its value
         RedisModule_FreeString(NULL, argv[k])
-    unlock(ctx, user)
+    script_ext_unlock(ctx, user)
     return reply
 
 
@@ -180,7 +180,7 @@ cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *er
             m = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
             RedisModule_CloseKey(key)
     RedisModule_FreeString(NULL, name)
-    unlock(ctx, user)
+    script_ext_unlock(ctx, user)
     return m
 
 

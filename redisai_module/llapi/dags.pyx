@@ -296,6 +296,7 @@ cdef int llapi_dag_run(LlapiDag *d, FinishCallback callback, void *private_data,
     else:
         d.dag, d.callback, d.private_data = dag, callback, private_data
         dag.llapi_dag = d
+        dag.done = llapi_dag_finished
         dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
         # From the first push on, the DAG may finish and the callback free it: d and dag are
         # not touched again below.

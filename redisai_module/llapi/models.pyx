@@ -201,6 +201,7 @@ cdef int queue_llapi_run(Run *run, const char *device, FinishCallback callback, 
     run_reset(run)
     run.on_finish = callback
     run.on_finish_data = private_data
+    run.done = llapi_run_finished
     run.timed_out = False
     run_queue_push(queue, run)
     return REDISMODULE_OK

@@ -1,7 +1,7 @@
 # Model life cycle in C memory: creation, names, freeing its own parts, size (the header's
 # share, references included, is runnable.pyx's). nogil throughout: the type callbacks use it
 # from BGSAVE's child and the lazy-free thread.
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 from redisai_module.objects.model cimport *
 from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free, RedisModule_MallocSize
@@ -11,14 +11,6 @@ cdef RaiModel *model_new(int backend) noexcept nogil:
     cdef RaiModel *m = <RaiModel *>runnable_new(sizeof(RaiModel), False)
     m.backend = backend
     return m
-
-
-cdef char *copy_cstring(const char *s, size_t n) noexcept nogil:
-    """A NUL-terminated copy of n bytes, in Redis memory."""
-    cdef char *out = <char *>RedisModule_Alloc(n + 1)
-    memcpy(out, s, n)
-    out[n] = 0
-    return out
 
 
 cdef char **new_name_list(size_t n) noexcept nogil:

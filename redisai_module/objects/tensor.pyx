@@ -16,14 +16,6 @@ cdef extern from *:
     int64_t rai_refcount_incr(int64_t *p) nogil
     int64_t rai_refcount_decr(int64_t *p) nogil
 
-cdef enum:
-    TENSOR_MAX_NDIM = 64  # checked before allocating: RDB and DUMP input is untrusted
-    # Tensors whose size no client sent (a TENSORSET given no data, a run's outputs) are capped
-    # where Redis caps a BLOB argument (proto-max-bulk-len's default): a shape typo or a runaway
-    # script cannot make the server copy gigabytes into its own memory.
-    TENSOR_MAX_SERVER_MADE_BYTES = 512 * 1024 * 1024
-
-
 cdef bint shape_length(int ndim, const int64_t *shape, size_t *out) noexcept nogil:
     """Product of the dimensions; False on a negative dimension or on overflow."""
     cdef size_t n = 1

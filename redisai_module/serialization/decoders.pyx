@@ -7,6 +7,7 @@ from redisai_module.objects.script cimport RaiScript
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 from redisai_module.serialization.encoding_version cimport RAI_ENCODING_VERSION
+from redisai_module.system cimport REDISAI_MODULE_VERSION
 
 cdef extern from *:
     """

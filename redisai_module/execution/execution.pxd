@@ -1,0 +1,51 @@
+# The execution room's doors: the per-device run queues and the runs and DAGs they carry (the
+# structs are in run.pxd).
+from libc.stdint cimport int64_t
+from redisai_module.execution.run cimport Run, Dag, DagOp
+from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.script cimport RaiScript
+from redisai_module.pthreads cimport *
+
+cdef enum:
+    MAX_RUN_QUEUES = 256
+
+ctypedef struct RunQueue:
+    char *device
+    pthread_mutex_t lock
+    pthread_cond_t wakeup
+    Run *head
+    Run *tail
+    pthread_t *threads           # its workers, for their CPU time in INFO MODULES
+    int n_threads
+    int n_parked                 # workers waiting for work (under lock)
+
+cdef extern from *:
+    """
+    static __thread int rai_worker_thread = 0;
+    static inline void rai_mark_worker_thread(void) { rai_worker_thread = 1; }
+    static inline int rai_on_worker_thread(void) { return rai_worker_thread; }
+    """
+    void rai_mark_worker_thread() nogil
+    int rai_on_worker_thread() nogil  # an LLAPI caller may run models on its own thread
+
+# batching.pyx
+cdef int64_t batch_rows(Run *run) noexcept nogil
+
+# dag.pyx
+cdef void dag_free(Dag *dag) noexcept nogil
+cdef Dag *dag_new(size_t capacity) noexcept nogil
+cdef const char *dag_op_error(DagOp *op) noexcept nogil
+
+# run_queue.pyx
+cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil
+cdef int n_run_queues
+cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil
+cdef RunQueue *run_queues[MAX_RUN_QUEUES]
+
+# run.pyx
+cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogil
+cdef void model_run_execute(Run *run) noexcept nogil
+cdef Run *model_run_new(RaiModel *model, size_t ninputs, size_t noutputs) noexcept nogil
+cdef void run_free(Run *run) noexcept nogil
+cdef Run *run_new(size_t ninputs, size_t noutputs) noexcept nogil
+cdef Run *script_run_new(RaiScript *script, const char *function, size_t function_len, size_t ninputs, size_t noutputs) noexcept nogil
