@@ -52,6 +52,9 @@ class RedisServer:
     def command_line(self):
         args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.dir),
                 "--logfile", str(self.logfile), "--save", "", "--appendonly", "no",
+                # A test that reads the AOF right after a reply finds the command there: with
+                # everysec, Redis postpones the write while a slow background fsync runs.
+                "--appendfsync", "always",
                 "--enable-debug-command", "yes", "--daemonize", "no"]
         if self.load_module:
             args += ["--loadmodule", str(MODULE), *map(str, self.module_args)]
