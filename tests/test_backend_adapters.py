@@ -71,7 +71,7 @@ def test_tf_adapter_identity(tf):
     assert tf.version == tf.tf.__version__
 
 
-def test_tf_generated_graph_is_upstream_graph_pb():
+def test_tf_generated_graph_is_upstream_graph_pb(tf):  # tf: the graph is built with its protobufs
     assert tf_models.tf_mul_graph() == shared_bytes("embedded/graph.pb")
 
 
