@@ -36,6 +36,11 @@ def backend_adapter(int backend):
     return adapter
 
 
+def backend_not_loaded(int backend):
+    """The run-time error of a model or script whose framework, or whose loaded handle, is missing."""
+    return RAI_ERR_BACKEND_NOT_LOADED.decode() + backend_name(backend).decode()
+
+
 def is_backend_loaded(int backend):
     return backend in _adapters
 

@@ -72,7 +72,7 @@ cdef void model_run_in_backend(Run *run) noexcept:
     release_parked()
     adapter = backend_adapter(m.backend)
     if adapter is None or m.head.handle == NULL:
-        model_run_fail(run, RAI_ERR_BACKEND_NOT_LOADED.decode() + backend_name(m.backend).decode())
+        model_run_fail(run, backend_not_loaded(m.backend))
         return
     try:
         inputs = [backend_input(run.inputs[k]) for k in range(run.ninputs)]
@@ -94,7 +94,7 @@ cdef void script_run_in_backend(Run *run) noexcept:
     adapter = backend_adapter(RAI_BACKEND_TORCH)
     try:
         if adapter is None or s.head.handle == NULL:
-            raise BackendError(RAI_ERR_BACKEND_NOT_LOADED.decode() + backend_name(RAI_BACKEND_TORCH).decode())
+            raise BackendError(backend_not_loaded(RAI_BACKEND_TORCH))
         rai_set_script_run(run)  # for the Redis calls the script makes (script_extensions.pyx)
         results = adapter.run_script(
             <object>s.head.handle, run.function.decode("utf-8", "surrogateescape"),
@@ -130,7 +130,7 @@ cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
     adapter = backend_adapter(m.backend)
     try:
         if adapter is None or m.head.handle == NULL:
-            raise BackendError(RAI_ERR_BACKEND_NOT_LOADED.decode() + backend_name(m.backend).decode())
+            raise BackendError(backend_not_loaded(m.backend))
         import numpy as np
         batched = [np.concatenate([as_numpy(backend_input(members[j].inputs[i])) for j in range(n)])
                    for i in range(members[0].ninputs)]

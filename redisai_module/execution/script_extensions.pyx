@@ -197,7 +197,7 @@ def _model_execute(key, inputs, num_outputs):
     try:
         adapter = backend_adapter(m.backend)
         if adapter is None or m.head.handle == NULL:
-            raise RuntimeError(RAI_ERR_BACKEND_NOT_LOADED.decode() + backend_name(m.backend).decode())
+            raise RuntimeError(backend_not_loaded(m.backend))
         import torch
         if m.backend != RAI_BACKEND_TORCH:
             inputs = [t.detach().contiguous().cpu() for t in inputs]
