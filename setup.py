@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent
 CYTHON_OUT = ROOT / "build" / "cython"
 GENERATED = ROOT / "build" / "generated"  # rendered templates, found through the include path
 INSTALL = ROOT / "install" / "redisai.so"
+TORCH_NATIVE = "redisai_module.backends.torch_native"
 
 LIBDIR = sysconfig.get_config_var("LIBDIR")
 PYLIB = sysconfig.get_config_var("LDLIBRARY")          # libpython3.X.so
@@ -35,13 +36,16 @@ def git_sha():
 
 
 class BuildModule(build_ext):
-    """A Redis module, not a Python extension: plain file name, copied to install/."""
+    """The Redis module (plain file name, copied to install/) and the TORCH adapter's native half
+    (a Python extension, copied next to the adapter it belongs to)."""
 
     def get_ext_filename(self, ext_name):
-        return ext_name + ".so"
+        return ext_name + ".so" if ext_name == "redisai" else super().get_ext_filename(ext_name)
 
     def run(self):
         super().run()
+        native = self.get_ext_fullpath(TORCH_NATIVE)
+        shutil.copy2(native, ROOT / "redisai_module" / "backends" / Path(native).name)
         INSTALL.parent.mkdir(exist_ok=True)
         # Copy then rename: servers that have the old file mapped keep it intact.
         staging = INSTALL.with_suffix(".so.tmp")
@@ -89,5 +93,25 @@ module = Extension(
     extra_link_args=["-Wl,--no-undefined"],
 )
 
-setup(name="redisai-module", ext_modules=[module], cmdclass={"build_ext": BuildModule},
+
+def torch_native_extension():
+    """Built against the pinned torch wheel's headers and libraries (requirements/runtime.txt),
+    the way torch's own C++ extensions are; the adapter checks the versions match at load."""
+    import torch
+    from torch.utils.cpp_extension import include_paths, library_paths
+    source = cythonize([Extension(TORCH_NATIVE, ["redisai_module/backends/torch_native.pyx"])],
+                       build_dir=str(CYTHON_OUT), compiler_directives={"language_level": 3},
+                       quiet=True)[0]
+    return Extension(
+        TORCH_NATIVE, sources=source.sources, language="c++",
+        depends=[str(p) for p in (ROOT / "redisai_module" / "backends").glob("*.hpp")] + [str(ROOT / "src" / "native_runner.h")],
+        include_dirs=include_paths() + [str(ROOT / "src"), str(ROOT / "redisai_module" / "backends")],
+        define_macros=[("_GLIBCXX_USE_CXX11_ABI", str(int(torch._C._GLIBCXX_USE_CXX11_ABI)))],
+        libraries=["torch", "torch_cpu", "c10", "torch_python"],
+        library_dirs=library_paths(), runtime_library_dirs=library_paths(),
+        extra_compile_args=["-std=c++20", "-O2", "-Wno-unused-function"],
+    )
+
+
+setup(name="redisai-module", ext_modules=[module, torch_native_extension()], cmdclass={"build_ext": BuildModule},
       script_args=sys.argv[1:] or ["build_ext"])

@@ -11,7 +11,7 @@ from redisai_module.onnx_allocator cimport RAI_OnnxAllocator_Accesses, RAI_OnnxA
 from redisai_module.redis_api cimport *
 from redisai_module.serialization.encoding_version cimport RAI_ENCODING_VERSION
 from redisai_module.system cimport REDISAI_VERSION_MAJOR, REDISAI_VERSION_MINOR, REDISAI_VERSION_PATCH, RUSAGE_THREAD
-from redisai_module.system cimport REDISAI_GIT_SHA, RAI_LLAPI_VERSION
+from redisai_module.system cimport REDISAI_GIT_SHA, RAI_LLAPI_VERSION, tolower
 
 
 cdef void add_seconds_field(RedisModuleInfoCtx *ctx, const char *name, long sec, long usec) noexcept nogil:
@@ -73,6 +73,25 @@ cdef void add_backends_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
                 add_allocator_fields(ctx)
 
 
+cdef void add_worker_gil_fields(RedisModuleInfoCtx *ctx) noexcept nogil:
+    """Per backend (lower-cased) and for scripts: <kind>_runs and <kind>_gil_held_us, cumulative."""
+    cdef char field[64]
+    cdef char name[16]
+    cdef int kind, i
+    cdef const char *kind_name
+    for kind in range(N_WORKER_KINDS):
+        kind_name = "script"
+        if kind != WORKER_KIND_SCRIPT:
+            kind_name = backend_table[kind].name
+        snprintf(name, sizeof(name), "%s", kind_name)
+        for i in range(sizeof(name)):
+            name[i] = tolower(name[i])
+        snprintf(field, sizeof(field), "%s_runs", name)
+        RedisModule_InfoAddFieldLongLong(ctx, field, worker_runs[kind])
+        snprintf(field, sizeof(field), "%s_gil_held_us", name)
+        RedisModule_InfoAddFieldLongLong(ctx, field, worker_gil_held_us[kind])
+
+
 cdef public void RAI_Info_Modules(RedisModuleInfoCtx *ctx, int for_crash_report) noexcept nogil:
     cdef char version[32]
     snprintf(version, sizeof(version), "%d.%d.%d",
@@ -101,3 +120,6 @@ cdef public void RAI_Info_Modules(RedisModuleInfoCtx *ctx, int for_crash_report)
     # The INFO callback runs on Redis's main thread, so this thread's usage is the main thread's.
     add_rusage_fields(ctx, RUSAGE_THREAD, "main_thread_used_cpu_sys", "main_thread_used_cpu_user")
     add_worker_cpu_fields(ctx)
+
+    RedisModule_InfoAddSection(ctx, "workers")
+    add_worker_gil_fields(ctx)

@@ -27,6 +27,7 @@ cdef extern from "<dlfcn.h>" nogil:
 
 cdef extern from "<ctype.h>" nogil:
     int toupper(int c)
+    int tolower(int c)
 
 cdef extern from "<string.h>" nogil:
     size_t strnlen(const char *s, size_t maxlen)

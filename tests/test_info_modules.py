@@ -9,7 +9,8 @@ import pytest
 from models import onnx_add_model, torch_add_model
 from redis_server import ROOT, running_server
 
-SECTIONS = ["ai_versions", "ai_git", "ai_load_time_configs", "ai_backends_info", "ai_cpu"]
+SECTIONS = ["ai_versions", "ai_git", "ai_load_time_configs", "ai_backends_info", "ai_cpu",
+            "ai_workers"]
 SECONDS = re.compile(r"^\d+\.\d{6}$")
 
 

@@ -11,13 +11,15 @@ An adapter is a class built as Adapter(host), where host is what the core lends 
                      others are in the table redisai_module/errors.py, which adapters import
     host.TensorView, host.is_string_array    the stored-tensor view inputs arrive as; STRING arrays
     host.onnx_allocator                      the module's allocator for ONNX sessions on CPU
-    host.torch_script_ops(torch)             the ops scripts call back into Redis with
+    host.script_hooks    what TorchScript's script ops call back into the core with (a capsule)
 and that offers:
     name, version    the backend's name and the framework version INFO shows ("NA": none)
     create(blob: bytes, device: str, inputs: list[str], outputs: list[str])
         -> (handle, input_names, output_names)       raises on a bad model or device
     run(handle, inputs: list) -> list                one array per output (None: not a tensor)
-TORCH also compiles and runs scripts (compile_script, run_script).
+    native_runner(handle) -> capsule, optional       what workers call instead of run, with no GIL
+                                                     (src/native_runner.h)
+TORCH also compiles scripts (compile_script), and runs models and scripts only natively.
 Inputs reach the framework zero-copy through DLPack, read-only (torch, which has no read-only
 tensors, gets private copies); outputs are copied into Redis memory by the core.
 """

@@ -64,4 +64,4 @@ ADAPTER_HOST = SimpleNamespace(
     TensorView=TensorView,
     is_string_array=lambda value: is_string_array(value),
     onnx_allocator=_OnnxAllocator(),
-    torch_script_ops=None)  # torch_script_ops(torch) -> (libraries to keep, name resolver)
+    script_hooks=None)  # a RaiScriptHooks capsule, set by execution/script_extensions.pyx

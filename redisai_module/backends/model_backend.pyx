@@ -1,5 +1,7 @@
 # Loading a model's blob into its backend (the one step of a model's life that needs Python).
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.ref cimport Py_INCREF
+from redisai_module.native_runner cimport RaiNativeRunner, RAI_NATIVE_RUNNER_CAPSULE
 from redisai_module.objects.model cimport RaiModel
 
 
@@ -36,5 +38,15 @@ cdef object model_attach_handle(RaiModel *m):
         m.outputs = name_list_from(outputs, &m.noutputs)
     Py_INCREF(handle)
     m.head.handle = <void *>handle
+    m.head.native = native_runner_of(adapter, handle)
     return None
+
+
+cdef const RaiNativeRunner *native_runner_of(adapter, handle) except? NULL:
+    """The runner workers call with no GIL, when the adapter gives one (the handle owns it)."""
+    give = getattr(adapter, "native_runner", None)
+    capsule = give(handle) if give is not None else None
+    if capsule is None:
+        return NULL
+    return <const RaiNativeRunner *>PyCapsule_GetPointer(capsule, RAI_NATIVE_RUNNER_CAPSULE)
 

@@ -29,7 +29,8 @@ def backend_adapter(int backend):
         factory = getattr(importlib.import_module(row.adapter_module.decode()), row.adapter_class.decode())
         try:
             adapter = factory(ADAPTER_HOST)
-        except ImportError:
+        except ImportError as e:
+            log_warning(f"{backend_name(backend).decode()} backend unavailable: {one_line(e)}")
             return None
         _adapters[backend] = adapter
         record_backend_version(backend, adapter.version)

@@ -17,5 +17,6 @@ cdef object script_attach_handle(RaiScript *s):
         return str(e) or RAI_ERR_GENERIC.decode()  # whole: the LLAPI's RedisAI_GetError shows it so
     Py_INCREF(handle)
     s.head.handle = <void *>handle
+    s.head.native = native_runner_of(adapter, handle)
     return None
 

@@ -11,17 +11,25 @@ class TorchBackend:
 
     def __init__(self, host):
         import torch  # 1-1.6 s: only when the first TORCH model arrives
+        from redisai_module.backends import torch_native  # the run path (torch_native.pyx)
+        if torch.__version__.split("+")[0] != torch_native.BUILT_AGAINST:
+            raise ImportError(f"the module was built against torch {torch_native.BUILT_AGAINST} but "
+                              f"torch {torch.__version__} is installed: rebuild it (opt/setup.sh)")
         self.torch = torch
-        self.TensorView = host.TensorView
-        self.is_string_array = host.is_string_array
+        self.native = torch_native
         config = host.config
         # Process-wide torch settings: set once, before any parallel work starts.
         if config.intra_op_parallelism:
             torch.set_num_threads(config.intra_op_parallelism)
         if config.inter_op_parallelism:
             torch.set_num_interop_threads(config.inter_op_parallelism)
-        # redis.execute, redis.asList, redisAI.model_execute: the core's (execution/script_extensions.pyx)
-        self._script_ops, self._script_names = host.torch_script_ops(torch)
+        # redis.execute, redis.asList, redisAI.model_execute: C++ kernels (torch_script_ops.hpp)
+        # calling back into the core (execution/script_extensions.pyx)
+        torch_native.attach_script_hooks(host.script_hooks)
+        # Names in script sources resolve to torch, redis and redisAI, in any case (docs/BEHAVIOUR.md
+        # §9.1); there is no Python frame to look into here.
+        names = {"torch": torch, "redis": torch.ops.redis, "redisai": torch.ops.redisAI}
+        self._script_names = lambda name: names.get(name.lower())
 
     def _device(self, device):
         kind, index = parse_device(device)
@@ -52,23 +60,17 @@ class TorchBackend:
         module.eval()
         schema = module.forward.schema
         input_names = [arg.name for arg in schema.arguments[1:]]  # self excluded
-        return (module, dev), input_names, [""] * self._output_count(schema)
+        handle = (module, dev, self.native.model_runner(module, dev))
+        return handle, input_names, [""] * self._output_count(schema)
 
-    def _private(self, x, dev):
-        """A tensor torch may write into: stored data (a TensorView) is always copied, to the
-        device or by a clone, so a model or script that writes into its inputs in place never
-        changes a stored value (or a DAG's tensor). Other inputs (batches) are already private."""
-        t = self.torch.from_dlpack(x)
-        if dev != "cpu":
-            return t.to(dev)
-        return t.clone() if isinstance(x, self.TensorView) else t
+    def native_runner(self, handle):
+        """What workers run the model or script through, with no GIL (the handle keeps it)."""
+        return handle[2]
 
     def compile_script(self, source, device, entry_points):
         """A TorchScript compilation unit; each entry point must take
         (tensors: List[Tensor], keys: List[str], args: List[str]) (docs/COMMANDS.md §6.1)."""
         dev = self._device(device)
-        # Names resolve explicitly to torch, redis and redisAI (docs/BEHAVIOUR.md §9.1); there is no
-        # Python frame to look into here.
         if not is_utf8(source):
             raise BackendError(errors.SCRIPT_SOURCE_UTF8)
         unit = self.torch._C.CompilationUnit()
@@ -88,74 +90,4 @@ class TorchBackend:
             if [str(p.type) for p in params] != ["List[Tensor]", "List[str]", "List[str]"]:
                 raise BackendError(f"Wrong inputs type in function {name}. Expected signature similar to: "
                                    f"def {name}(tensors: List[Tensor], keys: List[str], args: List[str])")
-        return unit, dev
-
-    def _legacy_arguments(self, function, name, tensors):
-        """Parameters filled left to right: Tensor takes the next input, List[Tensor] takes all
-        the remaining ones; surplus inputs are ignored (docs/BEHAVIOUR.md §9.3)."""
-        params = function.schema.arguments
-        if len(params) > len(tensors):
-            raise BackendError(f"Wrong number of inputs provided to function: {name}")
-        arguments, taken = [], 0
-        for param in params:
-            kind = str(param.type)
-            if kind == "Tensor":
-                arguments.append(tensors[taken])
-                taken += 1
-            elif kind == "List[Tensor]":
-                arguments.append(tensors[taken:])
-                break
-            else:
-                raise BackendError(f"Unsupported input type in function definition: {name}")
-        return arguments
-
-    def _script_outputs(self, result, name, noutputs):
-        """A Tensor, or a list/tuple of Tensors, checked against the OUTPUTS count (§9.4)."""
-        torch = self.torch
-        if noutputs == 0:
-            return []
-        values = [result] if isinstance(result, torch.Tensor) else result
-        if not isinstance(values, (list, tuple)) or not all(isinstance(v, torch.Tensor) for v in values):
-            raise BackendError(f"Function returned non-tensor values{name}")
-        if len(values) != noutputs:
-            raise BackendError(f"Function returned unexpected number of outputs - {name}")
-        return [v.contiguous().cpu() for v in values]
-
-    def _torch_inputs(self, inputs, dev):
-        """Private torch tensors on `dev`; STRING tensors (numpy object arrays) have no torch form."""
-        if any(self.is_string_array(view) for view in inputs):
-            raise BackendError(errors.TORCH_STRING_INPUT)
-        return [self._private(x, dev) for x in inputs]
-
-    def run_script(self, handle, name, inputs, keys, args, entry_points, noutputs):
-        unit, dev = handle
-        torch = self.torch
-        function = unit.find_function(name) if is_utf8(name) else None
-        if function is None:
-            raise BackendError(f"Function does not exist: {name}")
-        if not all(is_utf8(text) for text in keys + args):
-            raise BackendError(errors.SCRIPT_KEYS_ARGS_UTF8)
-        tensors = self._torch_inputs(inputs, dev)
-        with torch.inference_mode():
-            if name in entry_points:
-                result = function(tensors, keys, args)
-            else:
-                result = function(*self._legacy_arguments(function, name, tensors))
-        return self._script_outputs(result, name, noutputs)
-
-    def run(self, handle, inputs):
-        module, dev = handle
-        torch = self.torch
-        with torch.inference_mode():
-            args = self._torch_inputs(inputs, dev)
-            result = module(*args)
-        if isinstance(result, torch.Tensor):
-            result = (result,)
-        outputs = []
-        for value in result:
-            if not isinstance(value, torch.Tensor):
-                raise BackendError("Model did not return tensors")
-            if value.device.type != "cpu" or not value.is_contiguous():
-                value = value.contiguous().cpu()
-            outputs.append(value)
-        return outputs
+        return unit, dev, self.native.script_runner(unit, dev)

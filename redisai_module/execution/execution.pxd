@@ -42,6 +42,13 @@ cdef int n_run_queues
 cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil
 cdef RunQueue *run_queues[MAX_RUN_QUEUES]
 
+# worker_stats.pyx
+cdef enum:
+    WORKER_KIND_SCRIPT = N_BACKENDS  # after the backend codes
+    N_WORKER_KINDS = N_BACKENDS + 1
+cdef int64_t worker_runs[N_WORKER_KINDS]
+cdef int64_t worker_gil_held_us[N_WORKER_KINDS]
+
 # run.pyx
 cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogil
 cdef void model_run_execute(Run *run) noexcept nogil

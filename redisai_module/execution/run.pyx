@@ -86,38 +86,28 @@ cdef void model_run_in_backend(Run *run) noexcept:
         model_run_fail(run, e)
 
 
-cdef void script_run_in_backend(Run *run) noexcept:
-    """Call the script function with the calling convention its kind asks for (docs/BEHAVIOUR.md §9)."""
-    cdef RaiScript *s = run.script
-    cdef size_t k
-    release_parked()
-    adapter = backend_adapter(RAI_BACKEND_TORCH)
-    try:
-        if adapter is None or s.head.handle == NULL:
-            raise BackendError(backend_not_loaded(RAI_BACKEND_TORCH))
-        rai_set_script_run(run)  # for the Redis calls the script makes (script_extensions.pyx)
-        results = adapter.run_script(
-            <object>s.head.handle, run.function.decode("utf-8", "surrogateescape"),
-            [backend_input(run.inputs[k]) for k in range(run.ninputs)],
-            names_of(run.keys, run.nkeys), names_of(run.args, run.nargs),
-            names_of(s.entry_points, s.nentry_points), run.noutputs)
-        for k in range(run.noutputs):
-            run.outputs[k] = tensor_from_output(results[k])
-    except BaseException as e:
-        model_run_fail(run, without_kernel_frames(e))
-    finally:
-        rai_set_script_run(NULL)
-
-
 cdef void model_run_execute(Run *run) noexcept nogil:
-    """On a worker: run one request (the GIL is taken only around the backend call)."""
+    """On a worker: run one request, natively when its backend gave a runner (no GIL), else
+    holding the GIL around the adapter call."""
     cdef int64_t started = monotonic_us()
-    with gil:
-        if run.script != NULL:
-            script_run_in_backend(run)
+    cdef int kind = worker_kind(run)
+    cdef int64_t held = 0
+    if run.script != NULL:
+        held = release_parked_if_any()
+        if run.script.head.native == NULL:
+            run_fail_not_loaded(run, RAI_BACKEND_TORCH)
         else:
+            native_script_run(run)
+    elif run.model.head.native != NULL:
+        held = release_parked_if_any()
+        native_model_run(&run, 1, 0)
+    else:
+        with gil:
+            held = monotonic_us()
             model_run_in_backend(run)
+            held = monotonic_us() - held
     run.duration_us = monotonic_us() - started
+    worker_stats_count(kind, held)
 
 
 cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
@@ -158,9 +148,17 @@ cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
 cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogil:
     """Each member is charged the whole batch's duration (docs/BEHAVIOUR.md §4.7)."""
     cdef int64_t started = monotonic_us()
+    cdef int64_t held = 0
     cdef int j
-    with gil:
-        model_batch_in_backend(members, n, total)
+    if members[0].model.head.native != NULL:
+        held = release_parked_if_any()
+        native_model_run(members, n, total)
+    else:
+        with gil:
+            held = monotonic_us()
+            model_batch_in_backend(members, n, total)
+            held = monotonic_us() - held
+    worker_stats_count(worker_kind(members[0]), held)
     cdef int64_t duration = monotonic_us() - started
     for j in range(n):
         members[j].duration_us = duration

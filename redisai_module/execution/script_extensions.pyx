@@ -1,12 +1,17 @@
 # What TorchScript scripts can call besides torch (docs/BEHAVIOUR.md §9.7): redis.execute,
-# redis.asList and redisAI.model_execute, as custom torch ops with Python kernels. They run on
-# the worker thread that runs the script, as the client that sent the command: every Redis call
-# passes that user's ACL check. The GIL is released before Redis's lock is taken (the main
-# thread may hold Redis's lock while it waits for the GIL), and never held under it.
+# redis.asList and redisAI.model_execute, C++ kernels of custom torch ops
+# (backends/torch_script_ops.hpp) that call the hooks here (src/native_runner.h). They run on the
+# worker that runs the script, with no GIL, as the client that sent the command: every Redis call
+# passes that user's ACL check.
+from cpython.pycapsule cimport PyCapsule_New
 from libc.errno cimport errno, EACCES, ESPIPE
-from libc.string cimport strerror
+from libc.stdio cimport snprintf
+from libc.stdlib cimport malloc
+from libc.string cimport strerror, strlen, memcpy
 from posix.unistd cimport usleep
+from redisai_module.dlpack cimport DLTensor, kDLString
 from redisai_module.execution.run cimport Run
+from redisai_module.native_runner cimport RaiScriptHooks, RAI_SCRIPT_HOOKS_CAPSULE
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.redis_api cimport *
 
@@ -19,43 +24,24 @@ cdef extern from *:
     void rai_set_script_run(void *run) nogil
     void *rai_get_script_run() nogil
 
-REDIS_ERROR_PREFIX = "Redis command returned an error: "
 cdef enum:
     PAUSE_POLL_US = 10000  # how often a script's call waiting out a client pause looks again
 
 
-def register_script_extensions(torch):
-    """Define the ops once per process; the returned libraries must stay referenced."""
-    # torch.library.Library reads its caller's Python frame, and Cython code has none: the two
-    # constructors run as a line of exec'd Python.
-    made = {"Library": torch.library.Library}
-    exec("redis_ops, ai_ops = Library('redis', 'DEF'), Library('redisAI', 'DEF')", made)
-    redis_ops, ai_ops = made["redis_ops"], made["ai_ops"]
-    # CONSERVATIVE: the ops have side effects, TorchScript must neither drop nor reorder them.
-    redis_ops.define("execute(str cmd, str[] args) -> Any", alias_analysis="CONSERVATIVE")
-    redis_ops.define("asList(Any v) -> Any[]", alias_analysis="CONSERVATIVE")
-    redis_ops.impl("execute", _redis_execute, "CompositeExplicitAutograd")
-    redis_ops.impl("asList", _redis_as_list, "CompositeExplicitAutograd")
-    ai_ops.define("model_execute(str key, Tensor[] inputs, int num_outputs) -> Tensor[]",
-                  alias_analysis="CONSERVATIVE")
-    ai_ops.impl("model_execute", _model_execute, "CompositeExplicitAutograd")
-    return redis_ops, ai_ops
+cdef char *malloc_text(const char *text) noexcept nogil:
+    """Errors for the C++ side, which frees them with free()."""
+    cdef size_t n = strlen(text)
+    cdef char *out = <char *>malloc(n + 1)
+    memcpy(out, text, n + 1)
+    return out
 
 
-def script_names(torch):
-    """Name resolution for script sources: torch, redis, redisAI, in any case."""
-    names = {"torch": torch, "redis": torch.ops.redis, "redisai": torch.ops.redisAI}
-    return lambda name: names.get(name.lower())
-
-
-# What the TORCH adapter compiles scripts with (backends/adapter_host.pyx).
-ADAPTER_HOST.torch_script_ops = lambda torch: (register_script_extensions(torch), script_names(torch))
-
-
-cdef Run *current_script_run() except NULL:
+cdef Run *current_script_run(char **error) noexcept nogil:
+    """The run whose script calls, or NULL with *error set (an LLAPI run has no client to act as)."""
     cdef Run *run = <Run *>rai_get_script_run()
     if run == NULL or run.blocked_client == NULL or run.user == NULL:
-        raise RuntimeError("redis and redisAI calls are only available while a script runs on a RedisAI queue")
+        error[0] = malloc_text(RAI_ERR_SCRIPT_CALL_OUTSIDE_RUN)
+        return NULL
     return run
 
 
@@ -122,50 +108,6 @@ cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, in
     return reply
 
 
-cdef object reply_to_python(RedisModuleCallReply *reply):
-    """null → None, string → str, integer → int, array → tuple (heterogeneous, recursively;
-    redis.asList makes it a list); an error reply raises."""
-    cdef size_t n, k
-    cdef const char *s
-    cdef int kind = RedisModule_CallReplyType(reply)
-    if kind == REDISMODULE_REPLY_INTEGER:
-        return RedisModule_CallReplyInteger(reply)
-    if kind == REDISMODULE_REPLY_ARRAY:
-        return tuple(reply_to_python(RedisModule_CallReplyArrayElement(reply, k))
-                     for k in range(RedisModule_CallReplyLength(reply)))
-    if kind == REDISMODULE_REPLY_STRING or kind == REDISMODULE_REPLY_ERROR:
-        s = RedisModule_CallReplyStringPtr(reply, &n)
-        text = s[:n].decode("utf-8", "replace")
-        if kind == REDISMODULE_REPLY_ERROR:
-            raise RuntimeError(REDIS_ERROR_PREFIX + text)
-        return text
-    return None
-
-
-def _redis_execute(cmd, args):
-    cdef Run *run = current_script_run()
-    words = [w.encode("utf-8") for w in [cmd, *args]]
-    cdef int argc = len(words), k, error = 0
-    cdef RedisModuleString **argv = <RedisModuleString **>RedisModule_Alloc(argc * sizeof(RedisModuleString *))
-    for k in range(argc):
-        argv[k] = RedisModule_CreateString(NULL, <const char *>words[k], len(words[k]))
-    with nogil:
-        reply = call_as_caller(run, argv, argc, &error)
-    RedisModule_Free(argv)
-    if reply == NULL:
-        raise RuntimeError(REDIS_ERROR_PREFIX + strerror(error).decode())
-    try:
-        return reply_to_python(reply)
-    finally:
-        RedisModule_FreeCallReply(reply)
-
-
-def _redis_as_list(value):
-    if not isinstance(value, (list, tuple)):
-        raise RuntimeError("redis.asList expects a list reply")
-    return list(value)
-
-
 cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *err) noexcept nogil:
     """A reference to the model stored at `name`, if the caller may read that key."""
     cdef RedisModuleCtx *ctx
@@ -184,29 +126,98 @@ cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *er
     return m
 
 
-def _model_execute(key, inputs, num_outputs):
-    """Synchronous, on this worker: no queue, no batching, no statistics (docs/BEHAVIOUR.md §9.7)."""
-    cdef Run *run = current_script_run()
+cdef void *hook_redis_call(const char *const *argv, const size_t *lens, int argc, char **error) noexcept nogil:
+    cdef Run *run = current_script_run(error)
+    cdef char text[256]
+    cdef int k, failure = 0
+    if run == NULL:
+        return NULL
+    cdef RedisModuleString **words = <RedisModuleString **>RedisModule_Alloc(argc * sizeof(RedisModuleString *))
+    for k in range(argc):
+        words[k] = RedisModule_CreateString(NULL, argv[k], lens[k])
+    cdef RedisModuleCallReply *reply = call_as_caller(run, words, argc, &failure)
+    RedisModule_Free(words)
+    if reply == NULL:
+        snprintf(text, sizeof(text), "%s%s", RAI_ERR_SCRIPT_REDIS_ERROR, strerror(failure))
+        error[0] = malloc_text(text)
+    return reply
+
+
+cdef int hook_reply_type(void *reply) noexcept nogil:
+    return RedisModule_CallReplyType(<RedisModuleCallReply *>reply)
+
+
+cdef long long hook_reply_integer(void *reply) noexcept nogil:
+    return RedisModule_CallReplyInteger(<RedisModuleCallReply *>reply)
+
+
+cdef const char *hook_reply_string(void *reply, size_t *n) noexcept nogil:
+    return RedisModule_CallReplyStringPtr(<RedisModuleCallReply *>reply, n)
+
+
+cdef size_t hook_reply_length(void *reply) noexcept nogil:
+    return RedisModule_CallReplyLength(<RedisModuleCallReply *>reply)
+
+
+cdef void *hook_reply_element(void *reply, size_t index) noexcept nogil:
+    return RedisModule_CallReplyArrayElement(<RedisModuleCallReply *>reply, index)
+
+
+cdef void hook_reply_free(void *reply) noexcept nogil:
+    RedisModule_FreeCallReply(<RedisModuleCallReply *>reply)
+
+
+cdef const char *nested_run_error(Run *nested, size_t noutputs) noexcept nogil:
+    """Why the nested run's outputs cannot go back to the script, or NULL."""
+    cdef size_t k
+    if nested.error != NULL:
+        return nested.error
+    for k in range(noutputs):
+        if nested.outputs[k] == NULL or nested.outputs[k].dl.dtype.code == kDLString:
+            return RAI_ERR_MODEL_EXECUTE_NOT_A_TENSOR
+    return NULL
+
+
+cdef int hook_model_execute(const char *key, size_t key_len, const void *const *inputs, size_t ninputs,
+                            size_t noutputs, void **outputs, char **error) noexcept nogil:
+    """Synchronous, on this worker: no queue, no batching, no statistics (docs/BEHAVIOUR.md §9.7).
+    The model runs as a run of its own (natively, or through its adapter)."""
+    cdef Run *run = current_script_run(error)
     cdef ErrorValue err
-    encoded = key.encode("utf-8")
-    cdef RedisModuleString *name = RedisModule_CreateString(NULL, <const char *>encoded, len(encoded))
-    with nogil:
-        m = model_as_caller(run, name, &err)
+    cdef size_t i, k
+    if run == NULL:
+        return -1
+    cdef RaiModel *m = model_as_caller(run, RedisModule_CreateString(NULL, key, key_len), &err)
     if m == NULL:
-        raise RuntimeError(err.text.decode())
-    try:
-        adapter = backend_adapter(m.backend)
-        if adapter is None or m.head.handle == NULL:
-            raise RuntimeError(backend_not_loaded(m.backend))
-        import torch
-        if m.backend != RAI_BACKEND_TORCH:
-            inputs = [t.detach().contiguous().cpu() for t in inputs]
-        results = adapter.run(<object>m.head.handle, [t.contiguous() for t in inputs])
-        if len(results) < num_outputs:
-            raise RuntimeError(RAI_ERR_OUTPUT_COUNT_MISMATCH.decode())
-        if any(r is None or is_string_array(r) for r in results[:num_outputs]):
-            raise RuntimeError(RAI_ERR_MODEL_EXECUTE_NOT_A_TENSOR.decode())
-        return [r if isinstance(r, torch.Tensor) else torch.from_numpy(as_numpy(r))
-                for r in results[:num_outputs]]
-    finally:
-        model_decref(m)
+        error[0] = malloc_text(err.text)
+        return -1
+    cdef Run *nested = model_run_new(m, ninputs, noutputs)
+    model_decref(m)
+    for i in range(ninputs):
+        nested.inputs[i] = tensor_copy_of(<const DLTensor *>inputs[i], 0, -1, &err)
+        if nested.inputs[i] == NULL:
+            error[0] = malloc_text(err.text)
+            run_free(nested)
+            return -1
+    model_run_execute(nested)
+    cdef const char *failure = nested_run_error(nested, noutputs)
+    if failure != NULL:
+        error[0] = malloc_text(failure)
+    else:
+        for k in range(noutputs):
+            outputs[k] = tensor_to_managed(nested.outputs[k])
+    run_free(nested)
+    return -1 if failure != NULL else 0
+
+
+cdef RaiScriptHooks script_hooks
+script_hooks.redis_error_prefix = RAI_ERR_SCRIPT_REDIS_ERROR
+script_hooks.redis_call = hook_redis_call
+script_hooks.reply_type = hook_reply_type
+script_hooks.reply_integer = hook_reply_integer
+script_hooks.reply_string = hook_reply_string
+script_hooks.reply_length = hook_reply_length
+script_hooks.reply_element = hook_reply_element
+script_hooks.reply_free = hook_reply_free
+script_hooks.model_execute = hook_model_execute
+ADAPTER_HOST.script_hooks = PyCapsule_New(&script_hooks, RAI_SCRIPT_HOOKS_CAPSULE, NULL)

@@ -14,6 +14,7 @@ cdef extern from *:
         int batches;                   /* AI.MODELSET accepts BATCHSIZE */
         int batch_skips_scalars;       /* a batch's 0-d outputs stay out of the split (docs/BEHAVIOUR.md §4.6) */
         const char *batch_size_error;  /* a batch's output whose dim 0 is not the batch's rows */
+        const char *string_inputs_error; /* STRING inputs are refused with this, before the run */
         int llapi_runs_anywhere;       /* the LLAPI may run it on the caller's thread (ONNX's timeout
                                         * watches RedisAI's workers only) */
         /* The adapter, built on first use as <module>.<class>(host) (backends/registry.pyx): a
@@ -38,6 +39,7 @@ cdef extern from *:
         [2] = {  /* RAI_BACKEND_TORCH */
             .name = "TORCH", .library = "redisai_torch.so", .version_field = "Torch_version",
             .batches = 1, .batch_size_error = RAI_ERR_BATCH_SIZE, .llapi_runs_anywhere = 1,
+            .string_inputs_error = RAI_ERR_TORCH_STRING_INPUT,
             .adapter_module = "redisai_module.backends.torch_backend", .adapter_class = "TorchBackend"},
         [3] = {  /* RAI_BACKEND_ONNX */
             .name = "ONNX", .library = "redisai_onnxruntime.so", .version_field = "onnxruntime_version",
@@ -54,6 +56,7 @@ cdef extern from *:
         bint batches
         bint batch_skips_scalars
         const char *batch_size_error
+        const char *string_inputs_error
         bint llapi_runs_anywhere
         const char *adapter_module
         const char *adapter_class

@@ -31,6 +31,11 @@ cdef void release_later(void *obj) noexcept nogil:
     pthread_mutex_unlock(&_parked_lock)
 
 
+cdef bint parked_pending() noexcept nogil:
+    """Whether anything waits to be released: a hint, read without the lock."""
+    return _parked != NULL
+
+
 cdef void release_parked() noexcept:
     """Drop the parked objects; the caller holds the GIL."""
     global _parked

@@ -1,7 +1,7 @@
 # The objects room's doors: what keys hold (tensors, models, scripts, their shared header, run
 # statistics, the backend and dtype tables) and the calls other rooms may make on them.
 from libc.stdint cimport int64_t, uint8_t
-from redisai_module.dlpack cimport DLDataType
+from redisai_module.dlpack cimport DLDataType, DLManagedTensor, DLTensor
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.objects.runnable cimport RaiRunnable
@@ -69,6 +69,7 @@ cdef RedisModuleKey *open_value_key(RedisModuleCtx *ctx, RedisModuleString *name
                                     int mode, int empty_code, ErrorValue *err) noexcept nogil
 
 # deferred_release.pyx
+cdef bint parked_pending() noexcept nogil
 cdef void release_parked() noexcept
 
 # run_stats.pyx
@@ -91,7 +92,9 @@ cdef size_t script_memory(RaiScript *s) noexcept nogil
 cdef RaiScript *script_new() noexcept nogil
 
 # tensor_dlpack.pyx
+cdef RaiTensor *tensor_copy_of(const DLTensor *dl, int64_t first_row, int64_t rows, ErrorValue *err) noexcept nogil
 cdef RaiTensor *tensor_from_dlpack(object array) except NULL
+cdef DLManagedTensor *tensor_to_managed(RaiTensor *t) noexcept nogil
 
 # Python-level doors (a .pxd cannot declare def functions or Python objects):
 # python doors: TensorView

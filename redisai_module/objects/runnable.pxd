@@ -3,6 +3,7 @@
 # RaiModel and RaiScript, so code that does not care which one it holds takes a RaiRunnable *
 # (&m.head, &s.head) and reads the rest of the value only through the kind-specific functions.
 from libc.stdint cimport int64_t
+from redisai_module.native_runner cimport RaiNativeRunner
 from redisai_module.objects.run_stats cimport RunStats
 
 ctypedef struct RaiRunnable:
@@ -13,4 +14,6 @@ ctypedef struct RaiRunnable:
     size_t tag_len
     void *handle         # PyObject*: the backend's loaded model or compiled script, one owned
                          # reference; released through deferred_release
+    const RaiNativeRunner *native  # what workers call with no GIL, when the adapter gave one;
+                         # owned by the handle, so valid while the handle is
     RunStats *stats      # AI.INFO counters, owned; NULL until the value is stored under a key

@@ -21,6 +21,15 @@ cdef void _managed_versioned_deleter(DLManagedTensorVersioned *m) noexcept nogil
     RedisModule_Free(m)
 
 
+cdef DLManagedTensor *tensor_to_managed(RaiTensor *t) noexcept nogil:
+    """A DLPack handle on the tensor's own memory, holding one reference until its deleter runs."""
+    cdef DLManagedTensor *m = <DLManagedTensor *>RedisModule_Alloc(sizeof(DLManagedTensor))
+    m.manager_ctx = tensor_incref(t)
+    m.deleter = _managed_deleter
+    m.dl_tensor = t.dl
+    return m
+
+
 cdef void _capsule_destructor(object capsule) noexcept:
     """Runs when a capsule dies; only an unconsumed one still owns its tensor reference."""
     cdef DLManagedTensor *m
@@ -64,7 +73,6 @@ cdef class TensorView:
             raise BufferError("RedisAI tensors live in CPU memory")
         if self.t.dl.dtype.code == kDLString:
             raise BufferError("STRING tensors have no DLPack representation")
-        cdef DLManagedTensor *m
         cdef DLManagedTensorVersioned *mv
         if max_version is not None and max_version[0] >= DLPACK_MAJOR_VERSION:
             mv = <DLManagedTensorVersioned *>RedisModule_Alloc(sizeof(DLManagedTensorVersioned))
@@ -75,11 +83,7 @@ cdef class TensorView:
             mv.flags = DLPACK_FLAG_BITMASK_READ_ONLY  # stored tensors are immutable
             mv.dl_tensor = self.t.dl
             return PyCapsule_New(mv, b"dltensor_versioned", _capsule_destructor)
-        m = <DLManagedTensor *>RedisModule_Alloc(sizeof(DLManagedTensor))
-        m.manager_ctx = tensor_incref(self.t)
-        m.deleter = _managed_deleter
-        m.dl_tensor = self.t.dl
-        return PyCapsule_New(m, b"dltensor", _capsule_destructor)
+        return PyCapsule_New(tensor_to_managed(self.t), b"dltensor", _capsule_destructor)
 
 
 cdef bint _is_compact(const DLTensor *dl) noexcept nogil:
@@ -97,31 +101,53 @@ cdef bint _is_compact(const DLTensor *dl) noexcept nogil:
     return True
 
 
+cdef RaiTensor *tensor_copy_of(const DLTensor *dl, int64_t first_row, int64_t rows, ErrorValue *err) noexcept nogil:
+    """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack tensor, or of `rows`
+    of its dim-0 rows from `first_row` (rows < 0: all of it); tensors over the cap (a run's
+    outputs) are refused before anything is copied. NULL with `err` set."""
+    if dl.device.device_type != kDLCPU:
+        error_set(err, E_OUTPUT_NOT_CPU)
+        return NULL
+    if not dtype_is_supported(dl.dtype) or dl.dtype.code == kDLString:
+        error_set(err, E_OUTPUT_DTYPE)
+        return NULL
+    if not _is_compact(dl):
+        error_set(err, E_OUTPUT_NOT_CONTIGUOUS)
+        return NULL
+    cdef int64_t shape[TENSOR_MAX_NDIM]
+    cdef size_t length
+    if dl.ndim > TENSOR_MAX_NDIM:
+        error_set(err, E_TOO_MANY_DIMS)
+        return NULL
+    memcpy(shape, dl.shape, dl.ndim * sizeof(int64_t))
+    if rows >= 0:
+        shape[0] = rows
+    if not shape_length(dl.ndim, shape, &length):
+        error_set(err, E_OUTPUT_SHAPE)
+        return NULL
+    cdef size_t nbytes = length * dtype_size(dl.dtype)
+    cdef RaiTensor *t = NULL
+    if nbytes <= TENSOR_MAX_SERVER_MADE_BYTES:
+        t = tensor_alloc(dl.dtype, dl.ndim, shape, length, nbytes)
+    if t == NULL:
+        error_set(err, E_TOO_LARGE)
+        return NULL
+    cdef size_t offset = <size_t>first_row * (nbytes // <size_t>rows) if rows > 0 else 0
+    memcpy(t.dl.data, <char *>dl.data + dl.byte_offset + offset, nbytes)
+    tensor_normalise_bools(t)  # a bool view of other bytes: AOF rewrite must re-issue it
+    return t
+
+
 cdef RaiTensor *tensor_from_dlpack(object array) except NULL:
-    """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack array; arrays over
-    the cap (a run's outputs) are refused before anything is copied."""
+    """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack array."""
     capsule = array.__dlpack__()
     if not PyCapsule_IsValid(capsule, b"dltensor"):
         raise BufferError("expected a DLPack capsule")
     cdef DLManagedTensor *m = <DLManagedTensor *>PyCapsule_GetPointer(capsule, b"dltensor")
-    cdef DLTensor *dl = &m.dl_tensor
-    if dl.device.device_type != kDLCPU:
-        raise BufferError("only CPU arrays can be stored")
-    if not dtype_is_supported(dl.dtype) or dl.dtype.code == kDLString:
-        raise TypeError("unsupported tensor data type")
-    if not _is_compact(dl):
-        raise BufferError("array must be contiguous")
-    cdef size_t length
-    if not shape_length(dl.ndim, dl.shape, &length):
-        raise ValueError("invalid array shape")
-    cdef size_t nbytes = length * dtype_size(dl.dtype)
-    cdef RaiTensor *t = NULL
-    if nbytes <= TENSOR_MAX_SERVER_MADE_BYTES:
-        t = tensor_alloc(dl.dtype, dl.ndim, dl.shape, length, nbytes)
+    cdef ErrorValue err
+    cdef RaiTensor *t = tensor_copy_of(&m.dl_tensor, 0, -1, &err)
     if t == NULL:
-        raise MemoryError(RAI_ERR_TOO_LARGE.decode())
-    memcpy(t.dl.data, <char *>dl.data + dl.byte_offset, nbytes)
-    tensor_normalise_bools(t)  # a bool view of other bytes: AOF rewrite must re-issue it
+        raise (MemoryError if err.code == E_TOO_LARGE else ValueError)(err.text.decode())
     PyCapsule_SetName(capsule, b"used_dltensor")
     if m.deleter != NULL:
         m.deleter(m)
