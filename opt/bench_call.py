@@ -21,15 +21,13 @@ such counters). A MISS leaves the exit status 0; it is 1 only if the server fail
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench_models import (ServerFailure, check_output, fetch_tensor, load_torchscript, machine_info,
-                          module_call, progress, reference, resp, run_load, snapshot_module,
-                          start_module_server, verdict)
+from bench_models import (benchmark_run, check_output, fetch_tensor, load_torchscript, machine_info,
+                          module_call, module_server, progress, reference, resp, run_load, verdict)
 from bench_common import ServerProbe, gil_text, table, tiny_input, tiny_mlp_bytes
 
 ADDED_TARGET_US = 15.0
@@ -78,7 +76,8 @@ def measure(server, blob, x, windows):
 
 
 def report_rows(r):
-    rows = [[label, f"{r[k]['p50_ms'] * 1e3:.1f}", f"{r[k]['p99_ms'] * 1e3:.1f}", f"{r[k]['calls']:,}", "—", "info"]
+    rows = [[label, f"{r[k]['p50_ms'] * 1e3:.1f}", f"{r[k]['p99_ms'] * 1e3:.1f}", f"{r[k]['calls']:,}", "—",
+             "info"]
             for k, label in (("ping", "(i) PING"), ("get", "(ii) GET 120 B string"),
                              ("execute", "(iii) AI.MODELEXECUTE tiny MLP"),
                              ("inprocess", "(iv) same model in-process, 1 thread"))]
@@ -88,8 +87,8 @@ def report_rows(r):
               "—", "info"],
              ["same minus the in-process model time, p50 (iii) - (i) - (iv)", f"{own:.1f}", "—", "—",
               f"<= {ADDED_TARGET_US:.0f}", verdict(own <= ADDED_TARGET_US)],
-             ["GIL held per run, us (INFO ai_workers)", gil_text(r["execute"]["gil_us_per_run"]), "—", "—", "—",
-              "info"]]
+             ["GIL held per run, us (INFO ai_workers)", gil_text(r["execute"]["gil_us_per_run"]), "—", "—",
+              "—", "info"]]
     return rows
 
 
@@ -105,25 +104,11 @@ def main():
     windows = {"warmup": 0.3, "load": 1.5} if args.quick else {"warmup": 1.0, "load": 3.0}
     machine = machine_info()
     blob, x = tiny_mlp_bytes(), tiny_input()
-    tmp = tempfile.mkdtemp(prefix="bench-call-")
-    results, status = {}, 0
-    snapshot_module(tmp)
-    server = start_module_server({"threads_per_queue": 1, "torch_threads": 1})
-    try:
-        results = measure(server, blob, x, windows)
-        if not server.alive():
-            raise ServerFailure("redis-server died during the run")
-    except ServerFailure as e:
-        status = 1
-        print(f"redis-server log tail:\n{server.log()[-3000:]}", file=sys.stderr)
-        print(f"\nMODULE FAILURE (repro: the command named here, against install/redisai.so): {e}",
-              file=sys.stderr)
-    finally:
-        server.cleanup()
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
-    if status:
-        return status
+    with benchmark_run("bench-call-") as outcome:
+        with module_server({"threads_per_queue": 1, "torch_threads": 1}) as server:
+            results = measure(server, blob, x, windows)
+    if outcome["status"]:
+        return outcome["status"]
     progress("(iv) in-process")
     results["inprocess"] = inprocess(blob, x, windows["load"])
     rows = report_rows(results)
@@ -136,7 +121,7 @@ def main():
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "windows": windows, "results": results,
                                                "rows": rows}, indent=2, default=str) + "\n")
-    return status
+    return 0
 
 
 if __name__ == "__main__":

@@ -468,6 +468,40 @@ def start_module_server(settings):
     return server
 
 
+@contextlib.contextmanager
+def module_server(settings):
+    """A started module server, stopped at the end; a crash during the block is a ServerFailure,
+    and a ServerFailure shows the server's log tail."""
+    server = start_module_server(settings)
+    try:
+        yield server
+        if not server.alive():
+            raise ServerFailure("redis-server died during the run")
+    except ServerFailure:
+        print(f"redis-server log tail:\n{server.log()[-3000:]}", file=sys.stderr)
+        raise
+    finally:
+        server.cleanup()
+
+
+@contextlib.contextmanager
+def benchmark_run(prefix):
+    """A temp dir (removed at the end) holding a snapshot of the module. A ServerFailure inside
+    is printed with its repro and ends the block with outcome["status"] 1: the exit status."""
+    import shutil
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    outcome = {"tmp": tmp, "status": 0}
+    try:
+        snapshot_module(tmp)
+        yield outcome
+    except ServerFailure as e:
+        outcome["status"] = 1
+        print(f"\nMODULE FAILURE (repro: the command named here, against install/redisai.so): {e}",
+              file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def module_call(client, *args):
     try:
         return client.execute_command(*args)
@@ -1081,9 +1115,9 @@ def machine_lines(machine, settings, windows, mlp):
 
 # ----------------------------------------------------------------------------- main
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="shorter windows (about 40 s in all)")
+def serving_arguments(parser):
+    """The options of a benchmark that compares the module with FastAPI and Triton."""
+    parser.add_argument("--quick", action="store_true", help="shorter windows")
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers to PATH")
     parser.add_argument("--threads-per-queue", type=int, default=1,
                         help="module THREADS_PER_QUEUE; also the model-call concurrency of FastAPI/Triton")
@@ -1093,38 +1127,36 @@ def parse_args():
     parser.add_argument("--triton-python",
                         default=os.environ.get("BENCH_TRITON_PYTHON", str(DEFAULT_TRITON_PYTHON)),
                         help="python of the PyTriton venv (default build/venv-triton/bin/python)")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    serving_arguments(parser)
     parser.add_argument("--skip", action="append", default=[], choices=["tiny", "mlp", "fastapi", "triton"],
                         help="leave a part out (repeatable)")
     return parser.parse_args()
 
 
-def child_main(argv):
-    """Serving modes, run as children of the benchmark."""
+def child_main(argv, fastapi=None, triton=None):
+    """Serving modes, run as children of the benchmark; another benchmark passes its own serving
+    functions (the same arguments as serve_fastapi and serve_triton)."""
     if argv[0] == "--serve-fastapi":
         _, model_path, port, torch_threads, concurrency = argv
-        serve_fastapi(model_path, int(port), int(torch_threads), int(concurrency))
+        (fastapi or serve_fastapi)(model_path, int(port), int(torch_threads), int(concurrency))
     elif argv[0] == "--serve-triton":
         _, model_path, http_port, grpc_port, metrics_port, torch_threads, instances, workspace = argv
-        serve_triton(model_path, int(http_port), int(grpc_port), int(metrics_port), int(torch_threads),
-                     int(instances), workspace)
+        (triton or serve_triton)(model_path, int(http_port), int(grpc_port), int(metrics_port),
+                                 int(torch_threads), int(instances), workspace)
     return 0
 
 
 def module_parts(blob, settings, windows, skip, results):
     """Parts 1, 2 and 4 against one redis-server with the module; stopped at the end."""
-    server = start_module_server(settings)
-    try:
+    with module_server(settings) as server:
         if "tiny" not in skip:
             results["tiny"] = bench_tiny(server, settings, windows)
         if "mlp" not in skip:
             results["mlp"] = bench_mlp(server, blob, settings, windows)
-        if not server.alive():
-            raise ServerFailure("redis-server died during the run")
-    except ServerFailure:
-        print(f"redis-server log tail:\n{server.log()[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        server.cleanup()
 
 
 def alternative_parts(model_path, settings, windows, skip, results):
@@ -1154,23 +1186,14 @@ def main():
     machine = machine_info()
     started = time.monotonic()
     results = {"machine": machine, "settings": settings, "windows": windows}
-    tmp = tempfile.mkdtemp(prefix="bench-models-")
-    model_path = str(Path(tmp) / "mlp.pt")
-    status = 0
-    try:
-        snapshot_module(tmp)
+    with benchmark_run("bench-models-") as outcome:
+        model_path = str(Path(outcome["tmp"]) / "mlp.pt")
         blob = mlp_model_bytes()
         Path(model_path).write_bytes(blob)
         module_parts(blob, settings, windows, args.skip, results)
         if "mlp" not in args.skip:
             alternative_parts(model_path, settings, windows, args.skip, results)
-    except ServerFailure as e:
-        status = 1
-        print(f"\nMODULE FAILURE (repro: the command named here, against install/redisai.so): {e}",
-              file=sys.stderr)
-    finally:
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+    status = outcome["status"]
     rows = tiny_rows(results["tiny"]) if "tiny" in results else []
     if "mlp" in results and "triton" in results:
         rows += mlp_rows(results["mlp"], results["fastapi"], results["triton"])

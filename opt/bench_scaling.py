@@ -29,13 +29,11 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from bench_models import (ServerFailure, check_output, fetch_tensor, machine_info, mlp_input,
-                          mlp_model_bytes, module_call, progress, reference, resp, run_load,
-                          snapshot_module, start_module_server, verdict)
+from bench_models import (benchmark_run, check_output, fetch_tensor, machine_info, mlp_input, mlp_model_bytes,
+                          module_call, module_server, progress, reference, resp, run_load, verdict)
 from bench_common import ServerProbe, gil_text, table, tiny_input, tiny_mlp_bytes, tiny_mlp_onnx_bytes
 
 TORCH_TARGET = 0.8  # x threads
@@ -78,21 +76,13 @@ def run_workload(server, probe, k, work, clients, client_procs, windows):
 
 
 def bench_threads(threads, works, args, windows):
-    server = start_module_server({"threads_per_queue": threads, "torch_threads": 1})
-    try:
+    with module_server({"threads_per_queue": threads, "torch_threads": 1}) as server:
         probe = ServerProbe(server)
         results = []
         for k, work in enumerate(works):
             progress(f"THREADS_PER_QUEUE {threads}: {work[0]} {work[1]} {work[2]}, {args.clients} clients")
             results.append(run_workload(server, probe, k, work, args.clients, args.client_procs, windows))
-        if not server.alive():
-            raise ServerFailure("redis-server died during the run")
-        return results
-    except ServerFailure:
-        print(f"redis-server log tail:\n{server.log()[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        server.cleanup()
+    return results
 
 
 def report_rows(works, by_threads):
@@ -128,20 +118,11 @@ def main():
     windows = {"warmup": 0.3, "load": 1.5} if args.quick else {"warmup": 1.0, "load": 4.0}
     machine = machine_info()
     started = time.monotonic()
-    tmp = tempfile.mkdtemp(prefix="bench-scaling-")
-    by_threads, status = {}, 0
-    try:
-        snapshot_module(tmp)
+    by_threads = {}
+    with benchmark_run("bench-scaling-") as outcome:
         works = workloads()
         for t in threads:
             by_threads[t] = bench_threads(t, works, args, windows)
-    except ServerFailure as e:
-        status = 1
-        print(f"\nMODULE FAILURE (repro: the command named here, against install/redisai.so): {e}",
-              file=sys.stderr)
-    finally:
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
     rows = report_rows(works, by_threads) if by_threads else []
     print(table(["workload", "backend", "device", "THREADS_PER_QUEUE", "calls/s",
                  f"vs {min(threads)} thread(s)", "target", "server cores", "GIL us/run", "p50 / p99 ms",
@@ -156,7 +137,7 @@ def main():
         Path(args.json).write_text(json.dumps({"machine": machine, "windows": windows, "args": vars(args),
                                                "results": by_threads, "rows": rows},
                                               indent=2, default=str) + "\n")
-    return status
+    return outcome["status"]
 
 
 if __name__ == "__main__":
