@@ -61,7 +61,9 @@ Run from the repository root:
     .venv/bin/python opt/bench_models.py --json out.json  # also write the raw numbers
 """
 import argparse
+import contextlib
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -299,7 +301,8 @@ def client_process(group, conns, go, start_at, warmup, duration, results):
     """Drive `conns` closed-loop, multiplexed with a selector. A conn is (port, request bytes,
     protocol, replies per request, pause after each reply in s, label); the request may also be
     a list of (bytes, replies) steps, each sent when the previous one is answered (separate round
-    trips). Reports the latencies of the requests completed inside the measured window
+    trips), or a tuple of such requests sent in turn (e.g. the same command on other keys, so
+    that a closed loop still reads random keys without encoding in the loop). Reports the latencies of the requests completed inside the measured window
     [start+warmup, +duration], from the first step sent to the last reply."""
     report = {"group": group, "latencies": [], "errors": []}
     sel = selectors.DefaultSelector()
@@ -308,8 +311,9 @@ def client_process(group, conns, go, start_at, warmup, duration, results):
         for port, request, proto, nreplies, pace, label in conns:
             sock = socket.create_connection((HOST, port), timeout=30)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            steps = request if isinstance(request, list) else [(request, nreplies)]
-            c = {"sock": sock, "steps": steps, "step": 0, "parse": PARSERS[proto],
+            rounds = itertools.cycle([r if isinstance(r, list) else [(r, nreplies)]
+                                      for r in (request if isinstance(request, tuple) else (request,))])
+            c = {"sock": sock, "rounds": rounds, "steps": None, "step": 0, "parse": PARSERS[proto],
                  "pace": pace, "label": label, "buf": bytearray(), "sent": None, "due": None}
             sel.register(sock, selectors.EVENT_READ, c)
             state.append(c)
@@ -342,6 +346,7 @@ def closed_loop(state, sel, measure_from, measure_to, report):
             for c in state:
                 if c["due"] is not None and now >= c["due"]:
                     c["step"] = 0
+                    c["steps"] = next(c["rounds"])
                     c["sock"].sendall(c["steps"][0][0])
                     c["sent"] = time.monotonic()
                     c["due"] = None
@@ -388,8 +393,9 @@ def closed_loop(state, sel, measure_from, measure_to, report):
             pending -= 1
 
 
-def run_load(groups, warmup, duration):
-    """Run all groups at once, {name: (conns, processes)}; returns {name: summary}."""
+def run_load(groups, warmup, duration, mark=None):
+    """Run all groups at once, {name: (conns, processes)}; returns {name: summary}. `mark()`, if
+    given, is called when the measured window opens and when it closes (server-side counters)."""
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     go = ctx.Event()
@@ -408,6 +414,10 @@ def run_load(groups, warmup, duration):
             results.get(timeout=120)  # ("ready", group)
         start_at.value = time.monotonic() + 0.05
         go.set()
+        if mark:
+            for edge in (start_at.value + warmup, start_at.value + warmup + duration):
+                time.sleep(max(0.0, edge - time.monotonic()))
+                mark()
         for _ in procs:
             reports.append(results.get(timeout=warmup + duration + 60)[1])
     except queue.Empty:
@@ -456,6 +466,40 @@ def start_module_server(settings):
     server.start()
     progress(f"redis-server with the module on {HOST}:{server.port}")
     return server
+
+
+@contextlib.contextmanager
+def module_server(settings):
+    """A started module server, stopped at the end; a crash during the block is a ServerFailure,
+    and a ServerFailure shows the server's log tail."""
+    server = start_module_server(settings)
+    try:
+        yield server
+        if not server.alive():
+            raise ServerFailure("redis-server died during the run")
+    except ServerFailure:
+        print(f"redis-server log tail:\n{server.log()[-3000:]}", file=sys.stderr)
+        raise
+    finally:
+        server.cleanup()
+
+
+@contextlib.contextmanager
+def benchmark_run(prefix):
+    """A temp dir (removed at the end) holding a snapshot of the module. A ServerFailure inside
+    is printed with its repro and ends the block with outcome["status"] 1: the exit status."""
+    import shutil
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    outcome = {"tmp": tmp, "status": 0}
+    try:
+        snapshot_module(tmp)
+        yield outcome
+    except ServerFailure as e:
+        outcome["status"] = 1
+        print(f"\nMODULE FAILURE (repro: the command named here, against install/redisai.so): {e}",
+              file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def module_call(client, *args):
@@ -644,20 +688,27 @@ def bench_mlp(server, blob, settings, windows):
 
 def serve_fastapi(model_path, port, torch_threads, concurrency):
     """Child process: the MLP in a FastAPI app on uvicorn; POST /infer raw float32 in and out."""
-    import anyio
     import torch
-    import uvicorn
-    from fastapi import FastAPI, Request, Response
 
     torch.set_num_threads(torch_threads)
     model = load_torchscript(Path(model_path).read_bytes())
-    app = FastAPI()
-    limiter = {}
 
     def run(body):
         x = torch.frombuffer(bytearray(body), dtype=torch.float32).reshape(-1, WIDTH)
         with torch.inference_mode():
             return model(x).numpy().tobytes()
+
+    serve_fastapi_app(run, port, concurrency)
+
+
+def serve_fastapi_app(run, port, concurrency):
+    """POST /infer: raw bytes in, run(body) bytes out, at most `concurrency` runs at once."""
+    import anyio
+    import uvicorn
+    from fastapi import FastAPI, Request, Response
+
+    app = FastAPI()
+    limiter = {}
 
     @app.post("/infer")
     async def infer(request: Request):
@@ -687,9 +738,10 @@ def exit_when_parent_goes():
     threading.Thread(target=watch, daemon=True).start()
 
 
-def start_child(python, argv, env=None):
-    """A serving child in its own session (so it and its helpers are stopped as one group)."""
-    return subprocess.Popen([str(python), str(Path(__file__).resolve()), *argv], stdin=subprocess.PIPE,
+def start_child(python, argv, env=None, script=__file__):
+    """A serving child (`script --serve-...`) in its own session (so it and its helpers are
+    stopped as one group)."""
+    return subprocess.Popen([str(python), str(Path(script).resolve()), *argv], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True, env=env)
 
@@ -770,7 +822,6 @@ def serve_triton(model_path, http_port, grpc_port, metrics_port, torch_threads, 
     import torch
     from pytriton.decorators import batch
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
-    from pytriton.triton import Triton, TritonConfig
 
     torch.set_num_threads(torch_threads)
     model = load_torchscript(Path(model_path).read_bytes())
@@ -782,11 +833,7 @@ def serve_triton(model_path, http_port, grpc_port, metrics_port, torch_threads, 
                 return {"y": model(torch.from_numpy(x)).numpy()}
         return infer
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    exit_when_parent_goes()
-    config = TritonConfig(http_address=HOST, http_port=http_port, grpc_address=HOST, grpc_port=grpc_port,
-                          metrics_port=metrics_port, allow_metrics=False, log_verbose=0)
-    with Triton(config=config, workspace=workspace) as triton:
+    def bind(triton):
         triton.bind(model_name="mlp_nobatch", infer_func=[make_infer() for _ in range(instances)],
                     inputs=[Tensor(name="x", dtype=np.float32, shape=(-1, WIDTH))],
                     outputs=[Tensor(name="y", dtype=np.float32, shape=(-1, WIDTH))],
@@ -798,27 +845,58 @@ def serve_triton(model_path, http_port, grpc_port, metrics_port, torch_threads, 
                         config=ModelConfig(batching=True, max_batch_size=MAX_BATCH,
                                            batcher=DynamicBatcher(max_queue_delay_microseconds=delay)),
                         strict=True)
+
+    run_triton(http_port, grpc_port, metrics_port, workspace, bind)
+
+
+def run_triton(http_port, grpc_port, metrics_port, workspace, bind):
+    """Child process: Triton with the models `bind(triton)` binds; READY once serving."""
+    from pytriton.triton import Triton, TritonConfig
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    exit_when_parent_goes()
+    config = TritonConfig(http_address=HOST, http_port=http_port, grpc_address=HOST, grpc_port=grpc_port,
+                          metrics_port=metrics_port, allow_metrics=False, log_verbose=0)
+    with Triton(config=config, workspace=workspace) as triton:
+        bind(triton)
         triton.run()
         print("READY", flush=True)
         while True:
             time.sleep(1)
 
 
-def triton_request(model_name, x):
-    """KServe v2 infer request with binary tensor data (HTTP/1.1, keep-alive)."""
+TRITON_TYPES = {np.dtype(np.float32): "FP32", np.dtype(np.int32): "INT32"}
+
+
+def triton_body(inputs):
+    """KServe v2 infer body with binary tensor data for {name: array}, one output y; and the
+    length of its JSON header."""
     header = json.dumps({
-        "inputs": [{"name": "x", "shape": list(x.shape), "datatype": "FP32",
-                    "parameters": {"binary_data_size": x.nbytes}}],
+        "inputs": [{"name": name, "shape": list(x.shape), "datatype": TRITON_TYPES[x.dtype],
+                    "parameters": {"binary_data_size": x.nbytes}} for name, x in inputs.items()],
         "outputs": [{"name": "y", "parameters": {"binary_data": True}}],
     }).encode()
-    return http_post(f"/v2/models/{model_name}/infer", header + x.tobytes(),
-                     [f"Inference-Header-Content-Length: {len(header)}"]), header
+    return header + b"".join(x.tobytes() for x in inputs.values()), len(header)
 
 
-def triton_output(reply):
-    """The y tensor of a KServe v2 binary reply (httpx response)."""
-    header_len = int(reply.headers["Inference-Header-Content-Length"])
-    return np.frombuffer(reply.content[header_len:], dtype=np.float32)
+def triton_request(model_name, inputs):
+    """The same as a pre-encoded keep-alive HTTP/1.1 request."""
+    body, header_len = triton_body(inputs)
+    return http_post(f"/v2/models/{model_name}/infer", body,
+                     [f"Inference-Header-Content-Length: {header_len}"])
+
+
+def triton_infer(port, model_name, inputs):
+    """One request with httpx: the flat float32 y tensor of the reply."""
+    import httpx
+    body, header_len = triton_body(inputs)
+    reply = httpx.post(f"http://{HOST}:{port}/v2/models/{model_name}/infer", content=body, timeout=30,
+                       headers={"Inference-Header-Content-Length": str(header_len),
+                                "Content-Type": "application/octet-stream"})
+    if reply.status_code != 200:
+        raise RuntimeError(f"Triton {model_name}: HTTP {reply.status_code} {reply.text[:300]}")
+    reply_header_len = int(reply.headers["Inference-Header-Content-Length"])
+    return np.frombuffer(reply.content[reply_header_len:], dtype=np.float32)
 
 
 def triton_env(python):
@@ -860,49 +938,49 @@ def wait_ready_line(proc, timeout):
     return False, lines
 
 
-def bench_triton(model_path, settings, windows):
-    """Results per Triton model name, or {"unavailable": reason}."""
-    import httpx
+@contextlib.contextmanager
+def triton_server(model_path, settings, script=__file__):
+    """`script --serve-triton` in the PyTriton venv; yields its HTTP port once READY. RuntimeError
+    (the caller reports Triton unavailable) if the venv is missing or Triton does not start."""
+    import shutil
     from redis_server import free_port
     python = settings["triton_python"]
     reason = triton_unavailable_reason(python)
     if reason:
-        return {"unavailable": reason}
+        raise RuntimeError(reason)
     http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
     workspace = tempfile.mkdtemp(prefix="bench-pytriton-")
     proc = start_child(python, ["--serve-triton", model_path, str(http_port), str(grpc_port),
                                 str(metrics_port), str(settings["torch_threads"]),
                                 str(settings["threads_per_queue"]),
                                 str(Path(workspace) / "ws")],  # PyTriton creates it itself
-                       env=triton_env(python))
+                       env=triton_env(python), script=script)
     try:
-        progress("part 3b: starting Triton (PyTriton) ...")
+        progress("starting Triton (PyTriton) ...")
         ready, lines = wait_ready_line(proc, 180)
         if not ready:
             tail = "".join(lines[-15:]).strip().replace("\n", " | ")[-600:]
-            return {"unavailable": f"Triton did not start: {tail or 'no output'}"}
+            raise RuntimeError(f"Triton did not start: {tail or 'no output'}")
+        yield http_port
+    finally:
+        stop_child(proc, grace=40)
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def bench_triton(model_path, settings, windows):
+    """Results per Triton model name."""
+    with triton_server(model_path, settings) as http_port:
         x = mlp_input()
         expected = reference(Path(model_path).read_bytes(), x).reshape(-1)
         results = {}
         for name in triton_model_names():
-            request, header = triton_request(name, x)
-            reply = httpx.post(f"http://{HOST}:{http_port}/v2/models/{name}/infer",
-                               content=header + x.tobytes(), timeout=30,
-                               headers={"Inference-Header-Content-Length": str(len(header)),
-                                        "Content-Type": "application/octet-stream"})
-            if reply.status_code != 200:
-                return {"unavailable": f"Triton {name}: HTTP {reply.status_code} {reply.text[:300]}"}
-            check_output(f"Triton {name}", triton_output(reply), expected)
+            check_output(f"Triton {name}", triton_infer(http_port, name, {"x": x}), expected)
             progress(f"part 3b: Triton {name}, {MLP_CLIENTS} clients")
-            conns = [(http_port, request, "http", 1, 0.0, f"Triton {name} client {i}")
+            conns = [(http_port, triton_request(name, {"x": x}), "http", 1, 0.0, f"Triton {name} client {i}")
                      for i in range(MLP_CLIENTS)]
             results[name] = run_load({"mlp": (conns, settings["client_procs"])},
                                      windows["warmup"], windows["load"])["mlp"]
         return results
-    finally:
-        stop_child(proc, grace=40)
-        import shutil
-        shutil.rmtree(workspace, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- report
@@ -1037,9 +1115,9 @@ def machine_lines(machine, settings, windows, mlp):
 
 # ----------------------------------------------------------------------------- main
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true", help="shorter windows (about 40 s in all)")
+def serving_arguments(parser):
+    """The options of a benchmark that compares the module with FastAPI and Triton."""
+    parser.add_argument("--quick", action="store_true", help="shorter windows")
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers to PATH")
     parser.add_argument("--threads-per-queue", type=int, default=1,
                         help="module THREADS_PER_QUEUE; also the model-call concurrency of FastAPI/Triton")
@@ -1049,38 +1127,36 @@ def parse_args():
     parser.add_argument("--triton-python",
                         default=os.environ.get("BENCH_TRITON_PYTHON", str(DEFAULT_TRITON_PYTHON)),
                         help="python of the PyTriton venv (default build/venv-triton/bin/python)")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    serving_arguments(parser)
     parser.add_argument("--skip", action="append", default=[], choices=["tiny", "mlp", "fastapi", "triton"],
                         help="leave a part out (repeatable)")
     return parser.parse_args()
 
 
-def child_main(argv):
-    """Serving modes, run as children of the benchmark."""
+def child_main(argv, fastapi=None, triton=None):
+    """Serving modes, run as children of the benchmark; another benchmark passes its own serving
+    functions (the same arguments as serve_fastapi and serve_triton)."""
     if argv[0] == "--serve-fastapi":
         _, model_path, port, torch_threads, concurrency = argv
-        serve_fastapi(model_path, int(port), int(torch_threads), int(concurrency))
+        (fastapi or serve_fastapi)(model_path, int(port), int(torch_threads), int(concurrency))
     elif argv[0] == "--serve-triton":
         _, model_path, http_port, grpc_port, metrics_port, torch_threads, instances, workspace = argv
-        serve_triton(model_path, int(http_port), int(grpc_port), int(metrics_port), int(torch_threads),
-                     int(instances), workspace)
+        (triton or serve_triton)(model_path, int(http_port), int(grpc_port), int(metrics_port),
+                                 int(torch_threads), int(instances), workspace)
     return 0
 
 
 def module_parts(blob, settings, windows, skip, results):
     """Parts 1, 2 and 4 against one redis-server with the module; stopped at the end."""
-    server = start_module_server(settings)
-    try:
+    with module_server(settings) as server:
         if "tiny" not in skip:
             results["tiny"] = bench_tiny(server, settings, windows)
         if "mlp" not in skip:
             results["mlp"] = bench_mlp(server, blob, settings, windows)
-        if not server.alive():
-            raise ServerFailure("redis-server died during the run")
-    except ServerFailure:
-        print(f"redis-server log tail:\n{server.log()[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        server.cleanup()
 
 
 def alternative_parts(model_path, settings, windows, skip, results):
@@ -1089,14 +1165,14 @@ def alternative_parts(model_path, settings, windows, skip, results):
     if "fastapi" not in skip:
         try:
             results["fastapi"] = bench_fastapi(model_path, settings, windows)
-        except RuntimeError as e:  # includes ServerFailure: an error of FastAPI, not of the module
+        except (RuntimeError, ImportError) as e:  # ServerFailure too: FastAPI's, not the module's
             results["fastapi"] = f"unavailable: {e}"
     results["triton"] = {"unavailable": "skipped"}
     if "triton" not in skip:
         try:
             results["triton"] = bench_triton(model_path, settings, windows)
-        except RuntimeError as e:
-            results["triton"] = {"unavailable": f"failed: {e}"}
+        except RuntimeError as e:  # no venv, did not start, or an HTTP error
+            results["triton"] = {"unavailable": str(e)}
 
 
 def main():
@@ -1110,23 +1186,14 @@ def main():
     machine = machine_info()
     started = time.monotonic()
     results = {"machine": machine, "settings": settings, "windows": windows}
-    tmp = tempfile.mkdtemp(prefix="bench-models-")
-    model_path = str(Path(tmp) / "mlp.pt")
-    status = 0
-    try:
-        snapshot_module(tmp)
+    with benchmark_run("bench-models-") as outcome:
+        model_path = str(Path(outcome["tmp"]) / "mlp.pt")
         blob = mlp_model_bytes()
         Path(model_path).write_bytes(blob)
         module_parts(blob, settings, windows, args.skip, results)
         if "mlp" not in args.skip:
             alternative_parts(model_path, settings, windows, args.skip, results)
-    except ServerFailure as e:
-        status = 1
-        print(f"\nMODULE FAILURE (repro: the command named here, against install/redisai.so): {e}",
-              file=sys.stderr)
-    finally:
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+    status = outcome["status"]
     rows = tiny_rows(results["tiny"]) if "tiny" in results else []
     if "mlp" in results and "triton" in results:
         rows += mlp_rows(results["mlp"], results["fastapi"], results["triton"])
