@@ -307,3 +307,20 @@ def test_tflite_concurrent_runs_on_one_interpreter(tflite):
     for t in threads:
         t.join()
     assert failures == []
+
+
+# --------------------------------------------------------------------------------------------------
+# TORCH: runs are native (torch_native.pyx); the adapter's own checks are what is left here
+
+
+def test_torch_adapter_refuses_a_torch_other_than_the_one_it_was_built_against(monkeypatch):
+    from redisai_module.backends import torch_backend, torch_native
+    monkeypatch.setattr(torch_native, "BUILT_AGAINST", "1.0.0")
+    with pytest.raises(ImportError, match=r"built against torch 1\.0\.0 but torch \S+ is installed: rebuild"):
+        torch_backend.TorchBackend(host())
+
+
+def test_torch_native_extension_matches_the_installed_torch():
+    import torch
+    from redisai_module.backends import torch_native
+    assert torch_native.BUILT_AGAINST == torch.__version__.split("+")[0]

@@ -139,3 +139,37 @@ def test_info_everything_includes_the_sections(r):
     text = info_text(r, "EVERYTHING")
     positions = [text.index(f"# {name}\r\n") for name in SECTIONS]
     assert positions == sorted(positions)
+
+
+def worker_counters(client):
+    return {field: int(value) for field, value in fields(client, "ai_workers").items()}
+
+
+def test_workers_section_counts_runs_and_the_gil_they_held(r):
+    kinds = ["tf", "tflite", "torch", "onnx", "script"]
+    assert list(worker_counters(r)) == [f"ai_{k}_{c}" for k in kinds for c in ("runs", "gil_held_us")]
+    r.execute_command("AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", torch_add_model())
+    r.execute_command("AI.MODELSTORE", "o", "ONNX", "CPU", "BLOB", onnx_add_model())
+    r.execute_command("AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "f", "SOURCE",
+                      "def f(tensors: List[Tensor], keys: List[str], args: List[str]):\n"
+                      "    redis.execute('SET', ['seen', 'yes'])\n"
+                      "    return tensors[0] + 1\n")
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 2, 2, "VALUES", 1, 2, 3, 4)
+
+    def run_all():
+        r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "b")
+        r.execute_command("AI.MODELEXECUTE", "o", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c")
+        r.execute_command("AI.SCRIPTEXECUTE", "s", "f", "KEYS", 1, "seen", "INPUTS", 1, "a",
+                          "OUTPUTS", 1, "d")
+
+    run_all()  # the first runs also release what earlier tests' values left to the GIL
+    before = worker_counters(r)
+    for _ in range(5):
+        run_all()
+    after = worker_counters(r)
+    delta = {k: after[k] - before[k] for k in after}
+    assert (delta["ai_torch_runs"], delta["ai_onnx_runs"], delta["ai_script_runs"]) == (5, 5, 5)
+    # TORCH models and scripts (their redis.execute included) run natively; ONNX through Python
+    assert delta["ai_torch_gil_held_us"] == delta["ai_script_gil_held_us"] == 0
+    assert delta["ai_onnx_gil_held_us"] > 0
+    assert r.get("seen") == b"yes"
