@@ -73,14 +73,16 @@ class ServerProbe:
                            self.client.info(WORKERS_SECTION)))
 
     def window(self, backend):
-        """Cores used over the last window, and GIL-held us per run of `backend` (None if the
-        module has no such counters or ran nothing)."""
+        """Cores used over the last window; runs of `backend` and the GIL it held, in us, in
+        all and per run (None if the module has no such counters, per run also if it ran nothing)."""
         (t0, cpu0, info0), (t1, cpu1, info1) = self.marks[-2:]
         b = GIL_FIELDS[backend]
         runs = info1.get(f"ai_{b}_runs", 0) - info0.get(f"ai_{b}_runs", 0)
         gil = info1.get(f"ai_{b}_gil_held_us")
-        per_run = (gil - info0[f"ai_{b}_gil_held_us"]) / runs if gil is not None and runs else None
-        return {"server_cores": (cpu1 - cpu0) / (t1 - t0), "gil_us_per_run": per_run}
+        held = gil - info0[f"ai_{b}_gil_held_us"] if gil is not None else None
+        per_run = held / runs if held is not None and runs else None
+        return {"server_cores": (cpu1 - cpu0) / (t1 - t0), "runs": runs, "gil_held_us": held,
+                "gil_us_per_run": per_run}
 
 
 def gil_text(per_run):
