@@ -210,14 +210,14 @@ cdef int hook_model_execute(const char *key, size_t key_len, const void *const *
     return -1 if failure != NULL else 0
 
 
-cdef RaiScriptHooks script_hooks
-script_hooks.redis_error_prefix = RAI_ERR_SCRIPT_REDIS_ERROR
-script_hooks.redis_call = hook_redis_call
-script_hooks.reply_type = hook_reply_type
-script_hooks.reply_integer = hook_reply_integer
-script_hooks.reply_string = hook_reply_string
-script_hooks.reply_length = hook_reply_length
-script_hooks.reply_element = hook_reply_element
-script_hooks.reply_free = hook_reply_free
-script_hooks.model_execute = hook_model_execute
-ADAPTER_HOST.script_hooks = PyCapsule_New(&script_hooks, RAI_SCRIPT_HOOKS_CAPSULE, NULL)
+cdef RaiScriptHooks script_hooks_table
+script_hooks_table.redis_error_prefix = RAI_ERR_SCRIPT_REDIS_ERROR
+script_hooks_table.redis_call = hook_redis_call
+script_hooks_table.reply_type = hook_reply_type
+script_hooks_table.reply_integer = hook_reply_integer
+script_hooks_table.reply_string = hook_reply_string
+script_hooks_table.reply_length = hook_reply_length
+script_hooks_table.reply_element = hook_reply_element
+script_hooks_table.reply_free = hook_reply_free
+script_hooks_table.model_execute = hook_model_execute
+ADAPTER_HOST.script_hooks = PyCapsule_New(&script_hooks_table, RAI_SCRIPT_HOOKS_CAPSULE, NULL)
