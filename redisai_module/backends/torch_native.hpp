@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <ATen/DLConvertor.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/jit/python/module_python.h>
 #include <torch/script.h>
 
@@ -64,9 +65,21 @@ inline void **export_outputs(const std::vector<at::Tensor> &tensors) {
     return out;
 }
 
+// The intra-op thread count (INTRA_OP_PARALLELISM, set through torch.set_num_threads) is
+// OpenMP's per-thread setting: each worker takes it once, as torch's own threads do, or its
+// parallel regions would use every core.
+inline void init_worker_thread() {
+    static thread_local bool done = false;
+    if (!done) {
+        at::init_num_threads();
+        done = true;
+    }
+}
+
 // What a failing torch call says, without the C++ frames (as Python shows it).
 template <typename F>
 inline int guarded(char **error, F &&body) {
+    init_worker_thread();
     try {
         body();
         return 0;
