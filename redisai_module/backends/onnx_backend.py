@@ -147,6 +147,7 @@ class OnnxBackend:
             raise self._errors(e, creating=True) from None
         session.rai_initializer_charge = charge  # released with the session
         input_names = [i.name for i in session.get_inputs()]
+        session.rai_input_names = input_names  # read on every run: get_inputs() builds objects
         return session, input_names, [o.name for o in session.get_outputs()]
 
     def _feed(self, x):
@@ -162,7 +163,7 @@ class OnnxBackend:
 
     def run(self, session, inputs):
         np = self.np
-        feeds = {meta.name: self._feed(x) for meta, x in zip(session.get_inputs(), inputs)}
+        feeds = {name: self._feed(x) for name, x in zip(session.rai_input_names, inputs)}
         options = self.ort.RunOptions()
         self._start_watch(options)
         try:
