@@ -41,4 +41,4 @@ cdef extern from "native_runner.h" nogil:
         void *(*reply_element)(void *reply, size_t index) noexcept nogil
         void (*reply_free)(void *reply) noexcept nogil
         int (*model_execute)(const char *key, size_t key_len, const void *const *inputs, size_t ninputs,
-                             size_t noutputs, void **outputs, char **error) noexcept nogil
+                             size_t noutputs, void ***outputs, char **error) noexcept nogil

@@ -75,9 +75,10 @@ typedef struct RaiScriptHooks {
     void *(*reply_element)(void *reply, size_t index);
     void (*reply_free)(void *reply);
     /* redisAI.model_execute: runs the model stored at key (any backend) on this thread; 0 with
-     * noutputs DLManagedTensor * in outputs, or -1 with *error set */
+     * *outputs a malloc'd array of noutputs DLManagedTensor *, or -1 with *error set (a count
+     * the model cannot give is refused before anything is allocated) */
     int (*model_execute)(const char *key, size_t key_len, const void *const *inputs, size_t ninputs,
-                         size_t noutputs, void **outputs, char **error);
+                         size_t noutputs, void ***outputs, char **error);
 } RaiScriptHooks;
 
 #ifdef __cplusplus

@@ -73,6 +73,10 @@ def model_execute_onnx_bad_input(tensors: List[Tensor], keys: List[str], args: L
 def model_execute_two_outputs(tensors: List[Tensor], keys: List[str], args: List[str]):
     return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 2)[1]
 
+def model_execute_n_outputs(tensors: List[Tensor], keys: List[str], args: List[str]):
+    a = torch.tensor([[2.0, 3.0], [2.0, 3.0]])
+    return redisAI.model_execute(keys[0], [a, a], int(args[0]))[0]
+
 def model_execute_one_output(tensors: List[Tensor], keys: List[str], args: List[str]):
     return redisAI.model_execute(keys[0], [torch.tensor([1.0, 2.0])], 1)[0]
 
@@ -163,6 +167,18 @@ def test_model_execute_errors(s):
     message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute", "KEYS", 1, "str{1}", "OUTPUTS", 1, "o{1}")
     assert "WRONGTYPE Operation against a key holding the wrong kind of value" in message
     assert message.endswith("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+@pytest.mark.parametrize("count", ["2", "1000000000", "4000000000000000000"])
+def test_model_execute_asking_for_more_outputs_than_the_model_has(s, count):
+    """Refused before anything is allocated for them: a huge count made the server allocate it."""
+    s.execute_command("AI.MODELSTORE", "m{1}", "TORCH", "CPU", "BLOB", torch_add_model())
+    message = error_of(s, "AI.SCRIPTEXECUTE", "s{1}", "model_execute_n_outputs", "KEYS", 1, "m{1}",
+                       "ARGS", 1, count, "OUTPUTS", 1, "o{1}")
+    assert message.endswith("ERR Model did not generate the expected number of outputs")
+    assert s.ping() and s.exists("o{1}") == 0
+    assert sx(s, "model_execute_n_outputs", keys=["m{1}"], args=["1"], outputs=["o{1}"]) == b"OK"
+    assert [float(v) for v in got(s, "o{1}")[-1]] == [4, 6, 4, 6]
 
 
 def test_model_execute_of_a_model_whose_output_is_not_a_tensor(s):

@@ -111,10 +111,10 @@ inline void redis_ai_model_execute(const c10::OperatorHandle &, torch::jit::Stac
         views.push_back(&exported.back()->dl_tensor);
     }
     size_t noutputs = num_outputs > 0 ? static_cast<size_t>(num_outputs) : 0;
-    std::vector<void *> outputs(noutputs + 1, nullptr);
+    void **outputs = nullptr;
     char *error = nullptr;
     int rc = script_hooks->model_execute(key.data(), key.size(), views.data(), views.size(), noutputs,
-                                         outputs.data(), &error);
+                                         &outputs, &error);
     for (DLManagedTensor *m : exported)
         m->deleter(m);
     if (rc != 0)
@@ -122,6 +122,7 @@ inline void redis_ai_model_execute(const c10::OperatorHandle &, torch::jit::Stac
     c10::List<at::Tensor> results;
     for (size_t k = 0; k < noutputs; k++)
         results.push_back(at::fromDLPack(static_cast<DLManagedTensor *>(outputs[k])));
+    std::free(outputs);
     torch::jit::push(*stack, std::move(results));
 }
 

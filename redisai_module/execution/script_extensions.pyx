@@ -179,9 +179,10 @@ cdef const char *nested_run_error(Run *nested, size_t noutputs) noexcept nogil:
 
 
 cdef int hook_model_execute(const char *key, size_t key_len, const void *const *inputs, size_t ninputs,
-                            size_t noutputs, void **outputs, char **error) noexcept nogil:
+                            size_t noutputs, void ***outputs, char **error) noexcept nogil:
     """Synchronous, on this worker: no queue, no batching, no statistics (docs/BEHAVIOUR.md §9.7).
-    The model runs as a run of its own (natively, or through its adapter)."""
+    The model runs as a run of its own (natively, or through its adapter). A script asking for
+    more outputs than the model has is refused before anything is allocated for them."""
     cdef Run *run = current_script_run(error)
     cdef ErrorValue err
     cdef size_t i, k
@@ -190,6 +191,10 @@ cdef int hook_model_execute(const char *key, size_t key_len, const void *const *
     cdef RaiModel *m = model_as_caller(run, RedisModule_CreateString(NULL, key, key_len), &err)
     if m == NULL:
         error[0] = malloc_text(err.text)
+        return -1
+    if noutputs > m.noutputs:
+        model_decref(m)
+        error[0] = malloc_text(RAI_ERR_OUTPUT_COUNT_MISMATCH)
         return -1
     cdef Run *nested = model_run_new(m, ninputs, noutputs)
     model_decref(m)
@@ -204,8 +209,9 @@ cdef int hook_model_execute(const char *key, size_t key_len, const void *const *
     if failure != NULL:
         error[0] = malloc_text(failure)
     else:
+        outputs[0] = <void **>malloc((noutputs + 1) * sizeof(void *))
         for k in range(noutputs):
-            outputs[k] = tensor_to_managed(nested.outputs[k])
+            outputs[0][k] = tensor_to_managed(nested.outputs[k])
     run_free(nested)
     return -1 if failure != NULL else 0
 
