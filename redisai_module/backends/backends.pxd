@@ -19,4 +19,4 @@ cdef char *runnable_load(RaiRunnable *h) noexcept nogil
 cdef bint runnable_load_or_log(RaiRunnable *h) noexcept nogil
 
 # Python-level doors (a .pxd cannot declare def functions or Python objects):
-# python doors: ADAPTER_HOST backend_adapter backend_not_loaded one_line
+# python doors: ADAPTER_HOST backend_adapter backend_not_loaded one_line take_released_us

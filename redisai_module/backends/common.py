@@ -1,5 +1,10 @@
 """What every backend adapter shares."""
+import threading
+import time
+
 from redisai_module import errors  # the one table of client-visible texts
+
+_released = threading.local()  # per worker: ns spent in framework calls that release the GIL
 
 
 class BackendError(Exception):
@@ -29,3 +34,20 @@ def parse_device(device):
         except ValueError:
             pass
     raise BackendError(errors.UNSUPPORTED_DEVICE)
+
+
+def releasing(call, *args):
+    """call(*args), a framework call that releases the GIL while it computes, timed so that the
+    core's count of GIL-held time (INFO ai_workers) leaves it out."""
+    start = time.perf_counter_ns()
+    try:
+        return call(*args)
+    finally:
+        _released.ns = getattr(_released, "ns", 0) + time.perf_counter_ns() - start
+
+
+def take_released_us():
+    """This thread's time in `releasing` calls since it last asked, in microseconds."""
+    ns = getattr(_released, "ns", 0)
+    _released.ns = 0
+    return ns // 1000

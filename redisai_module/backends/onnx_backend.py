@@ -6,7 +6,7 @@ import threading
 import time
 
 from redisai_module import errors
-from redisai_module.backends.common import BackendError, parse_device
+from redisai_module.backends.common import BackendError, parse_device, releasing
 
 _ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
 _INITIALIZATION_FAILED = "Exception during initialization: "  # onnxruntime's prefix at creation
@@ -167,7 +167,7 @@ class OnnxBackend:
         options = self.ort.RunOptions()
         self._start_watch(options)
         try:
-            results = session.run(None, feeds, options)
+            results = releasing(session.run, None, feeds, options)
         except Exception as e:
             raise self._errors(e) from None
         finally:

@@ -1,6 +1,10 @@
 # Backends load lazily: the first model of a backend builds its adapter, which imports its
 # framework. A server that never sees a TF model never imports TensorFlow.
 import importlib
+from redisai_module.backends import common as adapter_common
+
+# What adapters spent in framework calls that release the GIL, for the workers' GIL accounting.
+take_released_us = adapter_common.take_released_us
 from libc.string cimport strncpy
 
 _adapters = {}

@@ -8,7 +8,7 @@ at store time, and a failed run raises with TensorFlow's own status text, as ups
 import os
 
 from redisai_module import errors
-from redisai_module.backends.common import BackendError, parse_device
+from redisai_module.backends.common import BackendError, parse_device, releasing
 
 # Ops that call into the Python of the process running the graph: registered in TensorFlow's
 # Python runtime, absent from libtensorflow (RedisAI's). A client's graph must not reach them.
@@ -111,7 +111,7 @@ class TFBackend:
         session, run = handle
         feeds = [view if isinstance(view, np.ndarray) else np.from_dlpack(view) for view in inputs]
         try:
-            results = run(*feeds)  # the GIL is released while TensorFlow runs
+            results = releasing(run, *feeds)  # the GIL is released while TensorFlow runs
         except self.tf.errors.OpError as e:
             raise BackendError(e.message) from None
         return [self._output(r) for r in results]

@@ -7,7 +7,7 @@ upstream's (libtflite_c): "Failed to load model from buffer", "Input tensor type
 import threading
 
 from redisai_module import errors
-from redisai_module.backends.common import BackendError, parse_device
+from redisai_module.backends.common import BackendError, parse_device, releasing
 
 _TFLITE_TYPE_MISMATCH = "Input tensor type doesn't match the type expected by the model definition"
 
@@ -121,7 +121,7 @@ class TFLiteBackend:
                 self._check_input_type(dtype, array)
                 interpreter.set_tensor(index, array)
             try:
-                interpreter.invoke()  # releases the GIL
+                releasing(interpreter.invoke)  # releases the GIL
             except Exception:
                 raise BackendError("Failed to invoke TfLite") from None
             return [self._output(interpreter, index, dtype) for index, dtype in model.outputs]

@@ -86,6 +86,13 @@ cdef void model_run_in_backend(Run *run) noexcept:
         model_run_fail(run, e)
 
 
+cdef int64_t gil_held_since(int64_t started) noexcept:
+    """With the GIL: the time since `started`, less what the adapter spent in framework calls
+    that released it (clamped: the two clocks differ)."""
+    cdef int64_t held = monotonic_us() - started - take_released_us()
+    return held if held > 0 else 0
+
+
 cdef void model_run_execute(Run *run) noexcept nogil:
     """On a worker: run one request, natively when its backend gave a runner (no GIL), else
     holding the GIL around the adapter call."""
@@ -105,7 +112,7 @@ cdef void model_run_execute(Run *run) noexcept nogil:
         with gil:
             held = monotonic_us()
             model_run_in_backend(run)
-            held = monotonic_us() - held
+            held = gil_held_since(held)
     run.duration_us = monotonic_us() - started
     worker_stats_count(kind, held)
 
@@ -157,7 +164,7 @@ cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogi
         with gil:
             held = monotonic_us()
             model_batch_in_backend(members, n, total)
-            held = monotonic_us() - held
+            held = gil_held_since(held)
     worker_stats_count(worker_kind(members[0]), held)
     cdef int64_t duration = monotonic_us() - started
     for j in range(n):
