@@ -26,12 +26,15 @@ it is 1 only if the server failed (error reply, hang, crash).
 
     .venv/bin/python opt/bench_dag.py            # about 40 s
     .venv/bin/python opt/bench_dag.py --quick    # about 15 s
+    .venv/bin/python opt/bench_dag.py --json out.json  # also write the raw numbers
 """
 import argparse
 import io
+import json
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -144,12 +147,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows")
     parser.add_argument("--threads-per-queue", type=int, default=1)
+    parser.add_argument("--json", metavar="PATH", help="also write the raw numbers to PATH")
     args = parser.parse_args()
     windows = {"warmup": 0.3, "load": 1.5} if args.quick else {"warmup": 1.0, "load": 4.0}
     settings = {"threads_per_queue": args.threads_per_queue, "torch_threads": 1, "client_procs": 2}
     started = time.monotonic()
     machine = machine_info()
-    rows, status = [], 0
+    rows, status, results = [], 0, {}
     with tempfile.TemporaryDirectory(prefix="bench-dag-") as tmp:
         snapshot_module(tmp)
         server = start_module_server(settings)
@@ -169,6 +173,7 @@ def main():
                     result[kind] = run_load({kind: (conns(server.port, imgs[:n], kind), procs)},
                                             windows["warmup"], windows["load"])[kind]
                     keyspace_clean(client)
+                results[n] = result
                 ratio = result["dag"]["throughput"] / result["separate"]["throughput"]
                 rows.append(row(f"pipeline, {n} client(s)", "throughput, pipelines/s (alt: separate commands)",
                                 f"{result['dag']['throughput']:,.0f}", f"{result['separate']['throughput']:,.0f}",
@@ -193,6 +198,9 @@ def main():
         print("- module: THREADS_PER_QUEUE 1, INTRA_OP_PARALLELISM 1; clients: closed loop, "
               f"warm-up {windows['warmup']} s, measured window {windows['load']} s")
         print(f"- wall time: {time.monotonic() - started:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine, "settings": settings, "windows": windows,
+                                               "results": results}, indent=2, default=str))
     return status
 
 
