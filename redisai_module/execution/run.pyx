@@ -109,10 +109,12 @@ cdef void model_run_execute(Run *run) noexcept nogil:
         held = release_parked_if_any()
         native_model_run(&run, 1, 0)
     else:
+        rai_python_gate_enter()
         with gil:
             held = monotonic_us()
             model_run_in_backend(run)
             held = gil_held_since(held)
+        rai_python_gate_leave()
     run.duration_us = monotonic_us() - started
     worker_stats_count(kind, held)
 
@@ -161,10 +163,12 @@ cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogi
         held = release_parked_if_any()
         native_model_run(members, n, total)
     else:
+        rai_python_gate_enter()
         with gil:
             held = monotonic_us()
             model_batch_in_backend(members, n, total)
             held = gil_held_since(held)
+        rai_python_gate_leave()
     worker_stats_count(worker_kind(members[0]), held)
     cdef int64_t duration = monotonic_us() - started
     for j in range(n):
