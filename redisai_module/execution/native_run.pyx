@@ -15,16 +15,11 @@ from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free
 
 cdef void run_fail_text(Run *run, const char *text) noexcept nogil:
     """The run's error, on one line as RedisAI sends backend errors (first one wins)."""
-    cdef size_t i, n
     if run.error != NULL:
         return
     if text == NULL or text[0] == 0:
         text = RAI_ERR_GENERIC
-    n = strlen(text)
-    run.error = copy_cstring(text, n)
-    for i in range(n):
-        if run.error[i] == b'\r' or run.error[i] == b'\n':
-            run.error[i] = b' '
+    run.error = runnable_error_one_line(copy_cstring(text, strlen(text)))
 
 
 cdef void run_fail_not_loaded(Run *run, int backend) noexcept nogil:

@@ -93,6 +93,49 @@ cdef int64_t gil_held_since(int64_t started) noexcept:
     return held if held > 0 else 0
 
 
+cdef extern from *:
+    """
+    /* Workers inside Python adapters at once: at most one per core. Past that, a worker coming
+     * back from the framework's compute waits for the GIL behind the others, and more workers
+     * served fewer calls (ONNX, 8 workers on 2 cores: 0.82x of one). */
+    #include <semaphore.h>
+    #include <unistd.h>
+    static sem_t rai_python_gate;
+    static pthread_once_t rai_python_gate_once = PTHREAD_ONCE_INIT;
+    static void rai_python_gate_init(void) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        sem_init(&rai_python_gate, 0, cores > 0 ? (unsigned)cores : 1);
+    }
+    static inline void rai_python_gate_enter(void) {
+        pthread_once(&rai_python_gate_once, rai_python_gate_init);
+        while (sem_wait(&rai_python_gate) != 0) {}  /* EINTR: wait again */
+    }
+    static inline void rai_python_gate_leave(void) { sem_post(&rai_python_gate); }
+    """
+    void rai_python_gate_enter() nogil
+    void rai_python_gate_leave() nogil
+
+
+cdef int64_t models_execute(Run **members, int n, int64_t total) noexcept nogil:
+    """n runs of one model (n == 1: not batched), natively when its backend gave a runner, else
+    through its adapter behind the gate; returns the microseconds the GIL was held."""
+    cdef int64_t held
+    if members[0].model.head.native != NULL:
+        held = release_parked_if_any()
+        native_model_run(members, n, total)
+        return held
+    rai_python_gate_enter()
+    with gil:
+        held = monotonic_us()
+        if n == 1:
+            model_run_in_backend(members[0])
+        else:
+            model_batch_in_backend(members, n, total)
+        held = gil_held_since(held)
+    rai_python_gate_leave()
+    return held
+
+
 cdef void model_run_execute(Run *run) noexcept nogil:
     """On a worker: run one request, natively when its backend gave a runner (no GIL), else
     holding the GIL around the adapter call."""
@@ -105,16 +148,8 @@ cdef void model_run_execute(Run *run) noexcept nogil:
             run_fail_not_loaded(run, RAI_BACKEND_TORCH)
         else:
             native_script_run(run)
-    elif run.model.head.native != NULL:
-        held = release_parked_if_any()
-        native_model_run(&run, 1, 0)
     else:
-        rai_python_gate_enter()
-        with gil:
-            held = monotonic_us()
-            model_run_in_backend(run)
-            held = gil_held_since(held)
-        rai_python_gate_leave()
+        held = models_execute(&run, 1, 0)
     run.duration_us = monotonic_us() - started
     worker_stats_count(kind, held)
 
@@ -157,18 +192,8 @@ cdef void model_batch_in_backend(Run **members, int n, int64_t total) noexcept:
 cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogil:
     """Each member is charged the whole batch's duration (docs/BEHAVIOUR.md §4.7)."""
     cdef int64_t started = monotonic_us()
-    cdef int64_t held = 0
     cdef int j
-    if members[0].model.head.native != NULL:
-        held = release_parked_if_any()
-        native_model_run(members, n, total)
-    else:
-        rai_python_gate_enter()
-        with gil:
-            held = monotonic_us()
-            model_batch_in_backend(members, n, total)
-            held = gil_held_since(held)
-        rai_python_gate_leave()
+    cdef int64_t held = models_execute(members, n, total)
     worker_stats_count(worker_kind(members[0]), held)
     cdef int64_t duration = monotonic_us() - started
     for j in range(n):

@@ -7,7 +7,7 @@ from cpython.pycapsule cimport PyCapsule_New
 from libc.errno cimport errno, EACCES, ESPIPE
 from libc.stdio cimport snprintf
 from libc.stdlib cimport malloc
-from libc.string cimport strerror, strlen, memcpy
+from libc.string cimport strdup, strerror  # strdup: the C++ side frees errors with free()
 from posix.unistd cimport usleep
 from redisai_module.dlpack cimport DLTensor, kDLString
 from redisai_module.execution.run cimport Run
@@ -28,19 +28,11 @@ cdef enum:
     PAUSE_POLL_US = 10000  # how often a script's call waiting out a client pause looks again
 
 
-cdef char *malloc_text(const char *text) noexcept nogil:
-    """Errors for the C++ side, which frees them with free()."""
-    cdef size_t n = strlen(text)
-    cdef char *out = <char *>malloc(n + 1)
-    memcpy(out, text, n + 1)
-    return out
-
-
 cdef Run *current_script_run(char **error) noexcept nogil:
     """The run whose script calls, or NULL with *error set (an LLAPI run has no client to act as)."""
     cdef Run *run = <Run *>rai_get_script_run()
     if run == NULL or run.blocked_client == NULL or run.user == NULL:
-        error[0] = malloc_text(RAI_ERR_SCRIPT_CALL_OUTSIDE_RUN)
+        error[0] = strdup(RAI_ERR_SCRIPT_CALL_OUTSIDE_RUN)
         return NULL
     return run
 
@@ -139,7 +131,7 @@ cdef void *hook_redis_call(const char *const *argv, const size_t *lens, int argc
     RedisModule_Free(words)
     if reply == NULL:
         snprintf(text, sizeof(text), "%s%s", RAI_ERR_SCRIPT_REDIS_ERROR, strerror(failure))
-        error[0] = malloc_text(text)
+        error[0] = strdup(text)
     return reply
 
 
@@ -190,24 +182,24 @@ cdef int hook_model_execute(const char *key, size_t key_len, const void *const *
         return -1
     cdef RaiModel *m = model_as_caller(run, RedisModule_CreateString(NULL, key, key_len), &err)
     if m == NULL:
-        error[0] = malloc_text(err.text)
+        error[0] = strdup(err.text)
         return -1
     if noutputs > m.noutputs:
         model_decref(m)
-        error[0] = malloc_text(RAI_ERR_OUTPUT_COUNT_MISMATCH)
+        error[0] = strdup(RAI_ERR_OUTPUT_COUNT_MISMATCH)
         return -1
     cdef Run *nested = model_run_new(m, ninputs, noutputs)
     model_decref(m)
     for i in range(ninputs):
         nested.inputs[i] = tensor_copy_of(<const DLTensor *>inputs[i], 0, -1, &err)
         if nested.inputs[i] == NULL:
-            error[0] = malloc_text(err.text)
+            error[0] = strdup(err.text)
             run_free(nested)
             return -1
     model_run_execute(nested)
     cdef const char *failure = nested_run_error(nested, noutputs)
     if failure != NULL:
-        error[0] = malloc_text(failure)
+        error[0] = strdup(failure)
     else:
         outputs[0] = <void **>malloc((noutputs + 1) * sizeof(void *))
         for k in range(noutputs):

@@ -1,33 +1,14 @@
 # What the workers' runs cost in GIL time, per backend and for scripts (INFO MODULES, section
 # ai_workers): a run on a native runner holds none; a run through a Python adapter holds it for
-# the whole adapter call. Batches count as one run.
+# the adapter call, less the framework calls that release it. Batches count as one run.
 from libc.stdint cimport int64_t
 from redisai_module.execution.run cimport Run
 
 cdef extern from *:
     """
     static inline void rai_counter_add(int64_t *p, int64_t v) { __atomic_add_fetch(p, v, __ATOMIC_RELAXED); }
-
-    /* Workers inside Python adapters at once: at most one per core. Past that, a worker coming
-     * back from the framework's compute waits for the GIL behind the others, and more workers
-     * served fewer calls (ONNX, 8 workers on 2 cores: 0.82x of one). */
-    #include <semaphore.h>
-    #include <unistd.h>
-    static sem_t rai_python_gate;
-    static pthread_once_t rai_python_gate_once = PTHREAD_ONCE_INIT;
-    static void rai_python_gate_init(void) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        sem_init(&rai_python_gate, 0, cores > 0 ? (unsigned)cores : 1);
-    }
-    static inline void rai_python_gate_enter(void) {
-        pthread_once(&rai_python_gate_once, rai_python_gate_init);
-        while (sem_wait(&rai_python_gate) != 0) {}  /* EINTR: wait again */
-    }
-    static inline void rai_python_gate_leave(void) { sem_post(&rai_python_gate); }
     """
     void rai_counter_add(int64_t *p, int64_t v) nogil
-    void rai_python_gate_enter() nogil
-    void rai_python_gate_leave() nogil
 
 cdef int64_t worker_runs[N_WORKER_KINDS]
 cdef int64_t worker_gil_held_us[N_WORKER_KINDS]
