@@ -19,6 +19,10 @@ thread and the clients on the 2-core standard machine).
   is in (what a client library does call by call). Shown for information: the same six
   commands pipelined in one round trip.
 
+Where the time goes: the server's CPU time per pipeline in each mode, and the three steps run
+in this process on one thread (the work no server avoids). With every core busy (16 clients on
+2 cores), the ratio is bounded by what a DAG saves per pipeline against that fixed work.
+
 Target: DAG throughput >= 1.5x the separate commands', at 1 and at 16 clients; every run ends
 with an empty keyspace apart from the stored model and scripts (checked). Replies are checked
 against the same pipeline run in this process. A MISS is reported, the exit status stays 0;
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_common import ServerProbe
 from bench_models import (ServerFailure, machine_info, markdown_table, module_call, progress, resp,
                           row, run_load, snapshot_module, start_module_server, verdict)
 
@@ -90,6 +95,22 @@ def expected_classes(blob, imgs):
             x = cu.pre_process([torch.from_numpy(img)], [], [])
             out.append(int(cu.post_process([model(x)], [], [])[0]))
     return out
+
+
+def in_process_us(blob, img, repeat=300):
+    """The three steps run in this process, one thread: the work no server can avoid, per pipeline."""
+    import torch
+    torch.set_num_threads(1)
+    cu = torch.jit.CompilationUnit(SCRIPT)
+    model = torch.jit.load(io.BytesIO(blob))
+    image = torch.from_numpy(img)
+    with torch.inference_mode():
+        for _ in range(repeat // 10):  # warm-up: the profiling executor specialises first
+            cu.post_process([model(cu.pre_process([image], [], []))], [], [])
+        started = time.perf_counter()
+        for _ in range(repeat):
+            cu.post_process([model(cu.pre_process([image], [], []))], [], [])
+    return (time.perf_counter() - started) / repeat * 1e6
 
 
 def dag_request(i, img):
@@ -159,6 +180,7 @@ def main():
         server = start_module_server(settings)
         try:
             client = server.client()
+            probe = ServerProbe(server)
             blob = cnn_bytes()
             module_call(client, "AI.MODELSTORE", "cnn", "TORCH", "CPU", "BLOB", blob)
             module_call(client, "AI.SCRIPTSTORE", "pre", "CPU", "ENTRY_POINTS", 1, "pre_process", "SOURCE", SCRIPT)
@@ -171,7 +193,9 @@ def main():
                     progress(f"{kind}, {n} client(s)")
                     procs = 1 if n == 1 else settings["client_procs"]
                     result[kind] = run_load({kind: (conns(server.port, imgs[:n], kind), procs)},
-                                            windows["warmup"], windows["load"])[kind]
+                                            windows["warmup"], windows["load"], mark=probe.mark)[kind]
+                    result[kind]["server_us_per_pipeline"] = (probe.window("TORCH")["server_cores"] * 1e6
+                                                              / result[kind]["throughput"])
                     keyspace_clean(client)
                 results[n] = result
                 ratio = result["dag"]["throughput"] / result["separate"]["throughput"]
@@ -186,6 +210,14 @@ def main():
                                 "throughput, pipelines/s (alt: the six commands pipelined in one round trip)",
                                 f"{result['dag']['throughput']:,.0f}", f"{pipelined:,.0f}",
                                 f"{result['dag']['throughput'] / pipelined:.2f}x"))
+                rows.append(row(f"pipeline, {n} client(s)",
+                                "server CPU per pipeline, us (alt: separate commands)",
+                                f"{result['dag']['server_us_per_pipeline']:,.0f}",
+                                f"{result['separate']['server_us_per_pipeline']:,.0f}"))
+            compute = in_process_us(blob, imgs[0])
+            results["in_process_us"] = compute
+            rows.append(row("the three steps in this process", "time per pipeline, us (one thread)",
+                            f"{compute:,.0f}", "—"))
         except ServerFailure as e:
             status = 1
             print(f"\nMODULE FAILURE: {e}", file=sys.stderr)

@@ -67,6 +67,21 @@ def test_load_run_persist_and_get(m):
     assert sorted(m.keys()) == [b"a", b"c", b"m", b"s"]  # b stayed inside the DAG
 
 
+def test_intermediates_kept_from_the_runner_read_and_persist_as_copies(m):
+    """A DAG step's outputs stay in the runner's memory (docs/EMBEDDING.md): a later step, a
+    TENSORGET and a PERSIST all read them, and a persisted key holds Redis memory like any key
+    (MEMORY USAGE counts the allocator's size class, not the bare bytes: 4000 B is a 4 KiB block)."""
+    reply = dag(m, "PERSIST", 1, "y", "|>",
+                "AI.TENSORSET", "x", "FLOAT", 1000, "VALUES", *range(1000), "|>",
+                "AI.SCRIPTEXECUTE", "s", "double", "INPUTS", 1, "x", "OUTPUTS", 1, "h", "|>",
+                "AI.SCRIPTEXECUTE", "s", "double", "INPUTS", 1, "h", "OUTPUTS", 1, "y", "|>",
+                "AI.TENSORGET", "h", "META")
+    assert reply == [b"OK", b"OK", b"OK", [b"dtype", b"FLOAT", b"shape", [1000]]]
+    assert m.execute_command("AI.TENSORGET", "y", "VALUES") == [str(4 * v).encode() for v in range(1000)]
+    m.execute_command("AI.TENSORSET", "twin", "FLOAT", 1000, "VALUES", *(4 * v for v in range(1000)))
+    assert m.memory_usage("y") == m.memory_usage("twin")
+
+
 def test_tensorset_only_dag_replies_ok_and_creates_nothing(m):
     assert dag(m, "ROUTING", "{1}", "|>", "AI.TENSORSET", "t1", "FLOAT", 1, 2, "VALUES", 5, 10,
                "|>", "AI.TENSORSET", "t2", "FLOAT", 1, 2, "VALUES", 5, 10) == [b"OK", b"OK"]

@@ -111,13 +111,17 @@ cdef void replicate_tensor(RedisModuleCtx *ctx, RedisModuleString *key, RaiTenso
 
 
 cdef int store_output(RedisModuleCtx *ctx, RedisModuleString *name, RaiTensor *t, ErrorValue *err) noexcept nogil:
-    """Store `t` (a new reference) under `name` and replicate it as AI.TENSORSET: how run outputs
-    and DAG PERSIST keys reach the keyspace. 0, or -1 with WRONGTYPE in `err` if the key holds
-    another type."""
+    """Store `t` under `name` and replicate it as AI.TENSORSET: how run outputs and DAG PERSIST
+    keys reach the keyspace. 0, or -1 with `err` set: WRONGTYPE if the key holds another type,
+    or no memory for the copy a runner's tensor needs (keys hold Redis memory only)."""
+    cdef RaiTensor *stored = tensor_incref(t) if t.owner == NULL else tensor_copy_of(&t.dl, 0, -1, err)
+    if stored == NULL:
+        return -1
     cdef RedisModuleKey *key = open_tensor_key_for_write(ctx, name, err)
     if key == NULL:
+        tensor_decref(stored)
         return -1
-    store_tensor(key, tensor_incref(t))
+    store_tensor(key, stored)
     RedisModule_CloseKey(key)
     replicate_tensor(ctx, name, t)
     return 0

@@ -10,6 +10,7 @@ from redisai_module.execution.run cimport Run
 from redisai_module.native_runner cimport *
 from redisai_module.objects.model cimport RaiModel, RAI_BACKEND_TORCH
 from redisai_module.objects.script cimport RaiScript
+from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport RedisModule_Alloc, RedisModule_Free
 
 
@@ -65,6 +66,19 @@ cdef void release_outputs(void **outputs, size_t n) noexcept nogil:
     free(outputs)
 
 
+cdef RaiTensor *take_output(Run *run, void **outputs, size_t k, ErrorValue *err) noexcept nogil:
+    """Output k of a one-member call: a DAG step keeps the runner's tensor as it is (no copy;
+    outputs[k] is then the tensor's), anything else gets a copy in Redis memory."""
+    cdef DLManagedTensor *m = <DLManagedTensor *>outputs[k]
+    cdef RaiTensor *t
+    if run.outputs_stay_in_dag:
+        t = tensor_adopt(m, err)
+        if t != NULL:
+            outputs[k] = NULL
+        return t
+    return tensor_copy_of(&m.dl_tensor, 0, -1, err)
+
+
 cdef bint split_output(Run **members, int n, int64_t total, size_t k, const DLTensor *dl,
                        bint skips_scalars, const char *batch_size_error) noexcept nogil:
     """Output k of a batch, cut into each member's rows; False when it fails them all."""
@@ -112,7 +126,7 @@ cdef void native_model_run(Run **members, int n, int64_t total) noexcept nogil:
                 if not split_output(members, n, total, k, dl, row.batch_skips_scalars, row.batch_size_error):
                     break
                 continue
-            members[0].outputs[k] = tensor_copy_of(dl, 0, -1, &err)
+            members[0].outputs[k] = take_output(members[0], call.outputs, k, &err)
             if members[0].outputs[k] == NULL:
                 run_fail_text(members[0], err.text)
                 break
@@ -155,7 +169,7 @@ cdef void native_script_run(Run *run) noexcept nogil:
         free(call.error)
     else:
         for k in range(run.noutputs):
-            run.outputs[k] = tensor_copy_of(&(<DLManagedTensor *>call.outputs[k]).dl_tensor, 0, -1, &err)
+            run.outputs[k] = take_output(run, call.outputs, k, &err)
             if run.outputs[k] == NULL:
                 run_fail_text(run, err.text)
                 break

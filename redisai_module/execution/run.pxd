@@ -30,6 +30,8 @@ ctypedef struct Run:
     RaiTensor **outputs            # filled by the worker; NULL where the model gave no tensor
                                    # (a successful model step: that output is not a tensor)
     char *error                    # one-line error text, or NULL
+    bint outputs_stay_in_dag       # a DAG step: its outputs fill slots, never keys, so a native
+                                   # runner's outputs are kept as they are (tensor_adopt)
     RedisModuleBlockedClient *blocked_client  # the client waiting (for a DAG step: the DAG's)
     RedisModuleString *user        # script runs: the caller's ACL user, for Redis calls the script makes
     int64_t timeout_ms             # 0: none

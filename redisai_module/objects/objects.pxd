@@ -41,6 +41,7 @@ cdef RaiTensor *tensor_incref(RaiTensor *t) noexcept nogil
 cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil
 cdef size_t tensor_memory(RaiTensor *t) noexcept nogil
 cdef bint tensor_normalise_bools(RaiTensor *t) noexcept nogil
+cdef RaiTensor *tensor_wrap(DLDataType dtype, int ndim, const int64_t *shape, size_t length, size_t nbytes, void *data, void *owner) noexcept nogil
 
 # dtypes.pxi.in
 cdef bint dtype_equal(DLDataType a, DLDataType b) noexcept nogil
@@ -92,6 +93,7 @@ cdef size_t script_memory(RaiScript *s) noexcept nogil
 cdef RaiScript *script_new() noexcept nogil
 
 # tensor_dlpack.pyx
+cdef RaiTensor *tensor_adopt(DLManagedTensor *m, ErrorValue *err) noexcept nogil
 cdef RaiTensor *tensor_copy_of(const DLTensor *dl, int64_t first_row, int64_t rows, ErrorValue *err) noexcept nogil
 cdef RaiTensor *tensor_from_dlpack(object array) except NULL
 cdef DLManagedTensor *tensor_to_managed(RaiTensor *t) noexcept nogil

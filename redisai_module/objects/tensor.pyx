@@ -3,7 +3,7 @@
 # Redis's lazy-free thread.
 from libc.stdint cimport int64_t, uint8_t, uint64_t, SIZE_MAX
 from libc.string cimport memchr, memset
-from redisai_module.dlpack cimport DLDataType, kDLCPU, kDLBool, kDLString
+from redisai_module.dlpack cimport DLDataType, DLManagedTensor, kDLCPU, kDLBool, kDLString
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -30,12 +30,12 @@ cdef bint shape_length(int ndim, const int64_t *shape, size_t *out) noexcept nog
     return True
 
 
-cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
-                             size_t length, size_t nbytes) noexcept nogil:
-    """A tensor with uninitialised data, refcount 1; NULL if it cannot be allocated.
-
-    `length` must be shape_length(shape). STRING tensors get room for `length` offsets.
-    """
+cdef RaiTensor *tensor_wrap(DLDataType dtype, int ndim, const int64_t *shape, size_t length,
+                            size_t nbytes, void *data, void *owner) noexcept nogil:
+    """A header (refcount 1, row-major strides) for `data`: a Redis block when `owner` is NULL,
+    else memory the DLManagedTensor `owner` frees. NULL if it cannot be allocated (`data` and
+    `owner` stay the caller's). `length` must be shape_length(shape); STRING tensors get room for
+    `length` offsets."""
     if ndim < 0 or ndim > TENSOR_MAX_NDIM:
         return NULL
     cdef size_t n_offsets = length if dtype.code == kDLString else 0
@@ -44,10 +44,6 @@ cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
     cdef char *block = <char *>RedisModule_TryAlloc(
         sizeof(RaiTensor) + 2 * ndim * sizeof(int64_t) + n_offsets * sizeof(uint64_t))
     if block == NULL:
-        return NULL
-    cdef void *data = RedisModule_TryAlloc(nbytes)
-    if data == NULL:
-        RedisModule_Free(block)
         return NULL
     cdef RaiTensor *t = <RaiTensor *>block
     cdef int64_t *dims = <int64_t *>(block + sizeof(RaiTensor))
@@ -71,6 +67,19 @@ cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
     t.length = length
     t.nbytes = nbytes
     t.offsets = <uint64_t *>(strides + ndim) if n_offsets else NULL
+    t.owner = owner
+    return t
+
+
+cdef RaiTensor *tensor_alloc(DLDataType dtype, int ndim, const int64_t *shape,
+                             size_t length, size_t nbytes) noexcept nogil:
+    """A tensor with uninitialised data, refcount 1; NULL if it cannot be allocated."""
+    cdef void *data = RedisModule_TryAlloc(nbytes)
+    if data == NULL:
+        return NULL
+    cdef RaiTensor *t = tensor_wrap(dtype, ndim, shape, length, nbytes, data, NULL)
+    if t == NULL:
+        RedisModule_Free(data)
     return t
 
 
@@ -98,12 +107,19 @@ cdef inline RaiTensor *tensor_incref(RaiTensor *t) noexcept nogil:
 
 
 cdef inline void tensor_decref(RaiTensor *t) noexcept nogil:
+    cdef DLManagedTensor *owner
     if t != NULL and rai_refcount_decr(&t.refcount) == 0:
-        RedisModule_Free(t.dl.data)
+        owner = <DLManagedTensor *>t.owner
+        if owner == NULL:
+            RedisModule_Free(t.dl.data)
+        elif owner.deleter != NULL:
+            owner.deleter(owner)
         RedisModule_Free(t)
 
 
 cdef inline size_t tensor_memory(RaiTensor *t) noexcept nogil:
+    if t.owner != NULL:
+        return RedisModule_MallocSize(t) + t.nbytes
     return RedisModule_MallocSize(t) + RedisModule_MallocSize(t.dl.data)
 
 

@@ -101,40 +101,70 @@ cdef bint _is_compact(const DLTensor *dl) noexcept nogil:
     return True
 
 
+cdef bint output_shape(const DLTensor *dl, int64_t rows, int64_t *shape, size_t *length,
+                       size_t *nbytes, ErrorValue *err) noexcept nogil:
+    """Check that a framework's tensor can become a stored one (CPU, row-major, a dtype we
+    hold, under the cap), with its first dimension cut to `rows` (rows < 0: all of it); its
+    shape, element count and byte size go to `shape`, `length` and `nbytes`. False with `err`
+    set."""
+    if dl.device.device_type != kDLCPU:
+        error_set(err, E_OUTPUT_NOT_CPU)
+        return False
+    if not dtype_is_supported(dl.dtype) or dl.dtype.code == kDLString:
+        error_set(err, E_OUTPUT_DTYPE)
+        return False
+    if not _is_compact(dl):
+        error_set(err, E_OUTPUT_NOT_CONTIGUOUS)
+        return False
+    if dl.ndim > TENSOR_MAX_NDIM:
+        error_set(err, E_TOO_MANY_DIMS)
+        return False
+    memcpy(shape, dl.shape, dl.ndim * sizeof(int64_t))
+    if rows >= 0:
+        shape[0] = rows
+    if not shape_length(dl.ndim, shape, length):
+        error_set(err, E_OUTPUT_SHAPE)
+        return False
+    nbytes[0] = length[0] * dtype_size(dl.dtype)
+    if nbytes[0] > TENSOR_MAX_SERVER_MADE_BYTES:
+        error_set(err, E_TOO_LARGE)
+        return False
+    return True
+
+
 cdef RaiTensor *tensor_copy_of(const DLTensor *dl, int64_t first_row, int64_t rows, ErrorValue *err) noexcept nogil:
     """A new tensor (refcount 1) holding a copy of a CPU, row-major DLPack tensor, or of `rows`
     of its dim-0 rows from `first_row` (rows < 0: all of it); tensors over the cap (a run's
     outputs) are refused before anything is copied. NULL with `err` set."""
-    if dl.device.device_type != kDLCPU:
-        error_set(err, E_OUTPUT_NOT_CPU)
-        return NULL
-    if not dtype_is_supported(dl.dtype) or dl.dtype.code == kDLString:
-        error_set(err, E_OUTPUT_DTYPE)
-        return NULL
-    if not _is_compact(dl):
-        error_set(err, E_OUTPUT_NOT_CONTIGUOUS)
-        return NULL
     cdef int64_t shape[TENSOR_MAX_NDIM]
-    cdef size_t length
-    if dl.ndim > TENSOR_MAX_NDIM:
-        error_set(err, E_TOO_MANY_DIMS)
+    cdef size_t length, nbytes
+    if not output_shape(dl, rows, shape, &length, &nbytes, err):
         return NULL
-    memcpy(shape, dl.shape, dl.ndim * sizeof(int64_t))
-    if rows >= 0:
-        shape[0] = rows
-    if not shape_length(dl.ndim, shape, &length):
-        error_set(err, E_OUTPUT_SHAPE)
-        return NULL
-    cdef size_t nbytes = length * dtype_size(dl.dtype)
-    cdef RaiTensor *t = NULL
-    if nbytes <= TENSOR_MAX_SERVER_MADE_BYTES:
-        t = tensor_alloc(dl.dtype, dl.ndim, shape, length, nbytes)
+    cdef RaiTensor *t = tensor_alloc(dl.dtype, dl.ndim, shape, length, nbytes)
     if t == NULL:
         error_set(err, E_TOO_LARGE)
         return NULL
     cdef size_t offset = <size_t>first_row * (nbytes // <size_t>rows) if rows > 0 else 0
     memcpy(t.dl.data, <char *>dl.data + dl.byte_offset + offset, nbytes)
     tensor_normalise_bools(t)  # a bool view of other bytes: AOF rewrite must re-issue it
+    return t
+
+
+cdef RaiTensor *tensor_adopt(DLManagedTensor *m, ErrorValue *err) noexcept nogil:
+    """A new tensor (refcount 1) over a runner's output without copying it: it owns `m` and
+    calls its deleter when freed. Checked as tensor_copy_of checks; NULL with `err` set (and
+    `m` still the caller's). For a DAG's intermediates, never for keys: stored values live in
+    Redis memory (store_output copies an adopted tensor)."""
+    cdef int64_t shape[TENSOR_MAX_NDIM]
+    cdef size_t nbytes, length
+    if not output_shape(&m.dl_tensor, -1, shape, &length, &nbytes, err):
+        return NULL
+    cdef RaiTensor *t = tensor_wrap(m.dl_tensor.dtype, m.dl_tensor.ndim, shape, length, nbytes,
+                                    <char *>m.dl_tensor.data + m.dl_tensor.byte_offset, m)
+    if t == NULL:
+        error_set(err, E_TOO_LARGE)
+        return NULL
+    tensor_normalise_bools(t)  # the runner's private output: ours to change
     return t
 
 
