@@ -12,6 +12,8 @@ ctypedef struct RaiConfig:
     long long model_chunk_size
     long long model_execution_timeout
     long long backend_memory_limit
+    long long async_dag_result_ttl   # ms an ended async DAG's result stays readable
+    long long async_dag_max_pending  # async DAGs queued or running at most
     bint debug_command
 
 cdef RaiConfig rai_config

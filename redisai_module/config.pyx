@@ -39,6 +39,8 @@ cdef void config_set_defaults() noexcept nogil:
     rai_config.model_chunk_size = 535822336  # 511 MiB: RedisAI 1.2's default, as its clients' tests expect
     rai_config.model_execution_timeout = 5000
     rai_config.backend_memory_limit = 0
+    rai_config.async_dag_result_ttl = 60000
+    rai_config.async_dag_max_pending = 10000
     rai_config.debug_command = False
 
 

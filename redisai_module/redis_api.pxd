@@ -86,6 +86,19 @@ cdef extern from "redismodule.h" nogil:
     int RedisModule_AvoidReplicaTraffic()
     int RedisModule_EventLoopAddOneShot(void (*func)(void *) noexcept nogil, void *user_data)
 
+    # asynchronous DAGs: their records, the caller's database, the end announced
+    ctypedef struct RedisModuleDict
+    RedisModuleDict *RedisModule_CreateDict(RedisModuleCtx *ctx)
+    int RedisModule_DictSetC(RedisModuleDict *d, void *key, size_t keylen, void *ptr)
+    void *RedisModule_DictGetC(RedisModuleDict *d, void *key, size_t keylen, int *nokey)
+    int RedisModule_DictDelC(RedisModuleDict *d, void *key, size_t keylen, void *oldval)
+    uint64_t RedisModule_DictSize(RedisModuleDict *d)
+    int RedisModule_GetSelectedDb(RedisModuleCtx *ctx)
+    int RedisModule_SelectDb(RedisModuleCtx *ctx, int newid)
+    int RedisModule_NotifyKeyspaceEvent(RedisModuleCtx *ctx, int type, const char *event, RedisModuleString *key)
+    int REDISMODULE_NOTIFY_MODULE
+    long long RedisModule_Milliseconds()
+
     # persistence (type callbacks)
     void RedisModule_SaveUnsigned(RedisModuleIO *io, uint64_t value)
     uint64_t RedisModule_LoadUnsigned(RedisModuleIO *io)

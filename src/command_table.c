@@ -39,6 +39,11 @@ static const RaiCommand commands[] = {
     {"ai.dagexecute_ro", RAI_DagExecuteRO_Command, "readonly getkeys-api", 3, 3, 1, "read blocking"},
     {"ai.dagrun", RAI_DagRun_Command, "write deny-oom getkeys-api", 3, 3, 1, "write blocking"},  /* deprecated */
     {"ai.dagrun_ro", RAI_DagRunRO_Command, "readonly getkeys-api", 3, 3, 1, "read blocking"},  /* deprecated */
+    /* Ours (docs/COMMANDS.md §7.4): answered at once, so allowed in MULTI and scripts. The id is
+     * the key of AI.DAGRUNINFO: it carries its DAG's slot, so cluster clients route it. */
+    {"ai.dagexecuteasync", RAI_DagExecuteAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},
+    {"ai.dagrunasync", RAI_DagRunAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},  /* deprecated */
+    {"ai.dagruninfo", RAI_DagRunInfo_Command, "readonly fast", 1, 1, 1, "read fast"},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1, "read"},
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0, "admin dangerous"},
 };

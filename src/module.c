@@ -18,8 +18,10 @@ static void on_shutdown(RedisModuleCtx *ctx, RedisModuleEvent event, uint64_t su
 
 static void on_event_loop(RedisModuleCtx *ctx, RedisModuleEvent event, uint64_t subevent, void *data) {
     (void)event, (void)data;
-    if (subevent == REDISMODULE_SUBEVENT_EVENTLOOP_BEFORE_SLEEP)
+    if (subevent == REDISMODULE_SUBEVENT_EVENTLOOP_BEFORE_SLEEP) {
         RAI_UnblockWritableRuns(ctx);
+        RAI_ExpireAsyncDags();
+    }
 }
 
 __attribute__((visibility("default")))

@@ -76,6 +76,34 @@ def torch_failing_model() -> bytes:
 
 
 @functools.lru_cache(maxsize=None)
+def torch_gate_model(value: float) -> bytes:
+    """forward(a) is a * 0 + value: a gate a script polls (WAIT_GATE_SCRIPT) until a test swaps in
+    an open one (value != 0), holding its worker without timing."""
+    import torch
+
+    class Gate(torch.nn.Module):
+        def __init__(self, value: float):
+            super().__init__()
+            self.value = value
+
+        def forward(self, a: torch.Tensor) -> torch.Tensor:
+            return a * 0 + self.value
+
+    return _torch_bytes(Gate(value))
+
+
+# Spins on redisAI.model_execute of the gate model KEYS[0] (a read, which client pauses do not hold
+# back) until it answers non-zero, then returns [7].
+WAIT_GATE_SCRIPT = """
+def wait_gate(tensors: List[Tensor], keys: List[str], args: List[str]):
+    x = torch.zeros(1)
+    while bool(redisAI.model_execute(keys[0], [x], 1)[0].sum() == 0):
+        pass
+    return x + 7
+"""
+
+
+@functools.lru_cache(maxsize=None)
 def torch_inplace_model() -> bytes:
     """forward(a) adds 1 to `a` in place and returns 2 * a (a run must leave a stored `a` as it was)."""
     import torch

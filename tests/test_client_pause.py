@@ -13,16 +13,10 @@ import pytest
 import redis
 
 from helpers import aof_files, blocked_clients, parse_resp_commands, values
-from models import _torch_bytes
+from models import WAIT_GATE_SCRIPT, torch_gate_model
 from redis_server import running_server, wait_for
 
-SRC = '''
-def wait_gate(tensors: List[Tensor], keys: List[str], args: List[str]):
-    x = torch.zeros(1)
-    while bool(redisAI.model_execute(keys[0], [x], 1)[0].sum() == 0):
-        pass
-    return x + 7
-
+SRC = WAIT_GATE_SCRIPT + '''
 def wait_gate_then_set(tensors: List[Tensor], keys: List[str], args: List[str]):
     x = torch.zeros(1)
     while bool(redisAI.model_execute(keys[0], [x], 1)[0].sum() == 0):
@@ -33,25 +27,11 @@ RUN_WAITS = "finished runs wait to write their outputs: clients are paused"
 CALL_WAITS = "a script's redis.execute waits: clients are paused"
 
 
-def gate_model(value):
-    import torch
-
-    class Gate(torch.nn.Module):
-        def __init__(self, value: float):
-            super().__init__()
-            self.value = value
-
-        def forward(self, a: torch.Tensor) -> torch.Tensor:
-            return a * 0 + self.value
-
-    return _torch_bytes(Gate(value))
-
-
 @pytest.fixture
 def server():
     with running_server({"appendonly": "yes"}) as s:
         c = s.client()
-        c.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", gate_model(0.0))
+        c.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", torch_gate_model(0.0))
         c.execute_command("AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 2, "wait_gate", "wait_gate_then_set",
                           "SOURCE", SRC)
         yield s
@@ -77,7 +57,7 @@ def open_gate_and_pause(server, pause=("CLIENT", "PAUSE", 600000, "WRITE")):
     c = server.client()
     wait_for(lambda: blocked_clients(c) == 1, what="the run is queued")
     pipe = c.pipeline(transaction=True)
-    pipe.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", gate_model(1.0))
+    pipe.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", torch_gate_model(1.0))
     pipe.execute_command(*pause)
     assert pipe.execute() == [b"OK", b"OK"]
     return c
@@ -141,7 +121,7 @@ def test_a_run_finished_during_a_failover_waits_and_writes_nothing_once_a_replic
             running_server({"replicaof": f"127.0.0.1 {master.port}", "busy-reply-threshold": 10}) as replica:
         m, rep = master.client(), replica.client()
         wait_for(lambda: m.info("replication").get("slave0", {}).get("state") == "online", what="replica in sync")
-        m.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", gate_model(0.0))
+        m.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", torch_gate_model(0.0))
         m.execute_command("AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "wait_gate", "SOURCE", SRC)
         assert m.execute_command("WAIT", 1, 120000) == 1
         busy, _ = in_background(replica, "EVAL", "while true do end", 0)

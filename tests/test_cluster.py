@@ -618,3 +618,22 @@ def test_redis_py_cluster_client_follows_moved_with_a_stale_slot_table(rc, clust
     # node 0 was asked first and answered -MOVED
     assert _moved_count(c.nodes[0]) == moved_before + 1
     assert rc.nodes_manager.slots_cache[slot][0].port == c.nodes[2].port
+
+
+@pytest.mark.parametrize("shard", [0, 1, 2])
+def test_an_async_dag_id_routes_dagruninfo_to_the_shard_that_ran_it(rc, loaded, shard):
+    """The id carries its DAG's slot: a cluster client sends AI.DAGRUNINFO to the right shard,
+    and the other shards redirect it there (MOVED) instead of answering unknown."""
+    tag = loaded.tags[shard]
+    run_id = rc.execute_command("AI.DAGEXECUTEASYNC", "LOAD", 1, f"a{tag}", "PERSIST", 1, f"async{tag}", "|>",
+                                "AI.MODELEXECUTE", f"m{tag}", "INPUTS", 2, f"a{tag}", f"a{tag}",
+                                "OUTPUTS", 1, f"async{tag}")
+    assert loaded.slot(run_id.decode()) == loaded.slot(tag)
+
+    def ended():
+        reply = rc.execute_command("AI.DAGRUNINFO", run_id)
+        return reply[3] == b"DONE"
+    wait_for(ended, what="the async DAG to end")
+    assert rc.execute_command("AI.TENSORGET", f"async{tag}", "VALUES") == [b"2", b"4"]
+    for other in loaded.others(tag):
+        assert raw(other.port, "AI.DAGRUNINFO", run_id) == loaded.moved(tag)

@@ -27,7 +27,7 @@ BACKEND_PATHS = {
     "ONNX": "redisai_onnxruntime/redisai_onnxruntime.so",
 }
 NUMERIC_KEYS = ["THREADS_PER_QUEUE", "INTRA_OP_PARALLELISM", "INTER_OP_PARALLELISM", "MODEL_CHUNK_SIZE",
-                "MODEL_EXECUTION_TIMEOUT", "BACKEND_MEMORY_LIMIT"]
+                "MODEL_EXECUTION_TIMEOUT", "BACKEND_MEMORY_LIMIT", "ASYNC_DAG_RESULT_TTL", "ASYNC_DAG_MAX_PENDING"]
 
 # Redis log lines: "<pid>:<role> <date> <time> <level> [<module>] <message>"; level '*' is notice,
 # '#' warning.
@@ -75,12 +75,21 @@ def failed_start_log(module_args):
     ("MODEL_EXECUTION_TIMEOUT", "60000"),
     ("BACKEND_MEMORY_LIMIT", "512"),
     ("BACKEND_MEMORY_LIMIT", "9223372036854775807"),
+    ("ASYNC_DAG_RESULT_TTL", "1"),
+    ("ASYNC_DAG_MAX_PENDING", "3"),
 ])
 def test_accepted_value_is_logged_at_notice_level(key, value):
     with running_server(module_args=(key, value)) as s:
         assert s.client().ping()
         log = s.log()
     assert log_has(log, NOTICE, f"Setting {key} parameter to: {value}"), log
+
+
+def test_async_dag_settings_at_load_are_what_ai_config_gets():
+    with running_server(module_args=("ASYNC_DAG_RESULT_TTL", "1234", "ASYNC_DAG_MAX_PENDING", "5")) as s:
+        c = s.client()
+        assert c.execute_command("AI.CONFIG", "GET", "ASYNC_DAG_RESULT_TTL") == 1234
+        assert c.execute_command("AI.CONFIG", "GET", "ASYNC_DAG_MAX_PENDING") == 5
 
 
 def test_several_arguments_are_applied_and_logged_in_order():

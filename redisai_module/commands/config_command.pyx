@@ -1,5 +1,7 @@
 # AI.CONFIG LOADBACKEND <backend> <path> | BACKENDSPATH <path> | MODEL_CHUNK_SIZE <bytes>
-#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE>            (docs/COMMANDS.md §9; never replicated)
+#         | ASYNC_DAG_RESULT_TTL <ms> | ASYNC_DAG_MAX_PENDING <n>
+#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE|ASYNC_DAG_RESULT_TTL|ASYNC_DAG_MAX_PENDING>
+#                                                          (docs/COMMANDS.md §9; never replicated)
 from libc.string cimport strlen
 from redisai_module.redis_api cimport *
 
@@ -22,7 +24,30 @@ cdef int config_get(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noe
         return RedisModule_ReplyWithStringBuffer(ctx, rai_config.backends_path, strlen(rai_config.backends_path))
     if arg_is(argv[2], "MODEL_CHUNK_SIZE", 16):
         return RedisModule_ReplyWithLongLong(ctx, rai_config.model_chunk_size)
+    cdef long long *setting = async_dag_setting(argv[2])
+    if setting != NULL:
+        return RedisModule_ReplyWithLongLong(ctx, setting[0])
     return RedisModule_ReplyWithNull(ctx)
+
+
+cdef long long *async_dag_setting(RedisModuleString *name) noexcept nogil:
+    if arg_is(name, "ASYNC_DAG_RESULT_TTL", 20):
+        return &rai_config.async_dag_result_ttl
+    if arg_is(name, "ASYNC_DAG_MAX_PENDING", 21):
+        return &rai_config.async_dag_max_pending
+    return NULL
+
+
+cdef int config_set_positive(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, long long *setting) noexcept nogil:
+    cdef ErrorValue err
+    cdef long long value
+    if argc < 3:
+        return RedisModule_WrongArity(ctx)
+    if RedisModule_StringToLongLong(argv[2], &value) != REDISMODULE_OK or value <= 0:
+        error_set_token(&err, E_CONFIG_POSITIVE, argv[1], 64)
+        return reply_error_value(ctx, &err)
+    setting[0] = value
+    return RedisModule_ReplyWithSimpleString(ctx, "OK")
 
 
 cdef public int RAI_Config_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
@@ -48,4 +73,6 @@ cdef public int RAI_Config_Command(RedisModuleCtx *ctx, RedisModuleString **argv
         return RedisModule_ReplyWithSimpleString(ctx, "OK")
     if arg_is(argv[1], "GET", 3):
         return config_get(ctx, argv, argc)
+    if async_dag_setting(argv[1]) != NULL:
+        return config_set_positive(ctx, argv, argc, async_dag_setting(argv[1]))
     return RedisModule_ReplyWithError(ctx, RAI_ERR_UNSUPPORTED_SUBCOMMAND)

@@ -6,9 +6,12 @@ from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
 
-cdef int report_dag_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+ctypedef void (*DagKeyVisitor)(void *data, int pos, bint written) noexcept nogil
+
+
+cdef void visit_dag_keys(RedisModuleString **argv, int argc, DagKeyVisitor visit, void *data) noexcept nogil:
     """§11: LOAD and PERSIST keys, the ROUTING value, and the key after every AI.MODELEXECUTE
-    and AI.SCRIPTEXECUTE token; DAG-local tensor names are not keys."""
+    and AI.SCRIPTEXECUTE token, in order; DAG-local tensor names are not keys."""
     cdef long long n
     cdef int i = 1, k
     while i < argc:
@@ -17,36 +20,51 @@ cdef int report_dag_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
                     or i + 1 + n >= argc - 1):
                 break
             for k in range(i + 2, i + 2 + <int>n):
-                if arg_is(argv[i], "LOAD", 4):
-                    report_read_key(ctx, k)
-                else:
-                    report_written_key(ctx, k)
+                visit(data, k, arg_is(argv[i], "PERSIST", 7))
             i += 2 + <int>n
             continue
         if arg_is(argv[i], "ROUTING", 7) and i + 1 < argc:
-            report_read_key(ctx, i + 1)  # a key or a tag: checked by ACL like one, as in RedisAI
+            visit(data, i + 1, False)  # a key or a tag: checked by ACL like one, as in RedisAI
             i += 1
         elif (arg_is(argv[i], "AI.MODELEXECUTE", 15) or arg_is(argv[i], "AI.SCRIPTEXECUTE", 16)) and i + 1 < argc:
-            report_read_key(ctx, i + 1)
+            visit(data, i + 1, False)
             i += 1
         i += 1
+
+
+cdef void report_dag_key(void *ctx, int pos, bint written) noexcept nogil:
+    if written:
+        report_written_key(<RedisModuleCtx *>ctx, pos)
+    else:
+        report_read_key(<RedisModuleCtx *>ctx, pos)
+
+
+cdef int report_dag_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
+    visit_dag_keys(argv, argc, report_dag_key, ctx)
     return REDISMODULE_OK
 
 
-cdef void queue_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
+cdef void push_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
+    """Queue the parsed DAG's parts; its script steps' Redis calls act as the caller (its ACL
+    user, its database), on its behalf."""
     cdef Dag *dag = p.dag
+    cdef size_t i
     cdef int k
     dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
-    dag.blocked_client = RedisModule_BlockClient(ctx, RAI_Dag_Reply, NULL, RAI_Dag_Free, 0)
-    RedisModule_BlockedClientMeasureTimeStart(dag.blocked_client)
-    cdef size_t i
     for i in range(dag.nops):
-        if dag.ops[i].kind == DAG_SCRIPT:  # the script's Redis calls run as the caller, on its behalf
+        if dag.ops[i].kind == DAG_SCRIPT:
             dag.ops[i].run.user = RedisModule_GetCurrentUserName(ctx)
             dag.ops[i].run.blocked_client = dag.blocked_client
+            dag.ops[i].run.db = RedisModule_GetSelectedDb(ctx)
     for k in range(dag.nparts):
         dag.parts[k].timeout_ms = p.timeout_ms if p.timeout_ms > 0 else 0
         run_queue_push(p.part_queues[k], dag.parts[k])
+
+
+cdef void queue_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
+    p.dag.blocked_client = RedisModule_BlockClient(ctx, RAI_Dag_Reply, NULL, RAI_Dag_Free, 0)
+    RedisModule_BlockedClientMeasureTimeStart(p.dag.blocked_client)
+    push_dag(ctx, p)
 
 
 cdef int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bint read_only,
@@ -55,17 +73,27 @@ cdef int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bi
         return report_dag_keys(ctx, argv, argc)
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
-    if argc < (4 if deprecated else 6):
-        return RedisModule_ReplyWithError(ctx, arity_error)
     cdef DagParse p
-    dag_parse_init(&p, argc, read_only, deprecated)
-    if parse_dag(ctx, argv, argc, &p) < 0:
-        reply_error_value(ctx, &p.error)
-        dag_free(p.dag)  # nothing ran, nothing was written
-    else:
+    if parse_dag_or_reply(ctx, argv, argc, &p, read_only, deprecated, arity_error):
         queue_dag(ctx, &p)
-    dag_parse_free(&p)
+        dag_parse_free(&p)
     return REDISMODULE_OK
+
+
+cdef bint parse_dag_or_reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagParse *p,
+                             bint read_only, bint deprecated, const char *arity_error) noexcept nogil:
+    """The arity, then the whole DAG into `p`. False after replying the error: nothing ran,
+    nothing was written, `p` is freed. True: the caller queues p.dag, then frees `p`."""
+    if argc < (4 if deprecated else 6):
+        RedisModule_ReplyWithError(ctx, arity_error)
+        return False
+    dag_parse_init(p, argc, read_only, deprecated)
+    if parse_dag(ctx, argv, argc, p) == 0:
+        return True
+    reply_error_value(ctx, &p.error)
+    dag_free(p.dag)
+    dag_parse_free(p)
+    return False
 
 
 cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
@@ -86,43 +114,54 @@ cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
     return RedisModule_ReplyWithSimpleString(ctx, "NA")  # skipped after an earlier failure
 
 
-cdef int persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag) noexcept nogil:
-    """Store and replicate each PERSIST key; the first one that cannot be written adds one
-    error element and stops (keys stored before it stay). Returns the elements added."""
-    cdef ErrorValue err
+cdef bint persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag, ErrorValue *err) noexcept nogil:
+    """Store and replicate each PERSIST key; False, with `err` set, at the first one that cannot
+    be written (keys stored before it stay)."""
     cdef RaiTensor *t
     cdef size_t k
     for k in range(dag.npersist):
         t = dag.slots[dag.persist_slots[k]]
         if t == NULL:
             continue  # a model output that is not a tensor: skipped, as AI.MODELEXECUTE skips it
-        if store_output(ctx, dag.persist_keys[k], t, &err) < 0:
-            reply_error_value(ctx, &err)
-            return 1
-    return 0
+        if store_output(ctx, dag.persist_keys[k], t, err) < 0:
+            return False
+    return True
+
+
+cdef int reply_dag_result(RedisModuleCtx *ctx, Dag *dag, const ErrorValue *persist_error) noexcept nogil:
+    """What AI.DAGEXECUTE answers: TIMEDOUT, or one element per op and, when a PERSIST key
+    could not be written, its error as one more."""
+    cdef size_t k
+    if dag.timed_out:
+        return RedisModule_ReplyWithSimpleString(ctx, "TIMEDOUT")
+    RedisModule_ReplyWithArray(ctx, <long>dag.nops + (1 if persist_error != NULL else 0))
+    for k in range(dag.nops):
+        reply_dag_op(ctx, dag, &dag.ops[k])
+    if persist_error != NULL:
+        reply_error_value(ctx, persist_error)
+    return REDISMODULE_OK
 
 
 cdef int RAI_Dag_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:
     cdef Dag *dag = <Dag *>RedisModule_GetBlockedClientPrivateData(ctx)
-    cdef size_t k
-    if dag.timed_out:
-        return RedisModule_ReplyWithSimpleString(ctx, "TIMEDOUT")
-    RedisModule_ReplyWithArray(ctx, REDISMODULE_POSTPONED_ARRAY_LEN)
-    for k in range(dag.nops):
-        reply_dag_op(ctx, dag, &dag.ops[k])
-    cdef long extra = 0 if dag.failed else persist_dag_outputs(ctx, dag)
-    RedisModule_ReplySetArrayLength(ctx, <long>dag.nops + extra)
-    return REDISMODULE_OK
+    cdef ErrorValue err
+    if dag.timed_out or dag.failed or persist_dag_outputs(ctx, dag, &err):
+        return reply_dag_result(ctx, dag, NULL)
+    return reply_dag_result(ctx, dag, &err)
 
 
-cdef void RAI_Dag_Free(RedisModuleCtx *ctx, void *privdata) noexcept nogil:
-    """After the reply, or when the client went away: every step that ran counts in AI.INFO."""
-    cdef Dag *dag = <Dag *>privdata
+cdef void count_dag_runs(Dag *dag) noexcept nogil:
+    """Every step that ran counts in AI.INFO."""
     cdef size_t k
     for k in range(dag.nops):
         if dag.ops[k].run != NULL and dag.ops[k].status != DAG_OP_PENDING:
             count_run(dag.ops[k].run)
-    dag_free(dag)
+
+
+cdef void RAI_Dag_Free(RedisModuleCtx *ctx, void *privdata) noexcept nogil:
+    """After the reply, or when the client went away."""
+    count_dag_runs(<Dag *>privdata)
+    dag_free(<Dag *>privdata)
 
 
 cdef public int RAI_DagExecute_Command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noexcept nogil:

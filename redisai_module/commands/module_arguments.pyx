@@ -24,6 +24,10 @@ cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleS
         name, slot, minimum = "MODEL_EXECUTION_TIMEOUT", &rai_config.model_execution_timeout, 1000
     elif arg_is(key, "BACKEND_MEMORY_LIMIT", 20):
         name, slot = "BACKEND_MEMORY_LIMIT", &rai_config.backend_memory_limit
+    elif arg_is(key, "ASYNC_DAG_RESULT_TTL", 20):
+        name, slot = "ASYNC_DAG_RESULT_TTL", &rai_config.async_dag_result_ttl
+    elif arg_is(key, "ASYNC_DAG_MAX_PENDING", 21):
+        name, slot = "ASYNC_DAG_MAX_PENDING", &rai_config.async_dag_max_pending
     elif arg_is(key, "BACKENDSPATH", 12):
         return True  # applied first, before every other argument
     elif parse_backend(key) >= 0:

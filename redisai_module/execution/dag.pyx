@@ -118,6 +118,7 @@ cdef DagStepState dag_next_step(Run *part, Run **step) noexcept nogil:
                     op.run.inputs[k] = tensor_incref(dag.slots[op.input_slots[k]])
             op.run.queued_at_ms = part.queued_at_ms  # MINBATCHTIMEOUT counts from the DAG's queueing
             op.run.outputs_stay_in_dag = True
+            dag.started = True
             step[0] = op.run
         break
     pthread_mutex_unlock(&dag.lock)

@@ -5,6 +5,7 @@ from redisai_module.execution.run cimport Run, Dag, DagOp
 from redisai_module.objects.model cimport RaiModel
 from redisai_module.objects.script cimport RaiScript
 from redisai_module.pthreads cimport *
+from redisai_module.redis_api cimport RedisModuleCtx
 
 cdef enum:
     MAX_RUN_QUEUES = 256
@@ -31,6 +32,9 @@ cdef extern from *:
 # batching.pyx
 cdef int64_t batch_rows(Run *run) noexcept nogil
 
+# clock.pyx
+cdef int64_t monotonic_ms() noexcept nogil
+
 # dag.pyx
 cdef void dag_free(Dag *dag) noexcept nogil
 cdef Dag *dag_new(size_t capacity) noexcept nogil
@@ -41,6 +45,10 @@ cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil
 cdef int n_run_queues
 cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil
 cdef RunQueue *run_queues[MAX_RUN_QUEUES]
+
+# unblock_when_writable.pyx
+ctypedef void (*WritableCall)(RedisModuleCtx *ctx, void *data) noexcept nogil
+cdef void call_when_writable(WritableCall call, void *data) noexcept nogil
 
 # worker_stats.pyx
 cdef enum:

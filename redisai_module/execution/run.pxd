@@ -34,6 +34,7 @@ ctypedef struct Run:
                                    # runner's outputs are kept as they are (tensor_adopt)
     RedisModuleBlockedClient *blocked_client  # the client waiting (for a DAG step: the DAG's)
     RedisModuleString *user        # script runs: the caller's ACL user, for Redis calls the script makes
+    int db                         # script runs with no blocked client (async DAGs): the caller's database
     int64_t timeout_ms             # 0: none
     int64_t queued_at_ms
     bint timed_out
@@ -82,5 +83,6 @@ cdef struct Dag:
     bint failed
     bint timed_out
     RedisModuleBlockedClient *blocked_client
-    void *llapi_dag                # LLAPI DAGs (no blocked client): the caller's DAG context
-    void (*done)(Dag *dag) noexcept nogil  # LLAPI DAGs: what the last part's worker calls (set by the LLAPI)
+    void *done_data                # what `done` needs: the LLAPI caller's DAG context, an async DAG's record
+    bint started                   # a worker took one of its steps (async DAGs report RUNNING)
+    void (*done)(Dag *dag) noexcept nogil  # LLAPI and async DAGs: what the last part's worker calls

@@ -31,7 +31,7 @@ cdef enum:
 cdef Run *current_script_run(char **error) noexcept nogil:
     """The run whose script calls, or NULL with *error set (an LLAPI run has no client to act as)."""
     cdef Run *run = <Run *>rai_get_script_run()
-    if run == NULL or run.blocked_client == NULL or run.user == NULL:
+    if run == NULL or run.user == NULL:
         error[0] = strdup(RAI_ERR_SCRIPT_CALL_OUTSIDE_RUN)
         return NULL
     return run
@@ -45,6 +45,8 @@ cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx, bint writab
     cdef bint logged = False
     ctx[0] = RedisModule_GetThreadSafeContext(run.blocked_client)
     RedisModule_ThreadSafeContextLock(ctx[0])
+    if run.blocked_client == NULL:  # an async DAG's step: nobody waits, the caller's database
+        RedisModule_SelectDb(ctx[0], run.db)
     while writable and RedisModule_AvoidReplicaTraffic():
         if not logged:
             RedisModule_Log(ctx[0], "notice", "a script's redis.execute waits: clients are paused")

@@ -295,7 +295,7 @@ cdef int llapi_dag_run(LlapiDag *d, FinishCallback callback, void *private_data,
         dag_free(dag)
     else:
         d.dag, d.callback, d.private_data = dag, callback, private_data
-        dag.llapi_dag = d
+        dag.done_data = d
         dag.done = llapi_dag_finished
         dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
         # From the first push on, the DAG may finish and the callback free it: d and dag are
@@ -318,7 +318,7 @@ cdef int op_error_code(DagOp *op) noexcept nogil:
 cdef void llapi_dag_finished(Dag *dag) noexcept nogil:
     """On the worker that finished the DAG's last part: count its steps, keep the first error,
     call the caller back."""
-    cdef LlapiDag *d = <LlapiDag *>dag.llapi_dag
+    cdef LlapiDag *d = <LlapiDag *>dag.done_data
     cdef DagOp *op
     cdef size_t k
     for k in range(dag.nops):
