@@ -119,6 +119,8 @@ cdef extern from "redismodule.h" nogil:
     int RedisModule_InfoAddSection(RedisModuleInfoCtx *ctx, const char *name)
     int RedisModule_InfoAddFieldCString(RedisModuleInfoCtx *ctx, const char *field, const char *value)
     int RedisModule_InfoAddFieldLongLong(RedisModuleInfoCtx *ctx, const char *field, long long value)
+    int RedisModule_InfoBeginDictField(RedisModuleInfoCtx *ctx, const char *name)
+    int RedisModule_InfoEndDictField(RedisModuleInfoCtx *ctx)
 
     # logging
     void RedisModule_Log(RedisModuleCtx *ctx, const char *level, const char *fmt, ...)

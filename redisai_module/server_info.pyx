@@ -123,3 +123,6 @@ cdef public void RAI_Info_Modules(RedisModuleInfoCtx *ctx, int for_crash_report)
 
     RedisModule_InfoAddSection(ctx, "workers")
     add_worker_gil_fields(ctx)
+
+    if not for_crash_report:  # they take the queues' and the statistics' locks
+        add_live_sections(ctx)

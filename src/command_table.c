@@ -45,6 +45,7 @@ static const RaiCommand commands[] = {
     {"ai.dagrunasync", RAI_DagRunAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},  /* deprecated */
     {"ai.dagruninfo", RAI_DagRunInfo_Command, "readonly fast", 1, 1, 1, "read fast"},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1, "read"},
+    {"ai.stats", RAI_Stats_Command, "readonly fast", 1, 1, 1, "read fast"},  /* ours (docs/COMMANDS.md §8.1) */
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0, "admin dangerous"},
 };
 

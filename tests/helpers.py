@@ -2,6 +2,7 @@
 as a dict, blocked clients, and reading AOF files. Only helpers that behave the same for every file
 that uses them live here; a file keeps its own where it needs something different."""
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -126,3 +127,18 @@ def aof_files(s):
         parts = line.split()
         files[parts[parts.index("type") + 1]] = s.dir / "appendonlydir" / parts[1]
     return files
+
+
+def in_background(server, *command):
+    """Send a blocking command on its own connection; returns (thread, reply holder)."""
+    reply = {}
+
+    def send():
+        try:
+            reply["value"] = server.client().execute_command(*command)
+        except Exception as e:  # checked by the test
+            reply["value"] = e
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    return t, reply

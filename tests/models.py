@@ -179,6 +179,18 @@ def onnx_add_model() -> bytes:
 
 
 @functools.lru_cache(maxsize=None)
+def onnx_bias_model(n: int = 100) -> bytes:
+    """y = x + w, x float ["N", n], w an initializer of n floats (n * 4 bytes of weights)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n])
+    w = numpy_helper.from_array(np.arange(n, dtype=np.float32), name="w")
+    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "bias", [x], [y], [w])
+    return _onnx_bytes(graph)
+
+
+@functools.lru_cache(maxsize=None)
 def onnx_mul_model() -> bytes:
     """Y = X * X, X float [3, 2] (the upstream mul_1.onnx)."""
     from onnx import TensorProto, helper

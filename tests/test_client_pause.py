@@ -7,12 +7,10 @@ pauses do not hold back) until the gate answers non-zero; the test swaps the gat
 pauses writes in one MULTI, so the run always finishes inside the pause. The server's log says
 when a finished run or a script's call is waiting.
 """
-import threading
-
 import pytest
 import redis
 
-from helpers import aof_files, blocked_clients, parse_resp_commands, values
+from helpers import aof_files, blocked_clients, in_background, parse_resp_commands, values
 from models import WAIT_GATE_SCRIPT, torch_gate_model
 from redis_server import running_server, wait_for
 
@@ -35,21 +33,6 @@ def server():
         c.execute_command("AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 2, "wait_gate", "wait_gate_then_set",
                           "SOURCE", SRC)
         yield s
-
-
-def in_background(server, *command):
-    """Send a blocking command on its own connection; returns (thread, reply holder)."""
-    reply = {}
-
-    def send():
-        try:
-            reply["value"] = server.client().execute_command(*command)
-        except Exception as e:  # checked by the test
-            reply["value"] = e
-
-    t = threading.Thread(target=send, daemon=True)
-    t.start()
-    return t, reply
 
 
 def open_gate_and_pause(server, pause=("CLIENT", "PAUSE", 600000, "WRITE")):

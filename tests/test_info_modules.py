@@ -10,7 +10,7 @@ from models import onnx_add_model, torch_add_model
 from redis_server import ROOT, running_server
 
 SECTIONS = ["ai_versions", "ai_git", "ai_load_time_configs", "ai_backends_info", "ai_cpu",
-            "ai_workers"]
+            "ai_workers", "ai_queues", "ai_runnables"]
 SECONDS = re.compile(r"^\d+\.\d{6}$")
 
 

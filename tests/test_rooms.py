@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent / "redisai_module"
 # Top-level files belong to the room the table names; a file in a folder to its folder's room.
 TOP_LEVEL_ROOM = {
     "errors.pxi.in": "base", "error_values.pyx": "base", "cstrings.pyx": "base", "config.pyx": "base",
-    "debug.pyx": "debug", "server_info.pyx": "server_info", "redisai_core.pyx": "map",
+    "debug.pyx": "debug", "server_info.pyx": "server_info", "live_info.pyx": "server_info", "redisai_core.pyx": "map",
 }
 # Where each room's doors are declared.
 DOORS_FILE = {

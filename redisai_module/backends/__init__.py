@@ -19,6 +19,8 @@ and that offers:
     run(handle, inputs: list) -> list                one array per output (None: not a tensor)
     native_runner(handle) -> capsule, optional       what workers call instead of run, with no GIL
                                                      (src/native_runner.h)
+    memory_bytes(handle) -> int, optional            bytes the framework holds for the model
+                                                     (INFO ai_runnables, AI.STATS)
 TORCH also compiles scripts (compile_script), and runs models and scripts only natively.
 Inputs reach the framework zero-copy through DLPack, read-only (torch, which has no read-only
 tensors, gets private copies); outputs are copied into Redis memory by the core.

@@ -39,6 +39,10 @@ cdef object model_attach_handle(RaiModel *m):
     Py_INCREF(handle)
     m.head.handle = <void *>handle
     m.head.native = native_runner_of(adapter, handle)
+    memory_bytes = getattr(adapter, "memory_bytes", None)
+    m.head.backend_bytes = memory_bytes(handle) if memory_bytes is not None else -1
+    if m.head.stats != NULL:  # loaded after it was stored (a backend loaded later)
+        m.head.stats.backend_bytes = m.head.backend_bytes
     return None
 
 

@@ -105,26 +105,28 @@ class OnnxBackend:
         return BackendError(message)
 
     def _initializers(self, blob):
-        """(bytes, count) of the initializers onnxruntime will keep outside the allocator.
+        """(bytes, count) of the initializers onnxruntime will keep outside the allocator, and
+        the bytes of all of them.
         Models must be self-contained: external initializers would make the server read files
         named by a client (RedisAI refuses them with this message before loading)."""
         import onnx
         try:
             model = onnx.load_model_from_string(blob)
         except Exception:
-            return 0, 0  # not a readable model: onnxruntime's own error follows
-        total = count = 0
+            return 0, 0, 0  # not a readable model: onnxruntime's own error follows
+        total = count = every = 0
         for initializer in _graph_initializers(model.graph):
             if initializer.data_location == onnx.TensorProto.EXTERNAL:
                 raise BackendError("Initializer tensors with external data is not allowed.")
             nbytes = _initializer_bytes(onnx, initializer)
+            every += nbytes
             if nbytes > _ALLOCATOR_INITIALIZER_BYTES:
                 total += nbytes
                 count += 1
-        return total, count
+        return total, count, every
 
     def create(self, blob, device, inputs, outputs):
-        initializers = self._initializers(blob)
+        large_bytes, large_count, initializer_bytes = self._initializers(blob)
         options = self.ort.SessionOptions()
         options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         if self.rai_config.intra_op_parallelism:
@@ -138,7 +140,7 @@ class OnnxBackend:
             options.add_session_config_entry("session.use_env_allocators", "1")
             # RedisAI's onnxruntime allocated the initializers from its allocator: they count in
             # INFO and against BACKEND_MEMORY_LIMIT for as long as the session lives.
-            charge = self.allocator.charge(*initializers)
+            charge = self.allocator.charge(large_bytes, large_count)
             if charge is None:
                 raise BackendError(_INITIALIZATION_FAILED + self.memory_limit_exceeded)
         try:
@@ -146,9 +148,14 @@ class OnnxBackend:
         except Exception as e:
             raise self._errors(e, creating=True) from None
         session.rai_initializer_charge = charge  # released with the session
+        session.rai_initializer_bytes = initializer_bytes
         input_names = [i.name for i in session.get_inputs()]
         session.rai_input_names = input_names  # read on every run: get_inputs() builds objects
         return session, input_names, [o.name for o in session.get_outputs()]
+
+    def memory_bytes(self, session):
+        """Bytes of the model's initializers (its weights)."""
+        return session.rai_initializer_bytes
 
     def _feed(self, x):
         """DLPack views as numpy; STRING arrays (bytes) as str, which onnxruntime encodes as UTF-8

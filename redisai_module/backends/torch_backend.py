@@ -63,6 +63,11 @@ class TorchBackend:
         handle = (module, dev, self.native.model_runner(module, dev))
         return handle, input_names, [""] * self._output_count(schema)
 
+    def memory_bytes(self, handle):
+        """Bytes of the model's parameters and buffers (what torch holds for it)."""
+        module = handle[0]
+        return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
     def native_runner(self, handle):
         """What workers run the model or script through, with no GIL (the handle keeps it)."""
         return handle[2]

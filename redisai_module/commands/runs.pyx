@@ -164,6 +164,12 @@ cdef void count_run(Run *run) noexcept nogil:
 
 cdef void count_run_locked(Run *run, RunStats *s) noexcept nogil:
     cdef RaiTensor *first
+    if run.started_us > 0:
+        if run.queued_at_us > 0:  # not an LLAPI run executed on its caller's thread
+            s.wait_us_hist[latency_bucket(run.started_us - run.queued_at_us)] += 1
+        s.run_us_hist[latency_bucket(run.duration_us)] += 1
+        if run.model != NULL:
+            s.batch_hist[batch_bucket(run.batch_size)] += 1
     s.calls += 1
     if run.error != NULL:
         s.errors += 1

@@ -84,6 +84,7 @@ cdef int collect_batch_locked(RunQueue *q, Run **items, Run **steps, int64_t *to
                 prev.next = next
             if q.tail == item:
                 q.tail = prev
+            q.length -= 1
             items[n] = item
             steps[n] = step
             total[0] += batch_rows(step)

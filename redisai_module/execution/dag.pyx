@@ -117,6 +117,7 @@ cdef DagStepState dag_next_step(Run *part, Run **step) noexcept nogil:
                 if op.run.inputs[k] == NULL:
                     op.run.inputs[k] = tensor_incref(dag.slots[op.input_slots[k]])
             op.run.queued_at_ms = part.queued_at_ms  # MINBATCHTIMEOUT counts from the DAG's queueing
+            op.run.queued_at_us = part.queued_at_us  # its wait: since queueing or the previous step
             op.run.outputs_stay_in_dag = True
             dag.started = True
             step[0] = op.run
@@ -145,6 +146,7 @@ cdef bint dag_step_done(Run *part, Run *step) noexcept nogil:
             else:
                 dag.slots[op.output_slots[k]] = tensor_incref(step.outputs[k])
     part.dag_cursor += 1
+    part.queued_at_us = monotonic_us()
     if not dag.failed and not dag.timed_out:
         for k in range(part.dag_cursor, dag.nops):
             if dag.ops[k].part == part.dag_part and dag.ops[k].kind != DAG_TENSORSET:

@@ -10,12 +10,26 @@ from redisai_module.redis_api cimport RedisModuleCtx
 cdef enum:
     MAX_RUN_QUEUES = 256
 
+cdef enum:
+    IN_FLIGHT_KEY_MAX = 128  # a running model's or script's key, as INFO and AI.STATS show it (cut)
+
+ctypedef struct InFlight:        # what one worker runs now (live introspection), under its queue's lock
+    bint busy
+    bint is_script
+    char key[IN_FLIGHT_KEY_MAX]
+    size_t key_len
+    int64_t started_us
+    int64_t batch_size           # model runs: rows of the batch; 0 for scripts
+
 ctypedef struct RunQueue:
     char *device
     pthread_mutex_t lock
     pthread_cond_t wakeup
     Run *head
     Run *tail
+    int64_t length               # items queued (runs and DAG parts), under lock
+    InFlight *in_flight          # one per worker, indexed as `threads`
+    int n_started                # workers that took their index (under lock)
     pthread_t *threads           # its workers, for their CPU time in INFO MODULES
     int n_threads
     int n_parked                 # workers waiting for work (under lock)
@@ -34,6 +48,7 @@ cdef int64_t batch_rows(Run *run) noexcept nogil
 
 # clock.pyx
 cdef int64_t monotonic_ms() noexcept nogil
+cdef int64_t monotonic_us() noexcept nogil
 
 # dag.pyx
 cdef void dag_free(Dag *dag) noexcept nogil

@@ -37,6 +37,9 @@ ctypedef struct Run:
     int db                         # script runs with no blocked client (async DAGs): the caller's database
     int64_t timeout_ms             # 0: none
     int64_t queued_at_ms
+    int64_t queued_at_us           # live introspection: the queue wait is started_us - queued_at_us
+    int64_t started_us             #   (a DAG step waits from its part's queueing or previous step)
+    int64_t batch_size             # model runs: rows of the batch it ran in (its own if alone)
     bint timed_out
     int64_t duration_us
     Dag *dag                       # set on a DAG's per-device part: its steps are the DAG's ops

@@ -142,6 +142,7 @@ cdef void model_run_execute(Run *run) noexcept nogil:
     cdef int64_t started = monotonic_us()
     cdef int kind = worker_kind(run)
     cdef int64_t held = 0
+    run.started_us = started
     if run.script != NULL:
         held = release_parked_if_any()
         if run.script.head.native == NULL:
@@ -149,6 +150,7 @@ cdef void model_run_execute(Run *run) noexcept nogil:
         else:
             native_script_run(run)
     else:
+        run.batch_size = batch_rows(run)
         held = models_execute(&run, 1, 0)
     run.duration_us = monotonic_us() - started
     worker_stats_count(kind, held)
@@ -197,4 +199,6 @@ cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogi
     worker_stats_count(worker_kind(members[0]), held)
     cdef int64_t duration = monotonic_us() - started
     for j in range(n):
+        members[j].started_us = started
         members[j].duration_us = duration
+        members[j].batch_size = total

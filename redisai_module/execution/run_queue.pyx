@@ -2,7 +2,8 @@
 # do not), each served by THREADS_PER_QUEUE worker threads (docs/BEHAVIOUR.md §1). The main thread
 # only parses and queues; workers run the models and unblock the clients.
 from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport strlen, strcmp
+from libc.string cimport memcpy, memset, strlen, strcmp
+from redisai_module.objects.run_stats cimport RunStats
 from posix.time cimport clock_gettime, timespec, CLOCK_REALTIME
 from posix.unistd cimport usleep
 from redisai_module.execution.run cimport Run
@@ -45,7 +46,11 @@ cdef RunQueue *ensure_run_queue(const char *device) noexcept nogil:
     pthread_mutex_init(&q.lock, NULL)
     pthread_cond_init(&q.wakeup, NULL)
     q.head = q.tail = NULL
+    q.length = 0
     q.n_parked = 0
+    q.n_started = 0
+    q.in_flight = <InFlight *>RedisModule_Alloc(sizeof(InFlight) * rai_config.threads_per_queue)
+    memset(q.in_flight, 0, sizeof(InFlight) * rai_config.threads_per_queue)
     q.threads = <pthread_t *>RedisModule_Alloc(sizeof(pthread_t) * rai_config.threads_per_queue)
     q.n_threads = 0
     cdef long long k
@@ -66,10 +71,12 @@ cdef inline void push_locked(RunQueue *q, Run *run) noexcept nogil:
     else:
         q.tail.next = run
     q.tail = run
+    q.length += 1
 
 
 cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil:
-    run.queued_at_ms = monotonic_ms()  # TIMEOUT and MINBATCHTIMEOUT count from here
+    run.queued_at_us = monotonic_us()
+    run.queued_at_ms = run.queued_at_us // 1000  # TIMEOUT and MINBATCHTIMEOUT count from here
     pthread_mutex_lock(&q.lock)
     push_locked(q, run)
     pthread_cond_signal(&q.wakeup)
@@ -81,6 +88,7 @@ cdef inline Run *pop_locked(RunQueue *q) noexcept nogil:
     q.head = run.next
     if q.head == NULL:
         q.tail = NULL
+    q.length -= 1
     return run
 
 
@@ -135,6 +143,7 @@ cdef inline void push_front_locked(RunQueue *q, Run *run) noexcept nogil:
     q.head = run
     if q.tail == NULL:
         q.tail = run
+    q.length += 1
 
 
 cdef void stop_item(Run *item) noexcept nogil:
@@ -146,6 +155,19 @@ cdef void stop_item(Run *item) noexcept nogil:
     if run_expired(item):
         dag_time_out(item)
     dag_part_finished(item)
+
+
+cdef void in_flight_begin(InFlight *f, Run *step, int64_t total) noexcept nogil:
+    """With the queue locked: what this worker now runs (the batch's leader stands for it)."""
+    cdef RunStats *s = step.script.head.stats if step.script != NULL else step.model.head.stats
+    f.busy = True
+    f.is_script = step.script != NULL
+    f.key_len = 0
+    if s != NULL:
+        f.key_len = s.key_len if s.key_len < IN_FLIGHT_KEY_MAX else IN_FLIGHT_KEY_MAX
+        memcpy(f.key, s.key, f.key_len)
+    f.started_us = monotonic_us()
+    f.batch_size = 0 if step.script != NULL else (total if total > 0 else batch_rows(step))
 
 
 cdef void *run_queue_worker(void *arg) noexcept nogil:
@@ -161,6 +183,8 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
     cdef int n, k, again
     rai_mark_worker_thread()
     pthread_mutex_lock(&q.lock)
+    cdef InFlight *me = &q.in_flight[q.n_started]
+    q.n_started += 1
     while True:
         if q.head == NULL:
             pthread_mutex_unlock(&q.lock)
@@ -197,6 +221,7 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
                     push_locked(q, items[k])
                 wait_a_millisecond(q)
                 continue
+        in_flight_begin(me, step, total)
         pthread_mutex_unlock(&q.lock)
         if n == 1:
             model_run_execute(step)
@@ -212,6 +237,7 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             else:
                 dag_part_finished(items[k])
         pthread_mutex_lock(&q.lock)
+        me.busy = False
         for k in range(again - 1, -1, -1):
             push_front_locked(q, items[k])  # a DAG continues before other work
     return NULL

@@ -73,6 +73,12 @@ cdef RedisModuleKey *open_value_key(RedisModuleCtx *ctx, RedisModuleString *name
 cdef bint parked_pending() noexcept nogil
 cdef void release_parked() noexcept
 
+# histograms.pyx
+cdef int batch_bucket(int64_t rows) noexcept nogil
+cdef int64_t batch_bucket_top(int k) noexcept nogil
+cdef int64_t histogram_percentile(const int64_t *hist, int nbuckets, int percent) noexcept nogil
+cdef int latency_bucket(int64_t us) noexcept nogil
+
 # run_stats.pyx
 cdef RunStats *run_stats_find_locked(const char *key, size_t key_len) noexcept nogil
 cdef RunStats *run_stats_first_locked() noexcept nogil

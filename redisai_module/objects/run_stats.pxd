@@ -2,6 +2,10 @@
 # index by key name (run_stats.pyx) finds it. Counters change on the main thread only.
 from libc.stdint cimport int64_t
 
+cdef enum:
+    LATENCY_BUCKETS = 128  # microseconds: 0-3 exactly, then four buckets per power of two
+    BATCH_BUCKETS = 12     # rows per run: 1, 2, 3-4, 5-8, ..., 513-1024, more
+
 ctypedef struct RunStats:
     RunStats *next     # index link
     bint indexed
@@ -16,3 +20,9 @@ ctypedef struct RunStats:
     int64_t samples
     int64_t calls
     int64_t errors
+    # Live introspection (ours): how long runs waited in the queue and ran, and how many rows
+    # the batch they ran in held (models only), since load or the last RESETSTAT.
+    int64_t wait_us_hist[LATENCY_BUCKETS]
+    int64_t run_us_hist[LATENCY_BUCKETS]
+    int64_t batch_hist[BATCH_BUCKETS]
+    int64_t backend_bytes        # the value's RaiRunnable.backend_bytes

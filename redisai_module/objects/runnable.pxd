@@ -17,3 +17,5 @@ ctypedef struct RaiRunnable:
     const RaiNativeRunner *native  # what workers call with no GIL, when the adapter gave one;
                          # owned by the handle, so valid while the handle is
     RunStats *stats      # AI.INFO counters, owned; NULL until the value is stored under a key
+    int64_t backend_bytes  # what its framework holds for it (torch parameters and buffers, ONNX
+                         # initializers), from the adapter at load; -1 where it cannot say

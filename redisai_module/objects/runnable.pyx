@@ -14,6 +14,7 @@ cdef RaiRunnable *runnable_new(size_t size, bint is_script) noexcept nogil:
     memset(h, 0, size)
     h.refcount = 1
     h.is_script = is_script
+    h.backend_bytes = -1
     return h
 
 
@@ -74,3 +75,4 @@ cdef void runnable_track_stats(RaiRunnable *h, const char *key, size_t key_len) 
     """Fresh AI.INFO counters under `key` (a store or a load replaces older ones)."""
     run_stats_free(h.stats)
     h.stats = run_stats_create(key, key_len, h.is_script, runnable_backend(h), h.device, h.tag, h.tag_len)
+    h.stats.backend_bytes = h.backend_bytes
