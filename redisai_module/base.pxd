@@ -15,6 +15,7 @@ ctypedef struct RaiConfig:
     long long async_dag_result_ttl   # ms an ended async DAG's result stays readable
     long long async_dag_max_pending  # async DAGs queued or running at most
     bint debug_command
+    bint admission_control        # refuse runs that cannot meet their TIMEOUT; earliest deadline first
 
 cdef RaiConfig rai_config
 cdef void config_set_backends_path(const char *path, size_t n) noexcept nogil

@@ -42,6 +42,7 @@ cdef void config_set_defaults() noexcept nogil:
     rai_config.async_dag_result_ttl = 60000
     rai_config.async_dag_max_pending = 10000
     rai_config.debug_command = False
+    rai_config.admission_control = False
 
 
 cdef public bint RAI_Config_DebugCommand() noexcept nogil:

@@ -129,6 +129,8 @@ SCRIPT_CALL_OUTSIDE_RUN = "redis and redisAI calls are only available while a sc
 SCRIPT_KEYS_ARGS_UTF8 = "ERR script KEYS and ARGS must be UTF-8 text (TorchScript strings)"
 TORCH_STRING_INPUT = "ERR STRING tensors cannot be TORCH inputs: torch has no string tensors"
 DAG_NOT_A_TENSOR = "ERR model output is not a tensor (e.g. an ONNX sequence or map): no DAG op can read it"
+# Admission control (ours: docs/BEHAVIOUR.md §1.1)
+ADMISSION_REFUSED = "ERR TIMEOUT cannot be met: the estimated queue wait and run time exceed it"
 # Asynchronous DAGs (ours: docs/COMMANDS.md §7.4)
 ASYNC_DAG_UNKNOWN = "ERR no async DAG run with this id (unknown, or its result expired)"
 ASYNC_DAG_TOO_MANY = "ERR too many async DAGs pending (ASYNC_DAG_MAX_PENDING), try again later"
@@ -138,6 +140,7 @@ SCRIPTEXECUTE_UNEXPECTED = "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected arg
 DAG_UNEXPECTED = "ERR Invalid DAG command. Unexpected argument:  %.*s"  # two spaces, as RedisAI's
 INVALID_ARGUMENT = "Invalid argument: %.*s"  # no ERR prefix, as RedisAI sends it
 CONFIG_POSITIVE = "ERR %.*s takes a positive integer"  # AI.CONFIG of our own settings
+CONFIG_YES_NO = "ERR ADMISSION_CONTROL takes yes or no"
 
 # Runs and their backends
 BACKEND_NOT_LOADED = "ERR Backend not loaded: "  # + the backend's name

@@ -34,6 +34,7 @@ include "backends/runnable_loading.pyx"
 # execution: per-device run queues and their workers; runs and DAGs
 include "execution/clock.pyx"
 include "execution/unblock_when_writable.pyx"
+include "execution/admission.pyx"
 include "execution/run_queue.pyx"
 include "execution/batching.pyx"
 include "execution/worker_stats.pyx"

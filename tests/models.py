@@ -92,6 +92,17 @@ def torch_gate_model(value: float) -> bytes:
     return _torch_bytes(Gate(value))
 
 
+# Busy for ARGS[0] loop iterations (about 0.1 us each), then returns its input unchanged.
+SLOW_SCRIPT = """
+def slow(tensors: List[Tensor], keys: List[str], args: List[str]):
+    n = int(args[0])
+    x = 0
+    for i in range(n):
+        x = x + i % 3
+    return tensors[0] + (x - x)
+"""
+
+
 # Spins on redisAI.model_execute of the gate model KEYS[0] (a read, which client pauses do not hold
 # back) until it answers non-zero, then returns [7].
 WAIT_GATE_SCRIPT = """

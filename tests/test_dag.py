@@ -11,22 +11,15 @@ import pytest
 import redis
 
 from helpers import info, replicas_acked
-from models import torch_add_model, torch_failing_model
+from models import SLOW_SCRIPT, torch_add_model, torch_failing_model
 from redis_server import running_server, wait_for
 from resp import encode
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
-SRC = """
+SRC = SLOW_SCRIPT + """
 def double(tensors: List[Tensor], keys: List[str], args: List[str]):
     return tensors[0] * 2
-
-def slow(tensors: List[Tensor], keys: List[str], args: List[str]):
-    n = int(args[0])
-    x = 0
-    for i in range(n):
-        x = x + i % 3
-    return tensors[0] + (x - x)
 
 def oob(tensors: List[Tensor], keys: List[str], args: List[str]):
     return tensors[5]

@@ -39,19 +39,12 @@ from resp import Raw, encode
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 NO_RUN_INFO = "cannot find run info for key"  # as redis-py reports it (no "ERR ")
 
-SCRIPT = """
+SCRIPT = models.SLOW_SCRIPT + """
 def add2(tensors: List[Tensor], keys: List[str], args: List[str]):
     return tensors[0] + tensors[1]
 
 def twice(tensors: List[Tensor], keys: List[str], args: List[str]):
     return tensors[0] * 2, tensors[0] * 3
-
-def slow(tensors: List[Tensor], keys: List[str], args: List[str]):
-    n = int(args[0])
-    x = 0
-    for i in range(n):
-        x = x + i % 3
-    return tensors[0] + (x - x)
 
 def add_and_set(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("SET", keys[0], args[0])

@@ -1,6 +1,6 @@
 # AI.CONFIG LOADBACKEND <backend> <path> | BACKENDSPATH <path> | MODEL_CHUNK_SIZE <bytes>
-#         | ASYNC_DAG_RESULT_TTL <ms> | ASYNC_DAG_MAX_PENDING <n>
-#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE|ASYNC_DAG_RESULT_TTL|ASYNC_DAG_MAX_PENDING>
+#         | ASYNC_DAG_RESULT_TTL <ms> | ASYNC_DAG_MAX_PENDING <n> | ADMISSION_CONTROL <yes|no>
+#         | GET <BACKENDSPATH|MODEL_CHUNK_SIZE|ASYNC_DAG_RESULT_TTL|ASYNC_DAG_MAX_PENDING|ADMISSION_CONTROL>
 #                                                          (docs/COMMANDS.md §9; never replicated)
 from libc.string cimport strlen
 from redisai_module.redis_api cimport *
@@ -27,6 +27,8 @@ cdef int config_get(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) noe
     cdef long long *setting = async_dag_setting(argv[2])
     if setting != NULL:
         return RedisModule_ReplyWithLongLong(ctx, setting[0])
+    if arg_is(argv[2], "ADMISSION_CONTROL", 17):
+        return RedisModule_ReplyWithCString(ctx, "yes" if rai_config.admission_control else "no")
     return RedisModule_ReplyWithNull(ctx)
 
 
@@ -75,4 +77,10 @@ cdef public int RAI_Config_Command(RedisModuleCtx *ctx, RedisModuleString **argv
         return config_get(ctx, argv, argc)
     if async_dag_setting(argv[1]) != NULL:
         return config_set_positive(ctx, argv, argc, async_dag_setting(argv[1]))
+    if arg_is(argv[1], "ADMISSION_CONTROL", 17):
+        if argc < 3:
+            return RedisModule_WrongArity(ctx)
+        if not yes_no(argv[2], &rai_config.admission_control):
+            return RedisModule_ReplyWithError(ctx, RAI_ERR_CONFIG_YES_NO)
+        return RedisModule_ReplyWithSimpleString(ctx, "OK")
     return RedisModule_ReplyWithError(ctx, RAI_ERR_UNSUPPORTED_SUBCOMMAND)

@@ -155,10 +155,15 @@ cdef int dag_async_command(RedisModuleCtx *ctx, RedisModuleString **argv, int ar
     cdef DagParse p
     if not parse_dag_or_reply(ctx, argv, argc, &p, False, deprecated, arity_error):
         return REDISMODULE_OK
+    cdef const char *refusal = NULL
     if async_pending >= rai_config.async_dag_max_pending:
+        refusal = RAI_ERR_ASYNC_DAG_TOO_MANY
+    elif dag_refused(&p):
+        refusal = RAI_ERR_ADMISSION_REFUSED
+    if refusal != NULL:
         dag_free(p.dag)
         dag_parse_free(&p)
-        return RedisModule_ReplyWithError(ctx, RAI_ERR_ASYNC_DAG_TOO_MANY)
+        return RedisModule_ReplyWithError(ctx, refusal)
     if async_dags == NULL:
         async_dags = RedisModule_CreateDict(NULL)
     cdef AsyncDag *rec = <AsyncDag *>RedisModule_Alloc(sizeof(AsyncDag))

@@ -57,8 +57,17 @@ cdef void push_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
             dag.ops[i].run.blocked_client = dag.blocked_client
             dag.ops[i].run.db = RedisModule_GetSelectedDb(ctx)
     for k in range(dag.nparts):
-        dag.parts[k].timeout_ms = p.timeout_ms if p.timeout_ms > 0 else 0
         run_queue_push(p.part_queues[k], dag.parts[k])
+
+
+cdef bint dag_refused(DagParse *p) noexcept nogil:
+    """Set each part's timeout; True when admission control refuses one of them (nothing queued)."""
+    cdef int k
+    cdef bint refused = False
+    for k in range(p.dag.nparts):
+        p.dag.parts[k].timeout_ms = p.timeout_ms if p.timeout_ms > 0 else 0
+        refused = admission_refuses(p.part_queues[k], p.dag.parts[k]) or refused
+    return refused
 
 
 cdef void queue_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
@@ -74,9 +83,14 @@ cdef int dag_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, bi
     if blocking_refused(ctx):
         return RedisModule_ReplyWithError(ctx, RAI_ERR_MULTI)
     cdef DagParse p
-    if parse_dag_or_reply(ctx, argv, argc, &p, read_only, deprecated, arity_error):
+    if not parse_dag_or_reply(ctx, argv, argc, &p, read_only, deprecated, arity_error):
+        return REDISMODULE_OK
+    if dag_refused(&p):
+        RedisModule_ReplyWithError(ctx, RAI_ERR_ADMISSION_REFUSED)
+        dag_free(p.dag)
+    else:
         queue_dag(ctx, &p)
-        dag_parse_free(&p)
+    dag_parse_free(&p)
     return REDISMODULE_OK
 
 

@@ -4,6 +4,16 @@
 from redisai_module.redis_api cimport *
 
 
+cdef bint yes_no(RedisModuleString *val, bint *setting) noexcept nogil:
+    """yes/no/1/0 (any case) into *setting when given; False if it is none of those."""
+    cdef bint on = arg_is(val, "yes", 3) or arg_is(val, "1", 1)
+    if not (on or arg_is(val, "no", 2) or arg_is(val, "0", 1)):
+        return False
+    if setting != NULL:
+        setting[0] = on
+    return True
+
+
 cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleString *val,
                        bint apply=True) noexcept nogil:
     """Check one pair and, if `apply`, take it (backends load now). False if it is invalid."""
@@ -34,6 +44,8 @@ cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleS
         return not apply or load_backend(ctx, parse_backend(key), val)
     elif arg_is(key, "PYTHON_VENV", 11):
         return True  # consumed by the C shim before the interpreter started
+    elif arg_is(key, "ADMISSION_CONTROL", 17):
+        return yes_no(val, &rai_config.admission_control if apply else NULL)
     elif arg_is(key, "DEBUG_COMMAND", 13):
         # Our extension: registers AI._DEBUG, an introspection command for the test suite.
         if arg_is(val, "yes", 3) or arg_is(val, "1", 1):

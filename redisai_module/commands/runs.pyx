@@ -93,6 +93,9 @@ cdef int start_run(RedisModuleCtx *ctx, Run *run, const char *device, RedisModul
     cdef size_t k
     for k in range(run.noutputs):
         run.output_keys[k] = RedisModule_HoldString(NULL, outputs[k])
+    if admission_refuses(queue, run):
+        run_free(run)
+        return RedisModule_ReplyWithError(ctx, RAI_ERR_ADMISSION_REFUSED)
     if run.script != NULL:
         run.user = RedisModule_GetCurrentUserName(ctx)  # what the script's Redis calls run as
     run.blocked_client = RedisModule_BlockClient(ctx, RAI_Run_Reply, NULL, RAI_Run_Free, 0)
@@ -162,6 +165,10 @@ cdef void count_run(Run *run) noexcept nogil:
     run_stats_unlock()
 
 
+cdef inline void learn_estimate(int64_t *estimate, int64_t duration_us) noexcept nogil:
+    estimate[0] = duration_us if estimate[0] == 0 else estimate[0] + (duration_us - estimate[0]) // 8
+
+
 cdef void count_run_locked(Run *run, RunStats *s) noexcept nogil:
     cdef RaiTensor *first
     if run.started_us > 0:
@@ -175,6 +182,10 @@ cdef void count_run_locked(Run *run, RunStats *s) noexcept nogil:
         s.errors += 1
         return
     s.duration_us += run.duration_us
+    if run.started_us > 0:
+        learn_estimate(&s.estimate_any_us, run.duration_us)
+        if run.model != NULL:
+            learn_estimate(&s.estimate_us[batch_bucket(run.batch_size)], run.duration_us)
     if run.script != NULL:
         return  # scripts count no samples (AI.INFO reports -1)
     first = run.outputs[0] if run.noutputs else NULL

@@ -20,6 +20,7 @@ ctypedef struct InFlight:        # what one worker runs now (live introspection)
     size_t key_len
     int64_t started_us
     int64_t batch_size           # model runs: rows of the batch; 0 for scripts
+    int64_t estimate_us          # admission control: what the run is expected to take
 
 ctypedef struct RunQueue:
     char *device
@@ -42,6 +43,9 @@ cdef extern from *:
     """
     void rai_mark_worker_thread() nogil
     int rai_on_worker_thread() nogil  # an LLAPI caller may run models on its own thread
+
+# admission.pyx
+cdef bint admission_refuses(RunQueue *q, Run *item) noexcept nogil
 
 # batching.pyx
 cdef int64_t batch_rows(Run *run) noexcept nogil

@@ -40,6 +40,9 @@ ctypedef struct Run:
     int64_t queued_at_us           # live introspection: the queue wait is started_us - queued_at_us
     int64_t started_us             #   (a DAG step waits from its part's queueing or previous step)
     int64_t batch_size             # model runs: rows of the batch it ran in (its own if alone)
+    int64_t deadline_us            # admission control: earliest deadline first (queue order)
+    int64_t estimate_us            #   what it is expected to take (0: unknown)
+    int64_t skip_until_us          #   put back to wait (DAG inputs, MINBATCHSIZE): others go first
     bint timed_out
     int64_t duration_us
     Dag *dag                       # set on a DAG's per-device part: its steps are the DAG's ops

@@ -77,6 +77,7 @@ cdef inline void push_locked(RunQueue *q, Run *run) noexcept nogil:
 cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil:
     run.queued_at_us = monotonic_us()
     run.queued_at_ms = run.queued_at_us // 1000  # TIMEOUT and MINBATCHTIMEOUT count from here
+    set_deadline(run)
     pthread_mutex_lock(&q.lock)
     push_locked(q, run)
     pthread_cond_signal(&q.wakeup)
@@ -84,6 +85,9 @@ cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil:
 
 
 cdef inline Run *pop_locked(RunQueue *q) noexcept nogil:
+    """The next item: the earliest deadline under admission control, else the oldest."""
+    if rai_config.admission_control:
+        return pop_earliest_deadline_locked(q)
     cdef Run *run = q.head
     q.head = run.next
     if q.head == NULL:
@@ -168,6 +172,7 @@ cdef void in_flight_begin(InFlight *f, Run *step, int64_t total) noexcept nogil:
         memcpy(f.key, s.key, f.key_len)
     f.started_us = monotonic_us()
     f.batch_size = 0 if step.script != NULL else (total if total > 0 else batch_rows(step))
+    f.estimate_us = step_estimate_us(step)
 
 
 cdef void *run_queue_worker(void *arg) noexcept nogil:
@@ -207,6 +212,7 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             pthread_mutex_lock(&q.lock)
             continue
         if state == DAG_STEP_WAIT:
+            item.skip_until_us = monotonic_us() + PUT_BACK_US
             push_locked(q, item)
             wait_a_millisecond(q)
             continue
@@ -218,6 +224,7 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             n = collect_batch_locked(q, items, steps, &total)
             if not batch_ready(step, total):
                 for k in range(n):
+                    items[k].skip_until_us = monotonic_us() + PUT_BACK_US
                     push_locked(q, items[k])
                 wait_a_millisecond(q)
                 continue

@@ -26,3 +26,7 @@ ctypedef struct RunStats:
     int64_t run_us_hist[LATENCY_BUCKETS]
     int64_t batch_hist[BATCH_BUCKETS]
     int64_t backend_bytes        # the value's RaiRunnable.backend_bytes
+    # Admission control: running estimates (1/8 weight to each new run) of a successful run's
+    # time, per batch-size bucket and over all runs; 0 while unknown.
+    int64_t estimate_us[BATCH_BUCKETS]
+    int64_t estimate_any_us
