@@ -43,7 +43,7 @@ static const RaiCommand commands[] = {
      * the key of AI.DAGRUNINFO: it carries its DAG's slot, so cluster clients route it. */
     {"ai.dagexecuteasync", RAI_DagExecuteAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},
     {"ai.dagrunasync", RAI_DagRunAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},  /* deprecated */
-    {"ai.dagruninfo", RAI_DagRunInfo_Command, "readonly fast", 1, 1, 1, "read fast"},
+    {"ai.dagruninfo", RAI_DagRunInfo_Command, "readonly", 1, 1, 1, "read"},  /* not fast: its reply may carry tensors */
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1, "read"},
     {"ai.stats", RAI_Stats_Command, "readonly fast", 1, 1, 1, "read fast"},  /* ours (docs/COMMANDS.md §8.1) */
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0, "admin dangerous"},
