@@ -134,6 +134,7 @@ ADMISSION_REFUSED = "ERR TIMEOUT cannot be met: the estimated queue wait and run
 # Asynchronous DAGs (ours: docs/COMMANDS.md §7.4)
 ASYNC_DAG_UNKNOWN = "ERR no async DAG run with this id (unknown, or its result expired)"
 ASYNC_DAG_TOO_MANY = "ERR too many async DAGs pending (ASYNC_DAG_MAX_PENDING), try again later"
+ASYNC_DAG_DEMOTED = "ERR the server became a replica before the DAG's PERSIST keys could be written"
 
 # Formatted: the offending token (cut to fit the error value's buffer) goes where %.*s stands
 SCRIPTEXECUTE_UNEXPECTED = "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: %.*s"

@@ -22,6 +22,7 @@ cdef extern from "redismodule.h" nogil:
     int REDISMODULE_CTX_FLAGS_MULTI
     int REDISMODULE_CTX_FLAGS_LUA
     int REDISMODULE_CTX_FLAGS_DENY_BLOCKING
+    int REDISMODULE_CTX_FLAGS_SLAVE
 
     # memory: the Redis allocator, so INFO memory, MEMORY USAGE and maxmemory see our data
     void *RedisModule_Alloc(size_t bytes)

@@ -2,6 +2,9 @@
 in the keyspace, and a generator of steps drawn from random.Random(seed) only (never from replies),
 so one seed always gives the same steps.
 
+Async DAGs (AI.DAGEXECUTEASYNC, AI.DAGRUNASYNC) are drawn among the DAGs: what they persist lands
+after their reply, before the queue drains (the test's settle step), so the same checks hold.
+
 A step is a dict: {"kind": ..., "classes": set of known bug classes it can hit, ...}. Kinds:
   cmd      one command on the master (or, with "on": "replica", on the replica): {"cmd": [...]}
   gated    a run whose script waits on a gate, a server-state change while it waits, then the gate
@@ -348,6 +351,8 @@ class StepGen:
             (["COPY", k, rng.choice(OUTPUT_KEYS), "REPLACE"], set()),
             (["AI.MODELGET", rng.choice(self.specs).key, "META"], set()),
             (["AI.INFO", SCRIPT], set()),
+            (["AI.STATS", rng.choice(self.specs).key], set()),
+            (["AI.DAGRUNINFO", "dag:%d{%s}" % (rng.randint(1, 40), rng.choice(list(TENSORS)))], set()),
         ])
 
     def scriptexecute(self):
@@ -429,6 +434,8 @@ class StepGen:
             persist = ["g"]
         ro = ro or not persist and rng.random() < 0.3
         name = rng.choice(["AI.DAGEXECUTE", "AI.DAGRUN"]) + ("_RO" if ro else "")
+        if not ro and not gate and rng.random() < 0.3:  # answered at once; PERSIST lands later
+            name += "ASYNC"
         cmd = [name]
         if load:
             cmd += ["LOAD", len(load), *load]

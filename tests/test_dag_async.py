@@ -26,6 +26,7 @@ def set_key(tensors: List[Tensor], keys: List[str], args: List[str]):
 ENTRY_POINTS = ["wait_gate", "double", "set_key"]
 UNKNOWN = "no async DAG run with this id (unknown, or its result expired)"
 TOO_MANY = "too many async DAGs pending (ASYNC_DAG_MAX_PENDING), try again later"
+DEMOTED = "the server became a replica before the DAG's PERSIST keys could be written"
 ENDED = ("DONE", "FAILED", "TIMEDOUT")
 
 
@@ -300,3 +301,37 @@ def test_persist_waits_out_a_client_pause(m, server):
     assert wait_ended(m, run_id)["state"] == b"DONE"
     assert m.execute_command("AI.TENSORGET", "out{t}", "VALUES") == [b"7"]
     assert server.alive()
+
+
+HOLD_SCRIPT = '''
+def hold(tensors: List[Tensor], keys: List[str], args: List[str]):
+    w = torch.ones(16, 16)
+    while str(redis.asList(redis.execute("PUBSUB", ["NUMSUB", args[0]]))[1]) != "0":
+        for i in range(20):
+            w = torch.mm(w, w) / 16.0
+    return tensors[0] + 1
+'''
+
+
+def test_a_master_demoted_while_its_dag_runs_writes_nothing():
+    """The DAG holds while anyone listens on a channel (PUBSUB works on a replica too); the master
+    becomes a replica meanwhile: PERSIST would make it differ from its new master."""
+    with running_server() as first, running_server({"replicaof": f"127.0.0.1 {first.port}"}) as second:
+        c = first.client()
+        c.execute_command("AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", 1, "hold", "SOURCE", HOLD_SCRIPT)
+        c.execute_command("AI.TENSORSET", "a", "FLOAT", 1, "VALUES", 1)
+        assert replicas_acked(c)
+        listener = first.client().pubsub()
+        listener.subscribe("hold")
+        run_id = c.execute_command("AI.DAGEXECUTEASYNC", "LOAD", 1, "a", "PERSIST", 1, "out", "|>",
+                                   "AI.SCRIPTEXECUTE", "s", "hold", "INPUTS", 1, "a", "ARGS", 1, "hold",
+                                   "OUTPUTS", 1, "out")
+        wait_for(lambda: state(c, run_id) == "RUNNING", what="the DAG to start")
+        second.client().execute_command("REPLICAOF", "NO", "ONE")
+        c.execute_command("REPLICAOF", "127.0.0.1", second.port)
+        wait_for(lambda: c.info("replication")["master_link_status"] == "up", what="the demoted master to sync")
+        listener.close()
+        ended = wait_ended(c, run_id)
+        assert ended["state"] == b"FAILED"
+        assert normalise(ended["reply"])[-1] == ("error", DEMOTED)
+        assert c.exists("out") == 0 and second.client().exists("out") == 0

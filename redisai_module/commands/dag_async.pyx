@@ -123,6 +123,11 @@ cdef void end_async_dag(RedisModuleCtx *ctx, void *data) noexcept nogil:
         rec.state = ASYNC_TIMEDOUT
     elif dag.failed:
         rec.state = ASYNC_FAILED
+    elif dag.npersist > 0 and RedisModule_GetContextFlags(ctx) & REDISMODULE_CTX_FLAGS_SLAVE:
+        # Demoted while it ran: its writes would make this replica differ from its master.
+        error_set(&rec.persist_error, E_ASYNC_DAG_DEMOTED)
+        rec.persist_failed = True
+        rec.state = ASYNC_FAILED
     elif not persist_dag_outputs(ctx, dag, &rec.persist_error):
         rec.persist_failed = True
         rec.state = ASYNC_FAILED
