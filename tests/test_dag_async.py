@@ -335,3 +335,16 @@ def test_a_master_demoted_while_its_dag_runs_writes_nothing():
         assert ended["state"] == b"FAILED"
         assert normalise(ended["reply"])[-1] == ("error", DEMOTED)
         assert c.exists("out") == 0 and second.client().exists("out") == 0
+
+
+def test_a_writable_replica_persists_what_it_was_asked_to_as_dagexecute_does():
+    with running_server() as master, running_server({"replicaof": f"127.0.0.1 {master.port}",
+                                                      "replica-read-only": "no"}) as replica:
+        c = master.client()
+        c.execute_command("AI.TENSORSET", "a", "FLOAT", 1, "VALUES", 3)
+        assert replicas_acked(c)
+        r = replica.client()
+        run_id = r.execute_command("AI.DAGEXECUTEASYNC", "LOAD", 1, "a", "PERSIST", 1, "local", "|>",
+                                   "AI.TENSORSET", "local", "FLOAT", 1, "VALUES", 4)
+        assert wait_ended(r, run_id)["state"] == b"DONE"
+        assert r.execute_command("AI.TENSORGET", "local", "VALUES") == [b"4"]

@@ -30,6 +30,7 @@ ctypedef struct AsyncDag:
     Dag *dag
     RedisModuleString *id
     int db                    # the caller's: where PERSIST writes and the event go
+    bint on_master            # queued on a master (not a writable replica)
     bint deprecated           # AI.DAGRUNASYNC: ops are named AI.MODELRUN / AI.SCRIPTRUN
     AsyncDagState state       # QUEUED until it ended; RUNNING is read from the DAG
     int64_t submitted_ms
@@ -123,7 +124,7 @@ cdef void end_async_dag(RedisModuleCtx *ctx, void *data) noexcept nogil:
         rec.state = ASYNC_TIMEDOUT
     elif dag.failed:
         rec.state = ASYNC_FAILED
-    elif dag.npersist > 0 and RedisModule_GetContextFlags(ctx) & REDISMODULE_CTX_FLAGS_SLAVE:
+    elif dag.npersist > 0 and rec.on_master and RedisModule_GetContextFlags(ctx) & REDISMODULE_CTX_FLAGS_SLAVE:
         # Demoted while it ran: its writes would make this replica differ from its master.
         error_set(&rec.persist_error, E_ASYNC_DAG_DEMOTED)
         rec.persist_failed = True
@@ -175,6 +176,7 @@ cdef int dag_async_command(RedisModuleCtx *ctx, RedisModuleString **argv, int ar
     rec.dag = p.dag
     rec.id = new_async_id(argv, argc)
     rec.db = RedisModule_GetSelectedDb(ctx)
+    rec.on_master = not (RedisModule_GetContextFlags(ctx) & REDISMODULE_CTX_FLAGS_SLAVE)
     rec.deprecated = deprecated
     rec.state = ASYNC_QUEUED
     rec.submitted_ms = monotonic_ms()
