@@ -85,6 +85,17 @@ def test_accepted_value_is_logged_at_notice_level(key, value):
     assert log_has(log, NOTICE, f"Setting {key} parameter to: {value}"), log
 
 
+@pytest.mark.parametrize("value,expected", [("yes", b"yes"), ("1", b"yes"), ("NO", b"no"), ("0", b"no")])
+def test_admission_control_at_load(value, expected):
+    with running_server(module_args=("ADMISSION_CONTROL", value)) as s:
+        assert s.client().execute_command("AI.CONFIG", "GET", "ADMISSION_CONTROL") == expected
+
+
+def test_an_admission_control_value_other_than_yes_or_no_fails_the_load():
+    log = failed_start_log(("ADMISSION_CONTROL", "maybe"))
+    assert log_has(log, WARNING, "ERR error processing argument: ADMISSION_CONTROL maybe"), log
+
+
 def test_async_dag_settings_at_load_are_what_ai_config_gets():
     with running_server(module_args=("ASYNC_DAG_RESULT_TTL", "1234", "ASYNC_DAG_MAX_PENDING", "5")) as s:
         c = s.client()
