@@ -103,8 +103,9 @@ def test_earliest_deadline_first_only_when_on(admission, order):
         c = s.client()
         store_work(c)
         held = hold_worker(s)
-        runs = queue_behind(s, [("AI.SCRIPTEXECUTE", "w", "mark", "KEYS", 1, "order", "ARGS", 1, name, *timeout)
-                                for name, timeout in (("A", ()), ("B", ("TIMEOUT", 600000)),
-                                                      ("C", ("TIMEOUT", 300000)))])
+        runs = []
+        for name, timeout in (("A", ()), ("B", ("TIMEOUT", 600000)), ("C", ("TIMEOUT", 300000))):
+            # one at a time: each is queued before the next is sent, so the queueing order is known
+            runs += queue_behind(s, [("AI.SCRIPTEXECUTE", "w", "mark", "KEYS", 1, "order", "ARGS", 1, name, *timeout)])
         assert open_gate(s, held, *runs) == [b"OK"] * 4
         assert c.lrange("order", 0, -1) == order
