@@ -1,5 +1,5 @@
 # AI.DAGEXECUTEASYNC, its deprecated alias AI.DAGRUNASYNC, and AI.DAGRUNINFO (docs/COMMANDS.md
-# §7.5): a DAG parsed and queued exactly as AI.DAGEXECUTE's, answered at once with an id. The
+# §7.4): a DAG parsed and queued exactly as AI.DAGEXECUTE's, answered at once with an id. The
 # last worker hands the ended DAG to the main thread, which stores its PERSIST keys just before
 # Redis sleeps (as a blocked client's reply would, and never while clients are paused), counts its
 # runs, and announces the end with a keyspace event. The record then answers AI.DAGRUNINFO for

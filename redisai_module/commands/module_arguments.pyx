@@ -22,6 +22,7 @@ cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleS
     cdef const char *name = NULL
     cdef long long *slot = NULL
     cdef long long minimum = 1
+    cdef bint on
     if arg_is(key, "THREADS_PER_QUEUE", 17):
         name, slot = "THREADS_PER_QUEUE", &rai_config.threads_per_queue
     elif arg_is(key, "INTRA_OP_PARALLELISM", 20):
@@ -48,10 +49,10 @@ cdef bint config_apply(RedisModuleCtx *ctx, RedisModuleString *key, RedisModuleS
         return yes_no(val, &rai_config.admission_control if apply else NULL)
     elif arg_is(key, "DEBUG_COMMAND", 13):
         # Our extension: registers AI._DEBUG, an introspection command for the test suite.
-        if arg_is(val, "yes", 3) or arg_is(val, "1", 1):
-            rai_config.debug_command = rai_config.debug_command or apply
-            return True
-        return arg_is(val, "no", 2) or arg_is(val, "0", 1)
+        if not yes_no(val, &on):
+            return False
+        rai_config.debug_command = rai_config.debug_command or (on and apply)
+        return True
     if slot == NULL or not is_int or n < minimum:
         return False
     if apply:

@@ -157,7 +157,7 @@ cdef int RAI_Run_Reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
 cdef void count_run(Run *run) noexcept nogil:
     """AI.INFO accounting (docs/BEHAVIOUR.md §11): runs that did not start count nothing. Under the
     stats lock: LLAPI runs are counted on worker threads."""
-    cdef RunStats *s = run.script.head.stats if run.script != NULL else run.model.head.stats
+    cdef RunStats *s = run_stats_of(run)
     if s == NULL or run.timed_out:
         return
     run_stats_lock()

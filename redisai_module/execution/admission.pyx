@@ -15,7 +15,7 @@ cdef enum:
 cdef int64_t step_estimate_us(Run *step) noexcept nogil:
     """What one model or script run is expected to take (its batch size's estimate when known);
     0 while unknown. Read without the statistics lock: an estimate, not an account."""
-    cdef RunStats *s = step.script.head.stats if step.script != NULL else step.model.head.stats
+    cdef RunStats *s = run_stats_of(step)
     cdef int64_t e
     if s == NULL:
         return 0
@@ -63,9 +63,12 @@ cdef int64_t queue_wait_us_locked(RunQueue *q, int64_t deadline_us, int64_t now)
 
 cdef bint admission_refuses(RunQueue *q, Run *item) noexcept nogil:
     """Main thread, before `item` (a run or a DAG part with its timeout_ms set) is queued on q:
-    whether its TIMEOUT cannot be met. Also leaves its estimate on it for the runs behind."""
+    whether its TIMEOUT cannot be met. With admission control on, also leaves its estimate on
+    it for the runs behind (items queued while it was off count 0)."""
+    if not rai_config.admission_control:
+        return False
     item.estimate_us = item_estimate_us(item)
-    if not rai_config.admission_control or item.timeout_ms <= 0 or item.estimate_us == 0:
+    if item.timeout_ms <= 0 or item.estimate_us == 0:
         return False
     cdef int64_t now = monotonic_us()
     pthread_mutex_lock(&q.lock)
@@ -88,11 +91,5 @@ cdef Run *pop_earliest_deadline_locked(RunQueue *q) noexcept nogil:
         item = item.next
     if best == NULL:
         best = q.head
-    if best_prev == NULL:
-        q.head = best.next
-    else:
-        best_prev.next = best.next
-    if q.tail == best:
-        q.tail = best_prev
-    q.length -= 1
+    unlink_locked(q, best_prev, best)
     return best

@@ -78,13 +78,7 @@ cdef int collect_batch_locked(RunQueue *q, Run **items, Run **steps, int64_t *to
         if step == NULL or not batches_with(leader, step):
             prev = item
         else:
-            if prev == NULL:
-                q.head = next
-            else:
-                prev.next = next
-            if q.tail == item:
-                q.tail = prev
-            q.length -= 1
+            unlink_locked(q, prev, item)
             items[n] = item
             steps[n] = step
             total[0] += batch_rows(step)

@@ -3,6 +3,7 @@
 from libc.stdint cimport int64_t
 from redisai_module.execution.run cimport Run, Dag, DagOp
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.objects.script cimport RaiScript
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport RedisModuleCtx
@@ -81,5 +82,6 @@ cdef void model_batch_execute(Run **members, int n, int64_t total) noexcept nogi
 cdef void model_run_execute(Run *run) noexcept nogil
 cdef Run *model_run_new(RaiModel *model, size_t ninputs, size_t noutputs) noexcept nogil
 cdef void run_free(Run *run) noexcept nogil
+cdef RunStats *run_stats_of(Run *run) noexcept nogil
 cdef Run *run_new(size_t ninputs, size_t noutputs) noexcept nogil
 cdef Run *script_run_new(RaiScript *script, const char *function, size_t function_len, size_t ninputs, size_t noutputs) noexcept nogil

@@ -4,6 +4,7 @@
 from libc.string cimport memset
 from redisai_module.execution.run cimport Run
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
 
@@ -20,6 +21,11 @@ cdef Run *run_new(size_t ninputs, size_t noutputs) noexcept nogil:
     run.outputs = <RaiTensor **>RedisModule_Alloc((noutputs if noutputs else 1) * sizeof(RaiTensor *))
     memset(run.outputs, 0, (noutputs if noutputs else 1) * sizeof(RaiTensor *))
     return run
+
+
+cdef inline RunStats *run_stats_of(Run *run) noexcept nogil:
+    """The statistics of the run's model or script; NULL when it is not stored under a key."""
+    return run.script.head.stats if run.script != NULL else run.model.head.stats
 
 
 cdef Run *model_run_new(RaiModel *model, size_t ninputs, size_t noutputs) noexcept nogil:

@@ -84,15 +84,23 @@ cdef void run_queue_push(RunQueue *q, Run *run) noexcept nogil:
     pthread_mutex_unlock(&q.lock)
 
 
+cdef inline void unlink_locked(RunQueue *q, Run *prev, Run *item) noexcept nogil:
+    """Take `item` out of the queue; `prev` is the one before it (NULL: it is the head)."""
+    if prev == NULL:
+        q.head = item.next
+    else:
+        prev.next = item.next
+    if q.tail == item:
+        q.tail = prev
+    q.length -= 1
+
+
 cdef inline Run *pop_locked(RunQueue *q) noexcept nogil:
     """The next item: the earliest deadline under admission control, else the oldest."""
     if rai_config.admission_control:
         return pop_earliest_deadline_locked(q)
     cdef Run *run = q.head
-    q.head = run.next
-    if q.head == NULL:
-        q.tail = NULL
-    q.length -= 1
+    unlink_locked(q, NULL, run)
     return run
 
 
@@ -163,7 +171,7 @@ cdef void stop_item(Run *item) noexcept nogil:
 
 cdef void in_flight_begin(InFlight *f, Run *step, int64_t total) noexcept nogil:
     """With the queue locked: what this worker now runs (the batch's leader stands for it)."""
-    cdef RunStats *s = step.script.head.stats if step.script != NULL else step.model.head.stats
+    cdef RunStats *s = run_stats_of(step)
     f.busy = True
     f.is_script = step.script != NULL
     f.key_len = 0
@@ -172,7 +180,7 @@ cdef void in_flight_begin(InFlight *f, Run *step, int64_t total) noexcept nogil:
         memcpy(f.key, s.key, f.key_len)
     f.started_us = monotonic_us()
     f.batch_size = 0 if step.script != NULL else (total if total > 0 else batch_rows(step))
-    f.estimate_us = step_estimate_us(step)
+    f.estimate_us = step_estimate_us(step) if rai_config.admission_control else 0
 
 
 cdef void *run_queue_worker(void *arg) noexcept nogil:

@@ -41,7 +41,6 @@ cdef RaiTensor *tensor_incref(RaiTensor *t) noexcept nogil
 cdef bint tensor_index_strings(RaiTensor *t) noexcept nogil
 cdef size_t tensor_memory(RaiTensor *t) noexcept nogil
 cdef bint tensor_normalise_bools(RaiTensor *t) noexcept nogil
-cdef RaiTensor *tensor_wrap(DLDataType dtype, int ndim, const int64_t *shape, size_t length, size_t nbytes, void *data, void *owner) noexcept nogil
 
 # dtypes.pxi.in
 cdef bint dtype_equal(DLDataType a, DLDataType b) noexcept nogil
