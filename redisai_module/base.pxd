@@ -22,3 +22,4 @@ cdef void config_set_backends_path(const char *path, size_t n) noexcept nogil
 cdef void config_set_defaults() noexcept nogil
 cdef char *copy_cstring(const char *s, size_t n) noexcept nogil
 cdef int error_set_token(ErrorValue *e, int code, RedisModuleString *token, int max_token) noexcept nogil
+cdef int error_set_text(ErrorValue *e, int code, const char *s, size_t n) noexcept nogil

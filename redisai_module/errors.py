@@ -135,12 +135,27 @@ ADMISSION_REFUSED = "ERR TIMEOUT cannot be met: the estimated queue wait and run
 ASYNC_DAG_UNKNOWN = "ERR no async DAG run with this id (unknown, or its result expired)"
 ASYNC_DAG_TOO_MANY = "ERR too many async DAGs pending (ASYNC_DAG_MAX_PENDING), try again later"
 ASYNC_DAG_DEMOTED = "ERR the server became a replica before the DAG's PERSIST keys could be written"
+# Streams in and out of a DAG (ours: docs/COMMANDS.md §7.5)
+DAG_XLOAD_MISSING = "ERR missing arguments after XLOAD keyword in DAG command"
+DAG_XLOAD_COUNT = "ERR invalid or negative value found in number of fields to XLOAD"
+DAG_XLOAD_LENGTH = "ERR number of fields to XLOAD does not match the schema given"
+DAG_XLOAD_NDIMS = "ERR XLOAD field needs a number of dimensions from 1 to 64"
+DAG_XLOAD_ID = "ERR XLOAD needs a stream entry ID or +"
+DAG_XLOAD_NO_ENTRY = "ERR XLOAD stream entry not found"
+DAG_XPERSIST_READ_ONLY = "ERR XPERSIST cannot be specified in a read-only DAG"
+DAG_XPERSIST_MISSING = "ERR missing arguments after XPERSIST keyword in DAG command"
+DAG_XPERSIST_COUNT = "ERR invalid or negative value found in number of tensors to XPERSIST"
+DAG_XPERSIST_LENGTH = "ERR number of tensors to XPERSIST does not match the number of given arguments"
+DAG_XPERSIST_UNIQUE = "ERR XPERSIST names must be unique"
+DAG_XPERSIST_NOT_FOUND = "ERR XPERSIST tensor cannot be found in DAG"
 
 # Formatted: the offending token (cut to fit the error value's buffer) goes where %.*s stands
 SCRIPTEXECUTE_UNEXPECTED = "ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: %.*s"
 DAG_UNEXPECTED = "ERR Invalid DAG command. Unexpected argument:  %.*s"  # two spaces, as RedisAI's
 INVALID_ARGUMENT = "Invalid argument: %.*s"  # no ERR prefix, as RedisAI sends it
 CONFIG_POSITIVE = "ERR %.*s takes a positive integer"  # AI.CONFIG of our own settings
+DAG_XLOAD_NO_FIELD = "ERR XLOAD field not found in the stream entry: %.*s"
+DAG_XPERSIST_REFUSED = "ERR XPERSIST could not append to the stream: %.*s"  # XADD's error
 CONFIG_YES_NO = "ERR ADMISSION_CONTROL takes yes or no"
 
 # Runs and their backends

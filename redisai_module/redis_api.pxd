@@ -53,6 +53,21 @@ cdef extern from "redismodule.h" nogil:
     long long RedisModule_GetExpire(RedisModuleKey *key)
     int RedisModule_SetExpire(RedisModuleKey *key, long long expire)
 
+    # streams: a DAG's XLOAD reads one entry (docs/COMMANDS.md §7.5)
+    int REDISMODULE_KEYTYPE_STREAM
+    int REDISMODULE_STREAM_ITERATOR_REVERSE
+    ctypedef struct RedisModuleStreamID:
+        uint64_t ms
+        uint64_t seq
+    int RedisModule_StringToStreamID(const RedisModuleString *s, RedisModuleStreamID *id)
+    int RedisModule_StringCompare(RedisModuleString *a, RedisModuleString *b)
+    int RedisModule_StreamIteratorStart(RedisModuleKey *key, int flags, RedisModuleStreamID *startid,
+                                        RedisModuleStreamID *endid)
+    int RedisModule_StreamIteratorStop(RedisModuleKey *key)
+    int RedisModule_StreamIteratorNextID(RedisModuleKey *key, RedisModuleStreamID *id, long *numfields)
+    int RedisModule_StreamIteratorNextField(RedisModuleKey *key, RedisModuleString **field_ptr,
+                                            RedisModuleString **value_ptr)
+
     # replies and replication
     int RedisModule_WrongArity(RedisModuleCtx *ctx)
     int RedisModule_ReplyWithError(RedisModuleCtx *ctx, const char *err)

@@ -6,6 +6,7 @@ and nothing may change. Read-only (%R~) and write-only (%W~) patterns follow the
 model, script, inputs and LOAD keys are read; outputs and PERSIST keys are written; script
 KEYS are both (the script's own Redis calls may do either).
 """
+import numpy as np
 import pytest
 import redis
 
@@ -37,6 +38,7 @@ def admin(server):
         c.execute_command("AI.MODELSTORE", f"{prefix}:m", "TORCH", "CPU", "BLOB", torch_add_model())
         c.execute_command("AI.SCRIPTSTORE", f"{prefix}:s", "CPU", "ENTRY_POINTS", 1, "add", "SOURCE", SCRIPT)
         c.execute_command("AI.TENSORSET", f"{prefix}:a", "FLOAT", 2, "VALUES", 1, 2)
+        c.xadd(f"{prefix}:x", {"a": np.array([1, 2], dtype=np.float32).tobytes()})
     yield c
     c.close()
 
@@ -64,6 +66,12 @@ def dag(load, persist, op):
 
 def dag_model(m):
     return lambda x, y: ["|>", "AI.MODELEXECUTE", m, "INPUTS", 2, x, x, "OUTPUTS", 1, y]
+
+
+def stream_dag(xload, xpersist, m="ok:m", out="ok:o"):
+    """XLOAD the entry of stream `xload`, run it into `out` (PERSISTed), XPERSIST that into `xpersist`."""
+    return ["AI.DAGEXECUTE", "XLOAD", xload, "+", 1, "a", "FLOAT", 1, 2, "PERSIST", 1, out,
+            "XPERSIST", xpersist, 1, out, *dag_model(m)("a", out)]
 
 
 def dag_script(s):
@@ -97,6 +105,9 @@ REFUSED = {
     "dag persist": dag("ok:a", "no:y", dag_model("ok:m")),
     "dag model": dag("ok:a", "ok:y", dag_model("no:m")),
     "dag script": dag("ok:a", "ok:y", dag_script("no:s")),
+    "dag xload": stream_dag("no:x", "ok:x"),
+    "dag xpersist": stream_dag("ok:x", "no:x"),
+    "dag_ro xload": ["AI.DAGEXECUTE_RO", "XLOAD", "no:x", "+", 1, "a", "FLOAT", 1, 2, *dag_model("ok:m")("a", "y")],
     "dag_ro load": ["AI.DAGEXECUTE_RO", "LOAD", 1, "no:a", *dag_model("ok:m")("no:a", "y")],
     "dag_ro model": ["AI.DAGEXECUTE_RO", "LOAD", 1, "ok:a", *dag_model("no:m")("ok:a", "y")],
     "dagrun persist": ["AI.DAGRUN", "LOAD", 1, "ok:a", "PERSIST", 1, "no:y", "|>", "AI.MODELRUN", "ok:m",
@@ -134,6 +145,7 @@ ALLOWED = {
     "scriptexecute": script_run("ok:s", "ok:a", "ok:a", "ok:o"),
     "scriptrun": ["AI.SCRIPTRUN", "ok:s", "add", "INPUTS", "ok:a", "ok:a", "OUTPUTS", "ok:o"],
     "dag": dag("ok:a", "ok:o", dag_model("ok:m")),
+    "dag streams": stream_dag("ok:x", "ok:x"),
     "dagrun": ["AI.DAGRUN", "LOAD", 1, "ok:a", "PERSIST", 1, "ok:o", "|>", "AI.MODELRUN", "ok:m", "INPUTS",
                "ok:a", "ok:a", "OUTPUTS", "ok:o"],
 }
@@ -168,6 +180,9 @@ READ_WRITE = {
     "input in a write-only pattern": (model_run("in:m", "out:a", "in:a", "out:o"), False),
     "model in a write-only pattern": (model_run("out:m", "in:a", "in:a", "out:o"), False),
     "dag load read, persist written": (dag("in:a", "out:o", dag_model("in:m")), True),
+    "dag xload read, xpersist written": (stream_dag("in:x", "out:x", m="in:m", out="out:o"), True),
+    "dag xpersist read-only": (stream_dag("in:x", "in:x", m="in:m", out="out:o"), False),
+    "dag xload write-only": (stream_dag("out:x", "out:x", m="in:m", out="out:o"), False),
     "dag persist read-only": (dag("in:a", "in:o", dag_model("in:m")), False),
     "script keys need both": (script_run("in:s", "in:a", "in:a", "out:o", key="in:k"), False),
     "script keys with both": (script_run("in:s", "in:a", "in:a", "out:o", key="ok:k"), True),

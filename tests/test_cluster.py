@@ -277,15 +277,20 @@ def _crossslot_cases(t1, t2):
         ["AI.DAGRUN_RO", "LOAD", 2, f"a{t1}", f"a{t2}", "|>", "AI.TENSORGET", f"a{t1}", "VALUES"],
         ["AI.DAGRUN", "LOAD", 1, f"a{t1}", "PERSIST", 1, f"p{t2}", "|>",
          "AI.MODELRUN", f"m{t1}", "INPUTS", f"a{t1}", f"a{t1}", "OUTPUTS", f"p{t2}"],
+        # streams (docs/COMMANDS.md §7.5): an XLOAD stream, then an XPERSIST stream, in another slot
+        ["AI.DAGEXECUTE_RO", "XLOAD", f"x{t2}", "+", 1, "a", "FLOAT", 1, 2, "|>",
+         "AI.MODELEXECUTE", f"m{t1}", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c"],
+        ["AI.DAGEXECUTE", "LOAD", 1, f"a{t1}", "XPERSIST", f"x{t2}", 1, "c", "|>",
+         "AI.MODELEXECUTE", f"m{t1}", "INPUTS", 2, f"a{t1}", f"a{t1}", "OUTPUTS", 1, "c"],
     ]
 
 
-@pytest.mark.parametrize("case", range(15))
+@pytest.mark.parametrize("case", range(17))
 def test_crossslot_is_refused_by_every_node(loaded, case):
     c = loaded
     t1, t2 = c.tags[0], c.tags[1]
     cases = _crossslot_cases(t1, t2)
-    assert len(cases) == 15
+    assert len(cases) == 17
     args = cases[case]
     counts = [count_in_slot(n, c.slot(t)) for n, t in zip(c.nodes, c.tags)]
     for node in c.nodes:

@@ -46,11 +46,15 @@ ctypedef struct DagParse:
     size_t next_slot
     RedisModuleString **persist_names
     int npersist
+    RedisModuleString *xpersist_stream    # XPERSIST (§7.5): NULL when absent
+    RedisModuleString **xpersist_names
+    int nxpersist
     long long timeout_ms
     bint seen_load
     bint seen_persist
     bint seen_routing
     bint seen_timeout
+    bint seen_xload
     int first_op                   # index of the `|>` that starts the first op, or argc
     ErrorValue error               # why the parse failed: set before any step returns -1
 

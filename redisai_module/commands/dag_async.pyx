@@ -124,7 +124,7 @@ cdef void end_async_dag(RedisModuleCtx *ctx, void *data) noexcept nogil:
         rec.state = ASYNC_TIMEDOUT
     elif dag.failed:
         rec.state = ASYNC_FAILED
-    elif dag.npersist > 0 and rec.on_master and RedisModule_GetContextFlags(ctx) & REDISMODULE_CTX_FLAGS_SLAVE:
+    elif dag_writes(dag) and rec.on_master and RedisModule_GetContextFlags(ctx) & REDISMODULE_CTX_FLAGS_SLAVE:
         # Demoted while it ran: its writes would make this replica differ from its master.
         error_set(&rec.persist_error, E_ASYNC_DAG_DEMOTED)
         rec.persist_failed = True

@@ -94,7 +94,7 @@ cdef int parse_dag_persist(RedisModuleString **argv, int argc, int i, DagParse *
 
 
 cdef int parse_dag_header(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagParse *p) noexcept nogil:
-    """LOAD, PERSIST, ROUTING, TIMEOUT, each at most once, up to the first `|>` that is not the
+    """LOAD, PERSIST, XLOAD, XPERSIST, ROUTING, TIMEOUT, each at most once, up to the first `|>` that is not the
     last token. 0, or -1."""
     cdef int i = 1
     while i < argc:
@@ -111,6 +111,11 @@ cdef int parse_dag_header(RedisModuleCtx *ctx, RedisModuleString **argv, int arg
         elif arg_is(argv[i], "PERSIST", 7) and not p.seen_persist:
             p.seen_persist = True
             i = parse_dag_persist(argv, argc, i, p)
+        elif arg_is(argv[i], "XLOAD", 5) and not p.seen_xload:
+            p.seen_xload = True
+            i = parse_dag_xload(ctx, argv, argc, i, p)
+        elif arg_is(argv[i], "XPERSIST", 8) and p.xpersist_stream == NULL:
+            i = parse_dag_xpersist(argv, argc, i, p)
         elif arg_is(argv[i], "ROUTING", 7) and not p.seen_routing:
             p.seen_routing = True
             if i + 1 >= argc:
@@ -321,7 +326,7 @@ cdef int resolve_dag_names(DagParse *p) noexcept nogil:
             return error_set(&p.error, E_DAG_PERSIST_NOT_FOUND)
         dag.persist_keys[j] = RedisModule_HoldString(NULL, p.persist_names[j])
         dag.npersist += 1
-    return 0
+    return resolve_xpersist(p)
 
 
 cdef int parse_dag(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagParse *p) noexcept nogil:
@@ -329,7 +334,8 @@ cdef int parse_dag(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, DagP
     cdef int i, end
     if parse_dag_header(ctx, argv, argc, p) < 0:
         return -1
-    if not p.deprecated and not (p.seen_load or p.seen_persist or p.seen_routing):
+    if not p.deprecated and not (p.seen_load or p.seen_persist or p.seen_routing or p.seen_xload
+                                 or p.xpersist_stream != NULL):
         return error_set(&p.error, E_DAG_NEEDS_KEYWORD)
     if p.first_op >= argc:
         return error_set(&p.error, E_DAG_EMPTY)

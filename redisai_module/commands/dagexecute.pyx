@@ -10,7 +10,7 @@ ctypedef void (*DagKeyVisitor)(void *data, int pos, bint written) noexcept nogil
 
 
 cdef void visit_dag_keys(RedisModuleString **argv, int argc, DagKeyVisitor visit, void *data) noexcept nogil:
-    """§11: LOAD and PERSIST keys, the ROUTING value, and the key after every AI.MODELEXECUTE
+    """§11: LOAD and PERSIST keys, XLOAD and XPERSIST streams, the ROUTING value, and the key after every AI.MODELEXECUTE
     and AI.SCRIPTEXECUTE token, in order; DAG-local tensor names are not keys."""
     cdef long long n
     cdef int i = 1, k
@@ -23,6 +23,11 @@ cdef void visit_dag_keys(RedisModuleString **argv, int argc, DagKeyVisitor visit
                 visit(data, k, arg_is(argv[i], "PERSIST", 7))
             i += 2 + <int>n
             continue
+        if arg_is(argv[i], "XLOAD", 5) or arg_is(argv[i], "XPERSIST", 8):
+            i = visit_stream_item(argv, argc, i, visit, data)
+            if i < 0:
+                break
+            continue
         if arg_is(argv[i], "ROUTING", 7) and i + 1 < argc:
             visit(data, i + 1, False)  # a key or a tag: checked by ACL like one, as in RedisAI
             i += 1
@@ -30,6 +35,31 @@ cdef void visit_dag_keys(RedisModuleString **argv, int argc, DagKeyVisitor visit
             visit(data, i + 1, False)
             i += 1
         i += 1
+
+
+cdef int visit_stream_item(RedisModuleString **argv, int argc, int i, DagKeyVisitor visit, void *data) noexcept nogil:
+    """XLOAD <stream> <id> <n> (<field> <dtype> <ndims> <dim>...)... or XPERSIST <stream> <n>
+    <name>... at argv[i]: its stream, and the index after it; -1 where it is malformed (the
+    parse reports it)."""
+    cdef long long n, ndims
+    cdef bint xload = arg_is(argv[i], "XLOAD", 5)
+    cdef int at = i + (3 if xload else 2)
+    if at >= argc or RedisModule_StringToLongLong(argv[at], &n) != REDISMODULE_OK or n <= 0 or n > argc:
+        return -1
+    at += 1
+    if xload:
+        while n > 0:
+            if (at + 2 >= argc or RedisModule_StringToLongLong(argv[at + 2], &ndims) != REDISMODULE_OK
+                    or ndims < 1 or ndims > argc):
+                return -1
+            at += 3 + <int>ndims
+            n -= 1
+    else:
+        at += <int>n
+    if at > argc:
+        return -1
+    visit(data, i + 1, not xload)
+    return at
 
 
 cdef void report_dag_key(void *ctx, int pos, bint written) noexcept nogil:
@@ -129,8 +159,8 @@ cdef int reply_dag_op(RedisModuleCtx *ctx, Dag *dag, DagOp *op) noexcept nogil:
 
 
 cdef bint persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag, ErrorValue *err) noexcept nogil:
-    """Store and replicate each PERSIST key; False, with `err` set, at the first one that cannot
-    be written (keys stored before it stay)."""
+    """Store and replicate each PERSIST key, then append the XPERSIST entry; False, with `err`
+    set, at the first write that fails (what was written before it stays)."""
     cdef RaiTensor *t
     cdef size_t k
     for k in range(dag.npersist):
@@ -139,7 +169,7 @@ cdef bint persist_dag_outputs(RedisModuleCtx *ctx, Dag *dag, ErrorValue *err) no
             continue  # a model output that is not a tensor: skipped, as AI.MODELEXECUTE skips it
         if store_output(ctx, dag.persist_keys[k], t, err) < 0:
             return False
-    return True
+    return append_dag_entry(ctx, dag, err)
 
 
 cdef int reply_dag_result(RedisModuleCtx *ctx, Dag *dag, const ErrorValue *persist_error) noexcept nogil:

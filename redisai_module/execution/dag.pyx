@@ -49,16 +49,27 @@ cdef void dag_free(Dag *dag) noexcept nogil:
     for k in range(dag.npersist):
         if dag.persist_keys[k] != NULL:
             RedisModule_FreeString(NULL, dag.persist_keys[k])
+    for k in range(dag.nxpersist):
+        RedisModule_FreeString(NULL, dag.xpersist_fields[k])
+    if dag.xpersist_stream != NULL:
+        RedisModule_FreeString(NULL, dag.xpersist_stream)
     for k in range(<size_t>dag.nparts):
         run_free(dag.parts[k])
     RedisModule_Free(dag.persist_keys)
     RedisModule_Free(dag.persist_slots)
+    RedisModule_Free(dag.xpersist_fields)
+    RedisModule_Free(dag.xpersist_slots)
     RedisModule_Free(dag.parts)
     RedisModule_Free(dag.slots)
     RedisModule_Free(dag.slot_not_tensor)
     RedisModule_Free(dag.ops)
     pthread_mutex_destroy(&dag.lock)
     RedisModule_Free(dag)
+
+
+cdef bint dag_writes(Dag *dag) noexcept nogil:
+    """Its end writes keys (PERSIST, XPERSIST): only when clients are not paused."""
+    return dag.npersist > 0 or dag.xpersist_stream != NULL
 
 
 cdef inline bint op_does_work(DagOp *op) noexcept nogil:
@@ -173,7 +184,7 @@ cdef void dag_part_finished(Run *part) noexcept nogil:
         dag.done(dag)
     elif last:
         RedisModule_BlockedClientMeasureTimeEnd(dag.blocked_client)
-        if dag.npersist > 0:
+        if dag_writes(dag):
             unblock_when_writable(dag.blocked_client, dag)  # its reply stores the PERSIST keys
         else:
             RedisModule_UnblockClient(dag.blocked_client, dag)

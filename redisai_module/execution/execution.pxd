@@ -58,6 +58,7 @@ cdef int64_t monotonic_us() noexcept nogil
 # dag.pyx
 cdef void dag_free(Dag *dag) noexcept nogil
 cdef Dag *dag_new(size_t capacity) noexcept nogil
+cdef bint dag_writes(Dag *dag) noexcept nogil
 cdef const char *dag_op_error(DagOp *op) noexcept nogil
 
 # run_queue.pyx

@@ -83,6 +83,10 @@ cdef struct Dag:
     size_t npersist
     RedisModuleString **persist_keys
     size_t *persist_slots
+    RedisModuleString *xpersist_stream    # XPERSIST: one new entry of these fields, or NULL
+    size_t nxpersist
+    RedisModuleString **xpersist_fields
+    size_t *xpersist_slots
     int nparts
     Run **parts
     int parts_left
