@@ -23,6 +23,8 @@ cdef extern from "redismodule.h" nogil:
     int REDISMODULE_CTX_FLAGS_LUA
     int REDISMODULE_CTX_FLAGS_DENY_BLOCKING
     int REDISMODULE_CTX_FLAGS_SLAVE
+    int REDISMODULE_CTX_FLAGS_REPLICATED
+    int REDISMODULE_CTX_FLAGS_LOADING
 
     # memory: the Redis allocator, so INFO memory, MEMORY USAGE and maxmemory see our data
     void *RedisModule_Alloc(size_t bytes)
@@ -39,6 +41,7 @@ cdef extern from "redismodule.h" nogil:
     RedisModuleString *RedisModule_CreateStringFromLongLong(RedisModuleCtx *ctx, long long ll)
     void RedisModule_FreeString(RedisModuleCtx *ctx, RedisModuleString *s)
     RedisModuleString *RedisModule_HoldString(RedisModuleCtx *ctx, RedisModuleString *s)
+    RedisModuleString *RedisModule_CreateStringFromString(RedisModuleCtx *ctx, const RedisModuleString *s)
 
     # keys
     RedisModuleKey *RedisModule_OpenKey(RedisModuleCtx *ctx, RedisModuleString *keyname, int mode)
@@ -65,6 +68,11 @@ cdef extern from "redismodule.h" nogil:
                                         RedisModuleStreamID *endid)
     int RedisModule_StreamIteratorStop(RedisModuleKey *key)
     int RedisModule_StreamIteratorNextID(RedisModuleKey *key, RedisModuleStreamID *id, long *numfields)
+    # standing pipelines (docs/COMMANDS.md §7.6): woken by XADDs to their input streams
+    int REDISMODULE_NOTIFY_STREAM
+    ctypedef int (*RedisModuleNotificationFunc)(RedisModuleCtx *ctx, int type, const char *event,
+                                                RedisModuleString *key) noexcept nogil
+    int RedisModule_SubscribeToKeyspaceEvents(RedisModuleCtx *ctx, int types, RedisModuleNotificationFunc cb)
     int RedisModule_StreamIteratorNextField(RedisModuleKey *key, RedisModuleString **field_ptr,
                                             RedisModuleString **value_ptr)
 
@@ -79,6 +87,7 @@ cdef extern from "redismodule.h" nogil:
     int RedisModule_ReplyWithNull(RedisModuleCtx *ctx)
     int RedisModule_ReplyWithCString(RedisModuleCtx *ctx, const char *buf)
     int RedisModule_ReplyWithStringBuffer(RedisModuleCtx *ctx, const char *buf, size_t length)
+    int RedisModule_ReplyWithString(RedisModuleCtx *ctx, RedisModuleString *str)
     int RedisModule_ReplicateVerbatim(RedisModuleCtx *ctx)
     int RedisModule_Replicate(RedisModuleCtx *ctx, const char *cmdname, const char *fmt, ...)
 
@@ -126,6 +135,7 @@ cdef extern from "redismodule.h" nogil:
     const RedisModuleString *RedisModule_GetKeyNameFromIO(RedisModuleIO *io)
     void RedisModule_LogIOError(RedisModuleIO *io, const char *level, const char *fmt, ...)
     void RedisModule_EmitAOF(RedisModuleIO *io, const char *cmdname, const char *fmt, ...)
+    int RedisModule_GetDbIdFromIO(RedisModuleIO *io)
 
     # the low-level API other modules call (llapi/)
     int RedisModule_ExportSharedAPI(RedisModuleCtx *ctx, const char *apiname, void *func)

@@ -20,6 +20,7 @@ include "objects/runnable.pyx"
 include "objects/model.pyx"
 include "objects/script.pyx"
 include "objects/value_keys.pyx"
+include "objects/pipeline.pyx"
 
 # backends: the core's side of the adapters, which are the Python package redisai_module.backends
 # (one module per framework, imported on first use; not compiled here)
@@ -62,10 +63,12 @@ include "serialization/decoders.pyx"
 include "serialization/tensor_save.pyx"
 include "serialization/model_save.pyx"
 include "serialization/script_save.pyx"
+include "serialization/pipeline_rdb.pyx"
 
 # types: the Redis module type callbacks (nogil; see each file for the one exception)
 include "types/tensor_type.pyx"
 include "types/runnable_types.pxi"  # rendered from types/runnable_types.pxi.in
+include "types/pipeline_type.pyx"
 
 # commands: argument parsing and replies
 include "commands/parsing.pyx"
@@ -93,6 +96,8 @@ include "commands/dag_streams.pyx"
 include "commands/dagexecute.pyx"
 include "commands/slot_tags.pyx"
 include "commands/dag_async.pyx"
+include "commands/pipeline_pump.pyx"
+include "commands/pipelines.pyx"
 include "commands/info.pyx"
 include "commands/stats.pyx"
 include "commands/config_command.pyx"

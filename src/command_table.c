@@ -44,6 +44,12 @@ static const RaiCommand commands[] = {
     {"ai.dagexecuteasync", RAI_DagExecuteAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},
     {"ai.dagrunasync", RAI_DagRunAsync_Command, "write deny-oom getkeys-api", 3, 3, 1, "write"},  /* deprecated */
     {"ai.dagruninfo", RAI_DagRunInfo_Command, "readonly", 1, 1, 1, "read"},  /* not fast: its reply may carry tensors */
+    /* Ours (docs/COMMANDS.md §7.6): standing pipelines, each a key in the slot of its streams. */
+    {"ai.pipelinecreate", RAI_PipelineCreate_Command, "write deny-oom getkeys-api", 1, 1, 1, "write stream"},
+    {"ai.pipelinelist", RAI_PipelineList_Command, "readonly", 0, 0, 0, "read"},
+    {"ai.pipelinepause", RAI_PipelinePause_Command, "write", 1, 1, 1, "write"},
+    {"ai.pipelineresume", RAI_PipelineResume_Command, "write", 1, 1, 1, "write"},
+    {"ai.pipelinedrop", RAI_PipelineDrop_Command, "write", 1, 1, 1, "write keyspace"},
     {"ai.info", RAI_Info_Command, "readonly", 1, 1, 1, "read"},
     {"ai.stats", RAI_Stats_Command, "readonly fast", 1, 1, 1, "read fast"},  /* ours (docs/COMMANDS.md §8.1) */
     {"ai.config", RAI_Config_Command, "write", 0, 0, 0, "admin dangerous"},

@@ -5,7 +5,7 @@
 #include "encoding_version.h"
 #include "redisai_core.h"
 
-/* The callbacks all three types have, RAI_<Kind>Type_<Callback> in redisai_module/types/. */
+/* The callbacks all four types have, RAI_<Kind>Type_<Callback> in redisai_module/types/. */
 #define TYPE_METHODS(Kind)                           \
     .version = REDISMODULE_TYPE_METHOD_VERSION,      \
     .rdb_load = RAI_##Kind##Type_RdbLoad,            \
@@ -25,8 +25,10 @@ int RAI_RegisterDataTypes(RedisModuleCtx *ctx) {
     RedisModuleTypeMethods tensor = {TYPE_METHODS(Tensor), .copy = RAI_TensorType_Copy};  /* immutable: COPY shares */
     RedisModuleTypeMethods model = {TYPE_METHODS(Model)};
     RedisModuleTypeMethods script = {TYPE_METHODS(Script)};
+    RedisModuleTypeMethods pipeline = {TYPE_METHODS(Pipeline)};  /* ours: docs/COMMANDS.md §7.6 */
     RAI_TensorType = create_type(ctx, "AI_TENSOR", &tensor);
     RAI_ModelType = create_type(ctx, "AI__MODEL", &model);
     RAI_ScriptType = create_type(ctx, "AI_SCRIPT", &script);
-    return RAI_TensorType && RAI_ModelType && RAI_ScriptType ? REDISMODULE_OK : REDISMODULE_ERR;
+    RAI_PipelineType = create_type(ctx, "AI_PIPELN", &pipeline);
+    return RAI_TensorType && RAI_ModelType && RAI_ScriptType && RAI_PipelineType ? REDISMODULE_OK : REDISMODULE_ERR;
 }

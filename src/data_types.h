@@ -3,7 +3,7 @@
 
 #include "redismodule.h"
 
-/* Creates AI_TENSOR, AI__MODEL and AI_SCRIPT with their type callbacks. */
+/* Creates AI_TENSOR, AI__MODEL, AI_SCRIPT and AI_PIPELN with their type callbacks. */
 int RAI_RegisterDataTypes(RedisModuleCtx *ctx);
 
 #endif

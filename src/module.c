@@ -21,6 +21,7 @@ static void on_event_loop(RedisModuleCtx *ctx, RedisModuleEvent event, uint64_t 
     if (subevent == REDISMODULE_SUBEVENT_EVENTLOOP_BEFORE_SLEEP) {
         RAI_UnblockWritableRuns(ctx);
         RAI_ExpireAsyncDags();
+        RAI_PumpPipelines(ctx);
     }
 }
 
@@ -45,6 +46,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
     RedisModule_SubscribeToServerEvent(ctx, RedisModuleEvent_Shutdown, on_shutdown);
     /* Just before Redis serves unblocked clients: runs that write their outputs wait out pauses. */
     RedisModule_SubscribeToServerEvent(ctx, RedisModuleEvent_EventLoop, on_event_loop);
+    RedisModule_SubscribeToKeyspaceEvents(ctx, REDISMODULE_NOTIFY_STREAM, RAI_Pipeline_StreamEvent);
     /* Loads check RedisModule_IsIOError themselves: RDB and DUMP input is untrusted. */
     RedisModule_SetModuleOptions(ctx, REDISMODULE_OPTIONS_HANDLE_IO_ERRORS);
     return RAI_RunQueues_Start();

@@ -66,31 +66,6 @@ cdef RedisModuleString *entry_value(StreamEntry *entry, RedisModuleString *field
     return NULL
 
 
-cdef int parse_field_schema(RedisModuleString **argv, int argc, int i, DLDataType *dtype, int *ndim,
-                            int64_t *shape, ErrorValue *err) noexcept nogil:
-    """`<dtype> <ndims> <dim>...` at argv[i]; the index after it, or -1."""
-    cdef size_t n
-    cdef long long count, dim
-    cdef const char *s
-    cdef int k
-    if i + 1 >= argc:
-        return error_set(err, E_DAG_XLOAD_LENGTH)
-    s = RedisModule_StringPtrLen(argv[i], &n)
-    if not dtype_parse(s, n, dtype):
-        return error_set(err, E_DTYPE)
-    if (RedisModule_StringToLongLong(argv[i + 1], &count) != REDISMODULE_OK or count < 1
-            or count > TENSOR_MAX_NDIM):
-        return error_set(err, E_DAG_XLOAD_NDIMS)
-    if i + 2 + count > argc:
-        return error_set(err, E_DAG_XLOAD_LENGTH)
-    for k in range(<int>count):
-        if RedisModule_StringToLongLong(argv[i + 2 + k], &dim) != REDISMODULE_OK or dim < 0:
-            return error_set(err, E_SHAPE)
-        shape[k] = dim
-    ndim[0] = <int>count
-    return i + 2 + <int>count
-
-
 cdef int bind_entry_fields(RedisModuleString **argv, int argc, int i, long long nfields, StreamEntry *entry,
                            DagParse *p) noexcept nogil:
     """The schema's fields, from argv[i] on: each becomes a DAG tensor named as its field."""
@@ -104,7 +79,7 @@ cdef int bind_entry_fields(RedisModuleString **argv, int argc, int i, long long 
     cdef long long f
     for f in range(nfields):
         if i >= argc or arg_is(argv[i], "|>", 2):
-            return error_set(&p.error, E_DAG_XLOAD_LENGTH)
+            return error_set(&p.error, E_SCHEMA_LENGTH)
         field = argv[i]
         i = parse_field_schema(argv, argc, i + 1, &dtype, &ndim, shape, &p.error)
         if i < 0:

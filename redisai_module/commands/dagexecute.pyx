@@ -77,15 +77,24 @@ cdef int report_dag_keys(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
 cdef void push_dag(RedisModuleCtx *ctx, DagParse *p) noexcept nogil:
     """Queue the parsed DAG's parts; its script steps' Redis calls act as the caller (its ACL
     user, its database), on its behalf."""
+    cdef RedisModuleString *user = RedisModule_GetCurrentUserName(ctx)
+    push_dag_as(p, user, RedisModule_GetSelectedDb(ctx))
+    if user != NULL:
+        RedisModule_FreeString(NULL, user)
+
+
+cdef void push_dag_as(DagParse *p, RedisModuleString *user, int db) noexcept nogil:
+    """Queue the parsed DAG's parts, its script steps' Redis calls acting as `user` (NULL: no
+    ACL user) in database `db`."""
     cdef Dag *dag = p.dag
     cdef size_t i
     cdef int k
     dag.parts_left = dag.nparts  # before the first push: no part can finish the DAG early
     for i in range(dag.nops):
         if dag.ops[i].kind == DAG_SCRIPT:
-            dag.ops[i].run.user = RedisModule_GetCurrentUserName(ctx)
+            dag.ops[i].run.user = RedisModule_CreateStringFromString(NULL, user) if user != NULL else NULL
             dag.ops[i].run.blocked_client = dag.blocked_client
-            dag.ops[i].run.db = RedisModule_GetSelectedDb(ctx)
+            dag.ops[i].run.db = db
     for k in range(dag.nparts):
         run_queue_push(p.part_queues[k], dag.parts[k])
 

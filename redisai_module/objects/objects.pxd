@@ -3,6 +3,7 @@
 from libc.stdint cimport int64_t, uint8_t
 from redisai_module.dlpack cimport DLDataType, DLManagedTensor, DLTensor
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.objects.pipeline cimport RaiPipeline
 from redisai_module.objects.run_stats cimport RunStats
 from redisai_module.objects.runnable cimport RaiRunnable
 from redisai_module.objects.script cimport RaiScript
@@ -77,6 +78,19 @@ cdef int batch_bucket(int64_t rows) noexcept nogil
 cdef int64_t batch_bucket_top(int k) noexcept nogil
 cdef int64_t histogram_percentile(const int64_t *hist, int nbuckets, int percent) noexcept nogil
 cdef int latency_bucket(int64_t us) noexcept nogil
+
+# pipeline.pyx
+cdef int parse_field_schema(RedisModuleString **argv, int argc, int i, DLDataType *dtype, int *ndim,
+                            int64_t *shape, ErrorValue *err) noexcept nogil
+cdef void pipeline_free(RaiPipeline *pl) noexcept nogil
+cdef bint pipeline_is_released(RaiPipeline *pl) noexcept nogil
+cdef void pipeline_key_released(RaiPipeline *pl) noexcept nogil
+cdef size_t pipeline_memory(RaiPipeline *pl) noexcept nogil
+cdef RaiPipeline *pipeline_new(RedisModuleString **argv, int argc, RedisModuleString *user, RedisModuleString *key,
+                               int db, ErrorValue *err) noexcept nogil
+cdef void pipeline_register(RaiPipeline *pl) noexcept nogil
+cdef RaiPipeline *pipelines_first() noexcept nogil
+cdef RaiPipeline *pipelines_peek() noexcept nogil
 
 # run_stats.pyx
 cdef RunStats *run_stats_find_locked(const char *key, size_t key_len) noexcept nogil
