@@ -15,7 +15,8 @@ run them as one batch, one batch in flight:
 Two phases per way, against one redis-server with the module (THREADS_PER_QUEUE 1,
 INTRA_OP_PARALLELISM 1):
 1. burst: a producer XADDs N entries as fast as it can (pipelined, 64 per round trip); entries/s
-   through the pipeline = N / (first XADD to last output entry read).
+   through the pipeline = N / (first XADD to last output entry read). The producer alone (into a
+   stream nobody reads) is shown too: no way can go faster than it.
 2. paced: the producer XADDs one entry at a time at a fixed rate; end-to-end latency p50/p99 per
    entry, from the producer's send to a reader's XREAD of its output entry (one monotonic clock,
    separate processes).
@@ -191,6 +192,11 @@ def main():
             worker = mp.Process(target=client_worker, args=(server.port, stop))
             worker.start()
             try:
+                reset_streams(c)
+                t0 = time.monotonic()
+                produce(server.port, "in:none", burst, 0, {})
+                results["producer"] = burst / (time.monotonic() - t0)
+                c.delete("in:none")
                 for way in ("pipeline", "client"):
                     for phase, n, r in (("burst", burst, 0), ("paced", paced, rate)):
                         reset_streams(c)
@@ -215,6 +221,7 @@ def report(machine, results, burst, paced, rate):
         ["entries/s, burst of %d" % burst, f"{pipe['entries_per_s']:,.0f}", f"{client['entries_per_s']:,.0f}",
          f"{pipe['entries_per_s'] / client['entries_per_s']:.2f}x"],
     ]
+    rows.append(["producer alone, entries/s (the ceiling of the burst figure)", f"{results['producer']:,.0f}", "", ""])
     for what in ("p50_ms", "p99_ms"):
         p, cl = results[("pipeline", "paced")][what], results[("client", "paced")][what]
         rows.append([f"latency {what[:3]} (ms), {paced} entries at {rate}/s", f"{p:.2f}", f"{cl:.2f}",

@@ -1,8 +1,8 @@
 /* RedisModule_OnLoad: the module's entry point. Everything else lives in Cython
  * (redisai_module/); this file only wires it into Redis, in this order:
  * Redis API -> INFO sections -> the LLAPI (src/redisai.h) -> argument check -> Python
- * -> load-time arguments -> data types -> commands -> the shutdown and event-loop hooks -> the CPU
- * run queue. */
+ * -> load-time arguments -> data types -> commands -> the shutdown, event-loop and stream-event
+ * hooks -> the CPU run queue. */
 #include "redismodule.h"
 
 #include "command_table.h"
