@@ -4,6 +4,8 @@ so one seed always gives the same steps.
 
 Async DAGs (AI.DAGEXECUTEASYNC, AI.DAGRUNASYNC) are drawn among the DAGs: what they persist lands
 after their reply, before the queue drains (the test's settle step), so the same checks hold.
+DAGs also read a stream entry (XLOAD of x:in) and append to streams (XPERSIST to x:out, to the
+stream they read, or to a string: WRONGTYPE).
 
 A step is a dict: {"kind": ..., "classes": set of known bug classes it can hit, ...}. Kinds:
   cmd      one command on the master (or, with "on": "replica", on the replica): {"cmd": [...]}
@@ -188,7 +190,9 @@ TENSORS = {
     "t:i64": ["INT64", 3, "VALUES", 0, 7, 9],
     "t:u8": ["UINT8", 2, 2, "BLOB", b"\x00\x01\xfe\xff"],
 }
-PLAIN = ["p:str", "p:list", "p:hash", "p:set", "p:zset", "p:stream", "p:n"]
+PLAIN = ["p:str", "p:list", "p:hash", "p:set", "p:zset", "p:stream", "p:n", "x:in"]
+# A stream entry XLOAD reads (docs/COMMANDS.md §7.5): its fields are t:f22's and t:u8's bytes.
+XLOAD = ["XLOAD", "x:in", "+", 2, "f22", "FLOAT", 2, 2, 2, "u8", "UINT8", 2, 2, 2]
 OUTPUT_KEYS = ["o:%d" % i for i in range(6)]
 SCRIPT = "s:main"
 LEGACY = "s:legacy"
@@ -206,7 +210,8 @@ def restock_commands():
     cmds += [["AI.TENSORSET", k, *a] for k, a in TENSORS.items()]
     cmds += [["SET", "p:str", "v"], ["RPUSH", "p:list", "a", "b"], ["HSET", "p:hash", "f", "v"],
              ["SADD", "p:set", "m"], ["ZADD", "p:zset", 1, "m"], ["XADD", "p:stream", "1-1", "f", "v"],
-             ["SET", "p:n", 5]]
+             ["SET", "p:n", 5], ["XADD", "x:in", "1-1", "f22", b"\x00\x00\x80?\x00\x00\x00@\x00\x00@@\x00\x00\x80@",
+                                  "u8", b"\x00\x01\xfe\xff"]]
     return cmds
 
 
@@ -394,7 +399,8 @@ class StepGen:
         rng = self.rng
         classes = set()
         load = sorted(set(self.pick(list(TENSORS), rng.randint(0, 3))))
-        local = list(load) or ["t:f22"]
+        xload = rng.random() < 0.15
+        local = list(load) + (["f22", "u8"] if xload else []) or ["t:f22"]
         ops, made = [], []
         if gate:
             ops.append(["AI.SCRIPTEXECUTE", SCRIPT, "gated", "INPUTS", 1, "t:f22", "ARGS", 3, *gate, "OUTPUTS", 1, "g"])
@@ -441,6 +447,11 @@ class StepGen:
             cmd += ["LOAD", len(load), *load]
         if persist:
             cmd += ["PERSIST", len(persist), *persist]
+        if xload:
+            cmd += XLOAD
+        if made and not ro and rng.random() < 0.15:
+            xpersist = sorted(set(self.pick(made, rng.randint(1, 2))))
+            cmd += ["XPERSIST", rng.choice(["x:out", "x:in", "p:str"]), len(xpersist), *xpersist]
         if not load and not persist or rng.random() < 0.2:
             cmd += ["ROUTING", rng.choice(list(TENSORS))]
         if name.startswith("AI.DAGEXECUTE"):
