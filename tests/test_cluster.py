@@ -282,15 +282,19 @@ def _crossslot_cases(t1, t2):
          "AI.MODELEXECUTE", f"m{t1}", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c"],
         ["AI.DAGEXECUTE", "LOAD", 1, f"a{t1}", "XPERSIST", f"x{t2}", 1, "c", "|>",
          "AI.MODELEXECUTE", f"m{t1}", "INPUTS", 2, f"a{t1}", f"a{t1}", "OUTPUTS", 1, "c"],
+        # a standing pipeline (§7.6) whose output stream is in another slot than its key and input
+        ["AI.PIPELINECREATE", f"p{t1}", "INPUT", f"in{t1}", "GROUP", "g", "SCHEMA", 1, "a", "FLOAT", 1, 2,
+         "OUTPUT", f"out{t2}", 1, "c", "DEADLETTER", f"dl{t1}", "|>",
+         "AI.MODELEXECUTE", f"m{t1}", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c"],
     ]
 
 
-@pytest.mark.parametrize("case", range(17))
+@pytest.mark.parametrize("case", range(18))
 def test_crossslot_is_refused_by_every_node(loaded, case):
     c = loaded
     t1, t2 = c.tags[0], c.tags[1]
     cases = _crossslot_cases(t1, t2)
-    assert len(cases) == 17
+    assert len(cases) == 18
     args = cases[case]
     counts = [count_in_slot(n, c.slot(t)) for n, t in zip(c.nodes, c.tags)]
     for node in c.nodes:
