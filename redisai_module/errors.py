@@ -86,6 +86,7 @@ SCRIPT_TIMEOUT_MISSING = "ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE"
 SCRIPT_AFTER_TIMEOUT = "ERR Encountered problem parsing AI.SCRIPTEXECUTE"
 NO_RUN_INFO = "ERR cannot find run info for key"
 NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_KEY_SINCE_7_2 = "NOPERM No permissions to access a key"  # Redis 7.2 (and Valkey) changed its text
 NO_QUEUE = "ERR no run queue could be created for the model's device"
 SCRIPTRUN_ARITY = "ERR wrong number of arguments for 'AI.SCRIPTRUN' command"
 SCRIPTRUN_TIMEOUT_REPEATED = "ERR Already encountered an TIMEOUT section in SCRIPTRUN"

@@ -148,6 +148,8 @@ cdef extern from "redismodule.h" nogil:
     int RedisModule_InfoBeginDictField(RedisModuleInfoCtx *ctx, const char *name)
     int RedisModule_InfoEndDictField(RedisModuleInfoCtx *ctx)
 
+    int RedisModule_GetServerVersion()  # 0x00MMmmpp
+
     # logging
     void RedisModule_Log(RedisModuleCtx *ctx, const char *level, const char *fmt, ...)
 

@@ -79,6 +79,27 @@ def info(r, key):
     return dict(zip(reply[0::2], reply[1::2]))
 
 
+def server_version(c):
+    """(major, minor, patch) of the Redis protocol version the server reports (Valkey reports the
+    Redis version it forked from, 7.2.4)."""
+    return tuple(int(x) for x in c.info("server")["redis_version"].split(".")[:3])
+
+
+def noperm_key_text(c):
+    """The server's words for a key outside the user's patterns (Redis 7.2 changed them); the
+    module refuses the keys it checks itself with the same words."""
+    if server_version(c) < (7, 2):
+        return "NOPERM this user has no permissions to access one of the keys used as arguments"
+    return "NOPERM No permissions to access a key"
+
+
+def noperm_command_text(c, user, command):
+    """The server's words for a command the user may not run (Redis 7.2 changed them too)."""
+    if server_version(c) < (7, 2):
+        return f"NOPERM this user has no permissions to run the '{command}' command"
+    return f"NOPERM User {user} has no permissions to run the '{command}' command"
+
+
 def replicas_acked(master, n=1, timeout=120):
     """True once n replicas acknowledged everything the master wrote so far. A replica may spend
     seconds importing a framework on a busy machine, so WAIT is retried up to a generous bound

@@ -16,7 +16,8 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "install" / "redisai.so"
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# RAI_REDIS_SERVER: another server binary to run the suite against (opt/ builds Redis and Valkey).
+REDIS_SERVER = os.environ.get("RAI_REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
 # Redis's jemalloc fills freed (and new) memory with junk bytes: a read after free then sees garbage
 # and fails loudly instead of passing on stale data.
 SERVER_ENV = {**os.environ, "MALLOC_CONF": "junk:true"}

@@ -50,6 +50,12 @@ cdef void store_tensor(RedisModuleKey *key, RaiTensor *t) noexcept nogil:
         RedisModule_SetExpire(key, REDISMODULE_NO_EXPIRE)
 
 
+cdef int noperm_key_code() noexcept nogil:
+    """The server's own text for a refused key, so that the keys this module checks are refused
+    with the words Redis uses for the keys it checks."""
+    return E_NOPERM_KEY if RedisModule_GetServerVersion() < 0x00070200 else E_NOPERM_KEY_SINCE_7_2
+
+
 cdef bint key_permitted(RedisModuleCtx *ctx, RedisModuleString *key, int flags, ErrorValue *err) noexcept nogil:
     """The caller's ACL check of a key Redis could not check because the command does not report
     it (docs/COMMANDS.md §11 keeps upstream's gaps, for cluster routing). `flags`: ACCESS to read,
@@ -60,11 +66,11 @@ cdef bint key_permitted(RedisModuleCtx *ctx, RedisModuleString *key, int flags, 
     cdef RedisModuleUser *user = RedisModule_GetModuleUserFromUserName(name)
     RedisModule_FreeString(NULL, name)
     if user == NULL:
-        error_set(err, E_NOPERM_KEY)  # the user was deleted under the connection
+        error_set(err, noperm_key_code())  # the user was deleted under the connection
         return False
     cdef bint ok = RedisModule_ACLCheckKeyPermissions(user, key, flags) == REDISMODULE_OK
     if not ok:
         RedisModule_ACLAddLogEntry(ctx, user, key, REDISMODULE_ACL_LOG_KEY)
-        error_set(err, E_NOPERM_KEY)
+        error_set(err, noperm_key_code())
     RedisModule_FreeModuleUser(user)
     return ok
