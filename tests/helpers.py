@@ -100,6 +100,15 @@ def noperm_command_text(c, user, command):
     return f"NOPERM User {user} has no permissions to run the '{command}' command"
 
 
+def server_rdb_version(c):
+    """The RDB version the server writes in DUMP payloads (Redis 7.0: 10; 7.2 and 7.4: 11; 8.x: 12;
+    Valkey its own), read off a DUMP of a probe string."""
+    c.set("rai:rdb-version-probe", "x")
+    payload = c.dump("rai:rdb-version-probe")
+    c.delete("rai:rdb-version-probe")
+    return int.from_bytes(payload[-10:-8], "little")
+
+
 def replicas_acked(master, n=1, timeout=120):
     """True once n replicas acknowledged everything the master wrote so far. A replica may spend
     seconds importing a framework on a busy machine, so WAIT is retried up to a generous bound

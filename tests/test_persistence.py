@@ -14,7 +14,8 @@ import redis
 from dump_payloads import (EOF, SINT, STR, TENSOR_MODULE_ID, UINT, crc64, module_payload, rdb_len,
                            with_trailer)
 from dump_payloads import tensor_v0_body as v0_body, tensor_v4_body as v4_body
-from helpers import aof_files, needs_shared, parse_resp_commands, replicas_acked, shared_bytes, shared_cases
+from helpers import (aof_files, needs_shared, parse_resp_commands, replicas_acked, server_rdb_version, shared_bytes,
+                     shared_cases)
 from redis_server import running_server, wait_for
 
 MODULE_VERSION = 10207
@@ -315,11 +316,11 @@ def tensor_payload(encver, body, rdb_version=10, eof=True):
 INT32_12 = np.array([1, 2], np.int32).tobytes()
 
 
-def check_dump_framing(d):
+def check_dump_framing(d, rdb_version):
     assert d[0] == 7
     assert d[1] == 0x81 and int.from_bytes(d[2:10], "big") == TENSOR_MODULE_ID | 4
     assert d[-11] == 0  # EOF opcode
-    assert d[-10:-8] == (10).to_bytes(2, "little")  # Redis 7.0 writes RDB version 10
+    assert d[-10:-8] == rdb_version.to_bytes(2, "little")  # the server's own
     assert int.from_bytes(d[-8:], "little") == crc64(d[:-8])
 
 
@@ -356,7 +357,7 @@ def test_dump_restore_roundtrip_every_tensor(r):
     values = snapshot_values(r)
     dumps = {c.key: r.dump(c.key) for c in CASES}
     for d in dumps.values():
-        check_dump_framing(d)
+        check_dump_framing(d, server_rdb_version(r))
     pipe = r.pipeline(transaction=False)
     for c in CASES:
         pipe.restore(c.key + b":copy", 0, dumps[c.key])
@@ -380,12 +381,13 @@ def test_dump_restore_roundtrip_every_tensor(r):
 
 
 def test_dump_of_a_known_tensor_is_byte_exact(r):
+    v = server_rdb_version(r)
     r.execute_command("AI.TENSORSET", "t", "INT32", 2, 1, "VALUES", 1, 2)
-    assert r.dump("t") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12))
+    assert r.dump("t") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12), v)
     r.execute_command("AI.TENSORSET", "s", "STRING", 2, "VALUES", "str_val1", "str_val2")
-    assert r.dump("s") == tensor_payload(4, v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]))
+    assert r.dump("s") == tensor_payload(4, v4_body(7, 8, [2], b"str_val1\0str_val2\0", [0, 9]), v)
     r.execute_command("AI.TENSORSET", "scalar", "DOUBLE", "VALUES", 2)
-    assert r.dump("scalar") == tensor_payload(4, v4_body(2, 64, [], np.array([2.0]).tobytes()))
+    assert r.dump("scalar") == tensor_payload(4, v4_body(2, 64, [], np.array([2.0]).tobytes()), v)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -426,7 +428,7 @@ def test_upstream_payload_restores_with_expected_replies(r, entry):
     assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
     # re-saved as encoding 4 and read back
     dumped = r.dump(entry["key"])
-    check_dump_framing(dumped)
+    check_dump_framing(dumped, server_rdb_version(r))
     assert r.execute_command("DEBUG", "RELOAD") == b"OK"
     assert r.execute_command(*exp["command"]) == _expected(exp["reply"])
     for follow in entry["follow_up"]:
@@ -439,14 +441,14 @@ def test_v4_payload_dumps_back_byte_for_byte(r, file):
     assert r.restore("t", 0, payload, replace=True) == b"OK"
     dumped = r.dump("t")
     assert dumped[:-10] == payload[:-10]
-    assert payload[-10:-8] == b"\x09\x00" and dumped[-10:-8] == b"\x0a\x00"
+    assert payload[-10:-8] == b"\x09\x00" and dumped[-10:-8] == server_rdb_version(r).to_bytes(2, "little")
     assert int.from_bytes(dumped[-8:], "little") == crc64(dumped[:-8])
 
 
 def test_old_encodings_are_rewritten_as_v4(r):
     payload = SAMPLES["v0_tensor.bin"]
     assert r.restore("old", 0, payload) == b"OK"
-    assert r.dump("old") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12))
+    assert r.dump("old") == tensor_payload(4, v4_body(0, 32, [2, 1], INT32_12), server_rdb_version(r))
 
 
 # --------------------------------------------------------------------------------------------------
