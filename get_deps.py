@@ -112,6 +112,79 @@ def installed_redis_version():
     return out.stdout.strip()
 
 
+def private_apt(lines, work):
+    """apt-get options for a private state in `work` knowing only `lines` (deb-src lines), after
+    an update: this machine's apt configuration is left alone."""
+    tmp = work / "apt"
+    (tmp / "lists" / "partial").mkdir(parents=True)
+    (tmp / "cache" / "archives" / "partial").mkdir(parents=True)
+    (tmp / "sources.list").write_text("\n".join(lines) + "\n")
+    opts = ["-o", f"Dir::Etc::sourcelist={tmp / 'sources.list'}",
+            "-o", "Dir::Etc::sourceparts=-",
+            "-o", f"Dir::State::Lists={tmp / 'lists'}",
+            "-o", f"Dir::Cache={tmp / 'cache'}"]
+    run(["apt-get", *opts, "update"])
+    return opts
+
+
+def download_source(lines, specs, work):
+    """Download a Debian source package into `work`: `specs` are the package names to try in
+    order (`name=version` or `name`). Returns its orig tarball."""
+    opts = private_apt(lines, work)
+    for k, spec in enumerate(specs):
+        try:
+            run(["apt-get", *opts, "source", "--download-only", spec], cwd=work)
+            break
+        except subprocess.CalledProcessError:
+            if k == len(specs) - 1:
+                raise
+    name = specs[0].split("=")[0]
+    tarballs = sorted(work.glob(f"{name}_*.orig.tar.*"))
+    if not tarballs:
+        sys.exit(f"get_deps: the {name} source package has no orig tarball")
+    return tarballs[0]
+
+
+def download_orig_tarball(lines, package, work):
+    """Only the orig tarball of the newest `package` in the archive of `lines` (its Debian
+    packaging may not be fetchable), checked against the archive's SHA-256. Returns its path."""
+    import hashlib
+    import urllib.request
+    private_apt(lines, work)
+    best = None
+    for index in (work / "apt" / "lists").glob("*_Sources*"):
+        text = subprocess.run(["/usr/lib/apt/apt-helper", "cat-file", str(index)], capture_output=True,
+                              check=True).stdout.decode(errors="replace")  # apt keeps it compressed
+        for stanza in text.split("\n\n"):
+            fields, key = {}, None
+            for line in stanza.splitlines():
+                if line.startswith(" ") and key:
+                    fields[key] += "\n" + line.strip()
+                elif ":" in line:
+                    key, value = line.split(":", 1)
+                    fields[key] = value.strip()
+            if fields.get("Package") != package:
+                continue
+            version = fields["Version"]
+            if best is None or subprocess.run(["dpkg", "--compare-versions", version, "gt", best[0]]).returncode == 0:
+                best = (version, fields)
+    if best is None:
+        sys.exit(f"get_deps: no source package {package} in {lines}")
+    version, fields = best
+    for entry in fields["Checksums-Sha256"].split("\n")[1:]:
+        digest, _size, name = entry.split()
+        if ".orig.tar." in name:
+            uri = lines[0].split("] ")[-1].split()[0] if "]" in lines[0] else lines[0].split()[1]
+            url = f"{uri}/{fields['Directory']}/{name}"
+            log(f"{url}")
+            data = urllib.request.urlopen(url, timeout=300).read()
+            if hashlib.sha256(data).hexdigest() != digest:
+                sys.exit(f"get_deps: {name}: SHA-256 does not match the archive's")
+            (work / name).write_bytes(data)
+            return work / name
+    sys.exit(f"get_deps: {package} {version} has no orig tarball")
+
+
 def fetch_redismodule_header():
     version = installed_redis_version()
     stamp = HEADER.with_suffix(".version")
@@ -121,25 +194,8 @@ def fetch_redismodule_header():
     if not lines:
         sys.exit("get_deps: no Debian archive found in /etc/apt to fetch the redis source from")
     with tempfile.TemporaryDirectory(prefix="rai-apt-") as tmp:
-        tmp = Path(tmp)
-        (tmp / "lists" / "partial").mkdir(parents=True)
-        (tmp / "cache" / "archives" / "partial").mkdir(parents=True)
-        (tmp / "sources.list").write_text("\n".join(lines) + "\n")
-        opts = ["-o", f"Dir::Etc::sourcelist={tmp / 'sources.list'}",
-                "-o", "Dir::Etc::sourceparts=-",
-                "-o", f"Dir::State::Lists={tmp / 'lists'}",
-                "-o", f"Dir::Cache={tmp / 'cache'}"]
-        run(["apt-get", *opts, "update"])
-        work = tmp / "src"
-        work.mkdir()
-        try:
-            run(["apt-get", *opts, "source", "--download-only", f"redis={version}"], cwd=work)
-        except subprocess.CalledProcessError:
-            run(["apt-get", *opts, "source", "--download-only", "redis"], cwd=work)
-        tarballs = sorted(work.glob("redis_*.orig.tar.*"))
-        if not tarballs:
-            sys.exit("get_deps: the redis source package has no orig tarball")
-        with tarfile.open(tarballs[0]) as tar:
+        tarball = download_source(lines, [f"redis={version}", "redis"], Path(tmp))
+        with tarfile.open(tarball) as tar:
             member = next(m for m in tar.getmembers() if m.name.endswith("src/redismodule.h"))
             data = tar.extractfile(member).read()
     HEADER.parent.mkdir(parents=True, exist_ok=True)
