@@ -227,6 +227,31 @@ def test_the_end_is_a_keyspace_event_and_runs_count_in_ai_info(m):
     p.close()
 
 
+def test_stored_tensors_are_keyspace_events_like_any_write(m):
+    """AI.TENSORSET, run outputs, and the PERSIST keys of DAGs, async ones included: the event
+    `ai.tensorset` (class d) on each key."""
+    m.config_set("notify-keyspace-events", "Ed")
+    p = m.pubsub()
+    p.subscribe("__keyevent@0__:ai.tensorset")
+    assert p.get_message(timeout=10)["type"] == "subscribe"
+    m.execute_command("AI.TENSORSET", "x{t}", "FLOAT", 1, "VALUES", 1)
+    m.execute_command("AI.MODELEXECUTE", "m{t}", "INPUTS", 2, "a{t}", "a{t}", "OUTPUTS", 1, "out1{t}")
+    m.execute_command("AI.DAGEXECUTE", "LOAD", 1, "a{t}", "PERSIST", 1, "out2{t}", "|>",
+                      "AI.MODELEXECUTE", "m{t}", "INPUTS", 2, "a{t}", "a{t}", "OUTPUTS", 1, "out2{t}")
+    run_id = m.execute_command("AI.DAGEXECUTEASYNC", "LOAD", 1, "a{t}", "PERSIST", 1, "out3{t}", "|>",
+                               "AI.MODELEXECUTE", "m{t}", "INPUTS", 2, "a{t}", "a{t}", "OUTPUTS", 1, "out3{t}")
+    keys = []
+    for _ in range(600):
+        message = p.get_message(timeout=0.1)
+        if message is not None:
+            keys.append(message["data"])
+        if len(keys) == 4:
+            break
+    assert keys == [b"x{t}", b"out1{t}", b"out2{t}", b"out3{t}"]
+    assert state(m, run_id) == "DONE"
+    p.close()
+
+
 def test_allowed_in_multi_and_writes_to_the_callers_database(m):
     m.execute_command("SELECT", 3)
     store_fixtures(m)

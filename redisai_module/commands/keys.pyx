@@ -50,6 +50,12 @@ cdef void store_tensor(RedisModuleKey *key, RaiTensor *t) noexcept nogil:
         RedisModule_SetExpire(key, REDISMODULE_NO_EXPIRE)
 
 
+cdef void notify_tensor_written(RedisModuleCtx *ctx, RedisModuleString *name) noexcept nogil:
+    """A tensor stored under `name` is announced like any write: the keyspace event
+    `ai.tensorset` (class d, module) on the key, whichever command or DAG stored it."""
+    RedisModule_NotifyKeyspaceEvent(ctx, REDISMODULE_NOTIFY_MODULE, "ai.tensorset", name)
+
+
 cdef int noperm_key_code() noexcept nogil:
     """The server's own text for a refused key, so that the keys this module checks are refused
     with the words Redis uses for the keys it checks."""

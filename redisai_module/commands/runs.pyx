@@ -126,6 +126,7 @@ cdef int store_output(RedisModuleCtx *ctx, RedisModuleString *name, RaiTensor *t
         return -1
     store_tensor(key, stored)
     RedisModule_CloseKey(key)
+    notify_tensor_written(ctx, name)
     replicate_tensor(ctx, name, t)
     return 0
 

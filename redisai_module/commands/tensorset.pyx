@@ -16,5 +16,6 @@ cdef public int RAI_TensorSet_Command(RedisModuleCtx *ctx, RedisModuleString **a
         return reply_error_value(ctx, &err)
     store_tensor(key, t)
     RedisModule_CloseKey(key)
+    notify_tensor_written(ctx, argv[1])
     RedisModule_ReplicateVerbatim(ctx)
     return RedisModule_ReplyWithSimpleString(ctx, "OK")
