@@ -2,7 +2,8 @@
 """Fetch everything the build and the tests need, from package registries only.
 
   python3 get_deps.py            system packages, redismodule.h, venv with build+runtime packages
-  python3 get_deps.py --test     the same, plus the test packages
+  python3 get_deps.py --test     the same, plus the test packages, and build/venv-client (the
+                                 client package's tests on today's redis-py)
 
 System packages come from Debian (apt-get); redismodule.h comes out of Debian's source package
 of the installed redis-server, so the header always matches the server; Python packages are
@@ -20,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DEPS = ROOT / "deps"
 VENV = ROOT / ".venv"
+# The client (client/redisai_client) is also tested on today's redis-py; .venv keeps redis-py 4.6,
+# which redisai-py pins.
+CLIENT_VENV = ROOT / "build" / "venv-client"
 HEADER = DEPS / "redis" / "redismodule.h"
 
 # Debian packages: what each one is for.
@@ -204,17 +208,17 @@ def fetch_redismodule_header():
     log(f"redismodule.h from redis {version} -> {HEADER.relative_to(ROOT)}")
 
 
-def ensure_venv(with_tests):
-    py = VENV / "bin" / "python"
+def ensure_venv(venv, requirement_files):
+    """`venv` with exactly these pinned packages (re-installed when the files change)."""
+    py = venv / "bin" / "python"
     if not py.exists():
-        run([sys.executable, "-m", "venv", str(VENV)])
-    reqs = ["build.txt", "runtime.txt"] + (["test.txt"] if with_tests else [])
-    stamp = VENV / ".requirements"
-    wanted = "".join((ROOT / "requirements" / r).read_text() for r in reqs)
+        run([sys.executable, "-m", "venv", str(venv)])
+    stamp = venv / ".requirements"
+    wanted = "".join((ROOT / "requirements" / r).read_text() for r in requirement_files)
     if stamp.exists() and stamp.read_text() == wanted:
         return
     args = [str(py), "-m", "pip", "install", "--quiet"]
-    for r in reqs:
+    for r in requirement_files:
         args += ["-r", str(ROOT / "requirements" / r)]
     run(args)
     stamp.write_text(wanted)
@@ -229,7 +233,9 @@ def main():
     else:
         log("not root or no apt-get: assuming the system packages are present")
     fetch_redismodule_header()
-    ensure_venv(args.test)
+    ensure_venv(VENV, ["build.txt", "runtime.txt"] + (["test.txt"] if args.test else []))
+    if args.test:
+        ensure_venv(CLIENT_VENV, ["client-test.txt"])
 
 
 if __name__ == "__main__":
