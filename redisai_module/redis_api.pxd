@@ -163,6 +163,7 @@ cdef extern from "redismodule.h" nogil:
     int REDISMODULE_REPLY_NULL
     int REDISMODULE_CMD_KEY_ACCESS
     RedisModuleCtx *RedisModule_GetThreadSafeContext(RedisModuleBlockedClient *bc)
+    RedisModuleCtx *RedisModule_GetDetachedThreadSafeContext(RedisModuleCtx *ctx)
     void RedisModule_FreeThreadSafeContext(RedisModuleCtx *ctx)
     void RedisModule_ThreadSafeContextLock(RedisModuleCtx *ctx)
     void RedisModule_ThreadSafeContextUnlock(RedisModuleCtx *ctx)

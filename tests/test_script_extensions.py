@@ -11,6 +11,7 @@ import redis
 from helpers import error_of, replicas_acked
 from models import onnx_mul_model, onnx_sequence_model, onnx_to_string_model, torch_add_model
 from redis_server import running_server, wait_for
+from resp import Raw
 E_NOT_A_TORCH_TENSOR = ("ERR redisAI.model_execute: a model output is not a torch tensor "
                         "(e.g. an ONNX sequence, map or STRING tensor)")
 
@@ -89,6 +90,10 @@ def unknown_command(tensors: List[Tensor], keys: List[str], args: List[str]):
 def error_message(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("HSET", keys[0], "f", "1")
     redis.execute("RPUSH", keys[0], "1")
+
+def publish_and_set(tensors: List[Tensor], keys: List[str], args: List[str]):
+    redis.execute("PUBLISH", args[0], args[1])
+    redis.execute("SET", keys[0], args[1])
 
 def blocking_inside(tensors: List[Tensor], keys: List[str], args: List[str]):
     redis.execute("AI.MODELEXECUTE", keys[0], "INPUTS", "2", "a", "a", "OUTPUTS", "1", "b")
@@ -251,6 +256,43 @@ def test_script_commands_replicate():
         assert rep.get("x{1}") == b"7"
         assert rep.lrange("l{1}", 0, -1) == [b"1", b"2"]
         assert rep.execute_command("AI.TENSORGET", "o{1}", "VALUES") == [1, 2]
+
+
+def test_calls_that_reach_other_clients_run_on_the_main_thread():
+    """A script's PUBLISH reaches a subscriber, its SET a keyspace-event subscriber, a MONITOR and
+    a tracking client's invalidation: writes to other clients, which Redis 8.0 asserts happen on
+    its main thread (a worker holding the GIL crashed it: found by the server matrix)."""
+    with running_server({"notify-keyspace-events": "KEA"}) as server:
+        r = server.client()
+        r.execute_command("AI.SCRIPTSTORE", "s{1}", "CPU", "ENTRY_POINTS", len(ENTRY_POINTS), *ENTRY_POINTS,
+                          "SOURCE", SRC)
+        sub = r.pubsub()
+        sub.subscribe("news")
+        sub.psubscribe("__keyspace@0__:k{1}")
+        invalidations = Raw(server.port)  # RESP2 tracking: invalidations go to a subscriber
+        redirect = invalidations.call("CLIENT", "ID")
+        assert invalidations.call("SUBSCRIBE", "__redis__:invalidate")[0] == b"subscribe"
+        tracker = server.client()
+        tracker.execute_command("CLIENT", "TRACKING", "ON", "REDIRECT", redirect)
+        tracker.get("k{1}")
+        monitor = Raw(server.port)
+        assert monitor.call("MONITOR") == "OK"
+        for k in range(20):
+            assert sx(r, "publish_and_set", ["k{1}"], ["news", f"m{k}"]) == b"OK"
+            tracker.get("k{1}")  # track the key again for the next invalidation
+        seen = [monitor.read() for _ in range(3)]  # the script's command, then its two calls
+        assert any('"PUBLISH" "news" "m0"' in line for line in seen), seen
+        assert any('"SET" "k{1}" "m0"' in line for line in seen), seen
+        messages = []
+        wait_for(lambda: messages.extend(m for m in iter(lambda: sub.get_message(timeout=0.1), None)
+                                         if m["type"] in ("message", "pmessage")) or len(messages) >= 40,
+                 what="the script's messages and keyspace events")
+        assert [m["data"] for m in messages if m["type"] == "message"] == [f"m{k}".encode() for k in range(20)]
+        assert [m["data"] for m in messages if m["type"] == "pmessage"] == [b"set"] * 20
+        assert invalidations.read()[:2] == [b"message", b"__redis__:invalidate"]
+        assert server.alive() and r.ping()
+        for c in (sub, invalidations, monitor, tracker, r):
+            c.close()
 
 
 def test_no_deadlock_when_the_main_thread_needs_python_meanwhile(s, server):

@@ -26,7 +26,7 @@ def picks_taken_port_first(monkeypatch, taken, position):
 def assert_is_ours(s, stranger):
     assert s.port != stranger.port
     assert s.client().info("server")["process_id"] == s.proc.pid
-    assert [m[b"name"] for m in s.client().module_list()] == [b"ai"]
+    assert b"ai" in [m[b"name"] for m in s.client().module_list()]  # Redis 8 adds its vectorset
 
 
 def test_client_port_taken_by_a_stranger_is_picked_again(monkeypatch, stranger):

@@ -97,7 +97,8 @@ cdef int start_run(RedisModuleCtx *ctx, Run *run, const char *device, RedisModul
         run_free(run)
         return RedisModule_ReplyWithError(ctx, RAI_ERR_ADMISSION_REFUSED)
     if run.script != NULL:
-        run.user = RedisModule_GetCurrentUserName(ctx)  # what the script's Redis calls run as
+        run.user = RedisModule_GetCurrentUserName(ctx)  # what the script's Redis calls run as,
+        run.db = RedisModule_GetSelectedDb(ctx)         # and where
     run.blocked_client = RedisModule_BlockClient(ctx, RAI_Run_Reply, NULL, RAI_Run_Free, 0)
     RedisModule_BlockedClientMeasureTimeStart(run.blocked_client)
     run_queue_push(queue, run)

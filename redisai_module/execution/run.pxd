@@ -34,7 +34,7 @@ ctypedef struct Run:
                                    # runner's outputs are kept as they are (tensor_adopt)
     RedisModuleBlockedClient *blocked_client  # the client waiting (for a DAG step: the DAG's)
     RedisModuleString *user        # script runs: the caller's ACL user, for Redis calls the script makes
-    int db                         # script runs with no blocked client (async DAGs): the caller's database
+    int db                         # script runs: the caller's database, where its Redis calls run
     int64_t timeout_ms             # 0: none
     int64_t queued_at_ms
     int64_t queued_at_us           # live introspection: the queue wait is started_us - queued_at_us

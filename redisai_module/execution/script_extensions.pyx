@@ -2,17 +2,17 @@
 # redis.asList and redisAI.model_execute, C++ kernels of custom torch ops
 # (backends/torch_script_ops.hpp) that call the hooks here (src/native_runner.h). They run on the
 # worker that runs the script, with no GIL, as the client that sent the command: every Redis call
-# passes that user's ACL check.
+# passes that user's ACL check, and runs on the main thread (below).
 from cpython.pycapsule cimport PyCapsule_New
 from libc.errno cimport errno, EACCES, ESPIPE
 from libc.stdio cimport snprintf
 from libc.stdlib cimport malloc
 from libc.string cimport strdup, strerror  # strdup: the C++ side frees errors with free()
-from posix.unistd cimport usleep
 from redisai_module.dlpack cimport DLTensor, kDLString
 from redisai_module.execution.run cimport Run
 from redisai_module.native_runner cimport RaiScriptHooks, RAI_SCRIPT_HOOKS_CAPSULE
 from redisai_module.objects.model cimport RaiModel
+from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
 
 cdef extern from *:
@@ -24,10 +24,6 @@ cdef extern from *:
     void rai_set_script_run(void *run) nogil
     void *rai_get_script_run() nogil
 
-cdef enum:
-    PAUSE_POLL_US = 10000  # how often a script's call waiting out a client pause looks again
-
-
 cdef Run *current_script_run(char **error) noexcept nogil:
     """The run whose script calls, or NULL with *error set (an LLAPI run has no client to act as)."""
     cdef Run *run = <Run *>rai_get_script_run()
@@ -37,31 +33,66 @@ cdef Run *current_script_run(char **error) noexcept nogil:
     return run
 
 
-cdef RedisModuleUser *lock_as_caller(Run *run, RedisModuleCtx **ctx, bint writable=False) noexcept nogil:
-    """Take Redis's lock in a context of the run's client; its ACL user, or NULL if that user
-    no longer exists. `writable`: not while Redis pauses clients, when whatever the call
-    replicated would assert in Redis as the lock is released (Redis postpones its clients'
-    commands the same way)."""
-    cdef bint logged = False
-    ctx[0] = RedisModule_GetThreadSafeContext(run.blocked_client)
-    RedisModule_ThreadSafeContextLock(ctx[0])
-    if run.blocked_client == NULL:  # an async DAG's step: nobody waits, the caller's database
-        RedisModule_SelectDb(ctx[0], run.db)
-    while writable and RedisModule_AvoidReplicaTraffic():
-        if not logged:
-            RedisModule_Log(ctx[0], "notice", "a script's redis.execute waits: clients are paused")
-            logged = True
-        RedisModule_ThreadSafeContextUnlock(ctx[0])
-        usleep(PAUSE_POLL_US)
-        RedisModule_ThreadSafeContextLock(ctx[0])
+# A script's Redis access (its calls, its model lookups) runs on the main thread, as Lua's does,
+# handed over through call_on_main_thread (before Redis sleeps, never while loading; calls, which
+# may write, not while clients are paused either) while the worker waits. Not from the worker under the GIL: what a command does to
+# other clients (PUBLISH and keyspace events to subscribers, MONITOR feeds) asserts on the main
+# thread in Redis 8.0, and its IO threads own clients that no other thread may touch.
+ctypedef struct Handoff:
+    pthread_mutex_t lock
+    pthread_cond_t cond
+    bint done
+
+ctypedef struct RedisCallHandoff:
+    Handoff handoff                 # first: the data pointer is the handoff's too
+    Run *run
+    RedisModuleString **argv        # argv[0] the command; freed on the main thread
+    int argc
+    RedisModuleCallReply *reply
+    int error                       # errno when Redis refused before running the command
+
+ctypedef struct ModelLookupHandoff:
+    Handoff handoff
+    Run *run
+    RedisModuleString *name
+    RaiModel *model
+    ErrorValue err
+
+# Main thread only. The context every script call runs in: replies keep a pointer to the
+# context they came from (RedisModule_FreeCallReply reads it), and workers free replies later,
+# so it is never freed.
+cdef RedisModuleCtx *script_calls_ctx = NULL
+
+
+cdef void on_main_thread(WritableCall step, Handoff *h, bint reads_only) noexcept nogil:
+    """Run step(ctx, h) on the main thread; return when it called handoff_done(h)."""
+    pthread_mutex_init(&h.lock, NULL)
+    pthread_cond_init(&h.cond, NULL)
+    h.done = False
+    call_on_main_thread(step, h, reads_only, "a script's redis.execute waits: clients are paused")
+    pthread_mutex_lock(&h.lock)
+    while not h.done:
+        pthread_cond_wait(&h.cond, &h.lock)
+    pthread_mutex_unlock(&h.lock)
+    pthread_cond_destroy(&h.cond)
+    pthread_mutex_destroy(&h.lock)
+
+
+cdef void handoff_done(Handoff *h) noexcept nogil:
+    pthread_mutex_lock(&h.lock)
+    h.done = True
+    pthread_cond_signal(&h.cond)
+    pthread_mutex_unlock(&h.lock)
+
+
+cdef RedisModuleUser *act_as_caller(RedisModuleCtx *ctx, Run *run) noexcept nogil:
+    """Main thread: the script calls' context in the caller's database; the caller's ACL user,
+    or NULL if that user no longer exists."""
+    global script_calls_ctx
+    if script_calls_ctx == NULL:
+        script_calls_ctx = RedisModule_GetDetachedThreadSafeContext(ctx)
+    RedisModule_SelectDb(script_calls_ctx, run.db)
     return RedisModule_GetModuleUserFromUserName(run.user)
-
-
-cdef void script_ext_unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept nogil:
-    if user != NULL:
-        RedisModule_FreeModuleUser(user)
-    RedisModule_ThreadSafeContextUnlock(ctx)
-    RedisModule_FreeThreadSafeContext(ctx)
 
 
 # RedisModule_Call's flags (`v`: the argument vector): `!` replicates like the client's own
@@ -72,52 +103,70 @@ cdef void script_ext_unlock(RedisModuleCtx *ctx, RedisModuleUser *user) noexcept
 # command as the caller's ACL user, so what it checks of its client's user (SORT's BY/GET
 # patterns) is the caller's. RedisModule_Call never lets a command block (XREAD BLOCK answers at
 # once, as in Lua).
+cdef void script_call_step(RedisModuleCtx *ctx, void *data) noexcept nogil:
+    cdef RedisCallHandoff *c = <RedisCallHandoff *>data
+    cdef const char *name
+    cdef size_t n
+    cdef int k
+    cdef RedisModuleUser *user = act_as_caller(ctx, c.run)
+    # Checked here as well as by `C`: Redis 7.0 crashes logging a refusal of `C` from a context
+    # with no client user, so `C` must never be the one that refuses.
+    if user == NULL:
+        c.error = EACCES
+    elif RedisModule_ACLCheckCommandPermissions(user, c.argv, c.argc) != REDISMODULE_OK:
+        c.error = errno
+    else:
+        name = RedisModule_StringPtrLen(c.argv[0], &n)
+        RedisModule_SetContextUser(script_calls_ctx, user)
+        c.reply = RedisModule_Call(script_calls_ctx, name, "!vSC", c.argv + 1, <size_t>(c.argc - 1))
+        c.error = errno
+        if c.reply == NULL and c.error == ESPIPE:
+            # refused again before running (same state): now with the reason's text
+            c.reply = RedisModule_Call(script_calls_ctx, name, "!vSCE", c.argv + 1, <size_t>(c.argc - 1))
+        RedisModule_SetContextUser(script_calls_ctx, NULL)
+    for k in range(c.argc):  # here: a SET may have kept a reference to its value
+        RedisModule_FreeString(NULL, c.argv[k])
+    if user != NULL:
+        RedisModule_FreeModuleUser(user)
+    handoff_done(&c.handoff)
+
+
 cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, int argc, int *error) noexcept nogil:
     """argv[0] is the command. NULL with *error an errno when Redis refuses before running it:
     ACL (EACCES), unknown command (ENOENT), arity (EINVAL). A command script mode refuses
     (ESPIPE) gets Redis's error reply saying why instead."""
-    cdef RedisModuleCtx *ctx
-    cdef RedisModuleCallReply *reply = NULL
-    cdef const char *name
-    cdef size_t n
-    cdef int k
-    cdef RedisModuleUser *user = lock_as_caller(run, &ctx, True)
-    # Checked here as well as by `C`: Redis 7.0 crashes logging a refusal of `C` from a thread-safe
-    # context (its client has no user), so `C` must never be the one that refuses.
-    if user == NULL:
-        error[0] = EACCES
-    elif RedisModule_ACLCheckCommandPermissions(user, argv, argc) != REDISMODULE_OK:
-        error[0] = errno
+    cdef RedisCallHandoff c
+    c.run, c.argv, c.argc, c.reply, c.error = run, argv, argc, NULL, 0
+    on_main_thread(script_call_step, &c.handoff, False)
+    error[0] = c.error
+    return c.reply
+
+
+cdef void model_lookup_step(RedisModuleCtx *ctx, void *data) noexcept nogil:
+    cdef ModelLookupHandoff *l = <ModelLookupHandoff *>data
+    cdef RedisModuleKey *key
+    cdef RedisModuleUser *user = act_as_caller(ctx, l.run)
+    if user == NULL or RedisModule_ACLCheckKeyPermissions(user, l.name, REDISMODULE_CMD_KEY_ACCESS) != REDISMODULE_OK:
+        error_set(&l.err, E_NOPERM_MODEL_KEY)
     else:
-        name = RedisModule_StringPtrLen(argv[0], &n)
-        RedisModule_SetContextUser(ctx, user)
-        reply = RedisModule_Call(ctx, name, "!vSC", argv + 1, <size_t>(argc - 1))
-        error[0] = errno
-        if reply == NULL and error[0] == ESPIPE:
-            # refused again before running (same state, same lock): now with the reason's text
-            reply = RedisModule_Call(ctx, name, "!vSCE", argv + 1, <size_t>(argc - 1))
-    for k in range(argc):  # under the lock: a SET may have kept a reference to its value
-        RedisModule_FreeString(NULL, argv[k])
-    script_ext_unlock(ctx, user)
-    return reply
+        key = open_value_key(script_calls_ctx, l.name, RAI_ModelType, REDISMODULE_READ, E_MODEL_EMPTY, &l.err)
+        if key != NULL:
+            l.model = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
+            RedisModule_CloseKey(key)
+    RedisModule_FreeString(NULL, l.name)
+    if user != NULL:
+        RedisModule_FreeModuleUser(user)
+    handoff_done(&l.handoff)
 
 
 cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *err) noexcept nogil:
     """A reference to the model stored at `name`, if the caller may read that key."""
-    cdef RedisModuleCtx *ctx
-    cdef RedisModuleKey *key
-    cdef RaiModel *m = NULL
-    cdef RedisModuleUser *user = lock_as_caller(run, &ctx)
-    if user == NULL or RedisModule_ACLCheckKeyPermissions(user, name, REDISMODULE_CMD_KEY_ACCESS) != REDISMODULE_OK:
-        error_set(err, E_NOPERM_MODEL_KEY)
-    else:
-        key = open_value_key(ctx, name, RAI_ModelType, REDISMODULE_READ, E_MODEL_EMPTY, err)
-        if key != NULL:
-            m = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
-            RedisModule_CloseKey(key)
-    RedisModule_FreeString(NULL, name)
-    script_ext_unlock(ctx, user)
-    return m
+    cdef ModelLookupHandoff l
+    l.run, l.name, l.model = run, name, NULL
+    on_main_thread(model_lookup_step, &l.handoff, True)
+    if l.model == NULL:
+        err[0] = l.err
+    return l.model
 
 
 cdef void *hook_redis_call(const char *const *argv, const size_t *lens, int argc, char **error) noexcept nogil:
