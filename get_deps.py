@@ -34,6 +34,7 @@ APT_PACKAGES = {
     "g++": "compiles the ONNX allocator (src/onnx_allocator.cpp: it refuses by throwing)",
     "python3-venv": "the embedded interpreter's virtual environment",
     "python3-dev": "Python.h and a shared libpython to link against",
+    "make": "builds the newer servers the suite also runs on (opt/server_matrix.py, CI)",
 }
 DEBIAN_ARCHIVE_KEYRING = "debian-archive-keyring"
 
