@@ -85,6 +85,12 @@ def server_version(c):
     return tuple(int(x) for x in c.info("server")["redis_version"].split(".")[:3])
 
 
+def valkey_version(c):
+    """(major, minor, patch) of a Valkey server, or None for Redis."""
+    info = c.info("server")
+    return tuple(int(x) for x in info["valkey_version"].split(".")[:3]) if "valkey_version" in info else None
+
+
 def noperm_key_text(c):
     """The server's words for a key outside the user's patterns (Redis 7.2 changed them); the
     module refuses the keys it checks itself with the same words."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import redis
 
-from helpers import noperm_command_text, noperm_key_text, replicas_acked
+from helpers import noperm_command_text, noperm_key_text, replicas_acked, valkey_version
 from redis_server import running_server, wait_for
 from resp import encode
 
@@ -460,3 +460,23 @@ def test_command_info_flags_and_key_positions(server):
 def test_command_getkeys_outside_cluster(server):
     assert raw(server.port, "COMMAND", "GETKEYS", "AI.TENSORSET", "k", "FLOAT", 1, "VALUES", 1) == [b"k"]
     assert raw(server.port, "COMMAND", "GETKEYS", "AI.TENSORGET", "k2", "VALUES") == [b"k2"]
+
+
+def test_the_module_stays_loaded_for_its_data_types_and_shutdown_is_clean():
+    """MODULE UNLOAD is refused on every server: a module cannot unregister its data types. Valkey 9
+    tries the same for every module at shutdown and logs that refusal; the server still saves and
+    exits with status 0 (docs/DECISIONS.md, Commands)."""
+    with running_server({"enable-module-command": "yes"}) as s:
+        c = s.client()
+        with pytest.raises(redis.ResponseError, match="the module exports one or more module-side data types"):
+            c.execute_command("MODULE", "UNLOAD", "ai")
+        assert c.execute_command("AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 1) == b"OK"
+        tries_unload_at_shutdown = (valkey_version(c) or (0,)) >= (9,)
+        c.close()
+        s.stop(save=True)
+        assert s.proc.returncode == 0 and (s.dir / "dump.rdb").exists()
+        refused = "Failed to unload module ai: the module exports one or more module-side data types"
+        assert (refused in s.log()) == tries_unload_at_shutdown
+        s.start()
+        assert s.client().execute_command("AI.TENSORGET", "t", "VALUES") == [b"1"]
+
