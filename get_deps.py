@@ -4,6 +4,7 @@
   python3 get_deps.py            system packages, redismodule.h, venv with build+runtime packages
   python3 get_deps.py --test     the same, plus the test packages, and build/venv-client (the
                                  client package's tests on today's redis-py)
+  python3 get_deps.py --gpu      torch's and onnxruntime's CUDA builds in .venv (requirements/gpu.txt)
 
 System packages come from Debian (apt-get); redismodule.h comes out of Debian's source package
 of the installed redis-server, so the header always matches the server; Python packages are
@@ -225,9 +226,37 @@ def ensure_venv(venv, requirement_files):
     stamp.write_text(wanted)
 
 
+# What proves a CUDA build: torch compiled for CUDA, onnxruntime with its CUDA provider (both
+# answer on a machine without a GPU too).
+GPU_BUILD_CHECK = """
+import onnxruntime, torch
+assert torch.version.cuda, f"torch {torch.__version__} is a CPU build"
+assert "CUDAExecutionProvider" in onnxruntime.get_available_providers(), \\
+    f"onnxruntime {onnxruntime.__version__} has no CUDA provider"
+print(f"torch {torch.__version__} (CUDA {torch.version.cuda}), onnxruntime {onnxruntime.__version__}")
+"""
+
+
+def ensure_gpu_builds(venv):
+    """Replace the CPU builds of torch and onnxruntime in `venv` by requirements/gpu.txt, asking
+    PyPI itself (a configured mirror may serve CPU wheels under the same version), then check them."""
+    py = str(venv / "bin" / "python")
+    stamp = venv / ".gpu-requirements"
+    wanted = (ROOT / "requirements" / "gpu.txt").read_text()
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        run([py, "-m", "pip", "uninstall", "--yes", "--quiet", "torch", "onnxruntime", "onnxruntime-gpu"])
+        run([py, "-m", "pip", "install", "--quiet", "--index-url", "https://pypi.org/simple",
+             "-r", str(ROOT / "requirements" / "gpu.txt")], env=dict(os.environ, PIP_CONFIG_FILE=os.devnull))
+    if subprocess.run([py, "-c", GPU_BUILD_CHECK]).returncode != 0:
+        stamp.unlink(missing_ok=True)
+        sys.exit("get_deps: the GPU builds did not install (see above); remove .venv to go back to the CPU builds")
+    stamp.write_text(wanted)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--test", action="store_true", help="also install the test packages")
+    ap.add_argument("--gpu", action="store_true", help="torch's and onnxruntime's CUDA builds")
     args = ap.parse_args()
     if os.geteuid() == 0 and shutil.which("apt-get"):
         install_system_packages()
@@ -235,6 +264,8 @@ def main():
         log("not root or no apt-get: assuming the system packages are present")
     fetch_redismodule_header()
     ensure_venv(VENV, ["build.txt", "runtime.txt"] + (["test.txt"] if args.test else []))
+    if args.gpu:
+        ensure_gpu_builds(VENV)
     if args.test:
         ensure_venv(CLIENT_VENV, ["client-test.txt"])
 

@@ -1,8 +1,8 @@
 """Models and scripts on a CUDA device: run wherever torch sees one, skip cleanly elsewhere."""
 import numpy as np
 
-from gpu import needs_gpu
-from models import torch_add_model
+from gpu import needs_gpu, needs_onnx_gpu
+from models import onnx_add_model, torch_add_model
 
 pytestmark = needs_gpu
 
@@ -16,6 +16,18 @@ def test_torch_model_runs_on_gpu(r):
     assert r.execute_command("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c") == b"OK"
     out = np.frombuffer(r.execute_command("AI.TENSORGET", "c", "BLOB"), dtype=np.float32)
     assert out.tolist() == (a * 2).reshape(-1).tolist()
+
+
+@needs_onnx_gpu
+def test_onnx_model_runs_on_gpu(r):
+    """onnxruntime's GPU package (GPU=1): the session takes the CUDA provider."""
+    assert r.execute_command("AI.MODELSTORE", "o", "ONNX", "GPU:0", "BLOB", onnx_add_model()) == b"OK"
+    a = np.arange(4, dtype=np.float32).reshape(2, 2)
+    r.execute_command("AI.TENSORSET", "a", "FLOAT", 2, 2, "BLOB", a.tobytes())
+    assert r.execute_command("AI.MODELEXECUTE", "o", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c") == b"OK"
+    out = np.frombuffer(r.execute_command("AI.TENSORGET", "c", "BLOB"), dtype=np.float32)
+    assert out.tolist() == (a * 2).reshape(-1).tolist()
+    assert r.execute_command("AI.MODELGET", "o", "META")[3] == b"GPU:0"
 
 
 def test_gpu_and_cpu_models_use_separate_queues(r):

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import redis
 
-from gpu import needs_no_gpu
+from gpu import needs_no_gpu, needs_no_onnx_gpu
 from helpers import error_of, shared_bytes
 from models import (onnx_add_model, onnx_mul_model, sklearn_linear_onnx, sklearn_logreg_onnx,
                     torch_add_model, torch_two_outputs_model)
@@ -138,6 +138,7 @@ def test_3_gpu_device_passes_parsing_then_the_cpu_only_torch_backend_refuses_it(
     assert not r.exists("m")
 
 
+@needs_no_onnx_gpu
 def test_3_gpu_device_with_the_cpu_only_onnx_backend(r, server):
     args = ["AI.MODELSTORE", "m", "ONNX", "GPU", "BLOB", onnx_add_model()]
     assert raw(server.port, *args) == ("error", "ERR GPU requested but ONNX couldn't find CUDA")
