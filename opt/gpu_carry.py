@@ -37,7 +37,7 @@ def library_path(binary, name):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--python-version", default="3.12", help="the GPU machine's Python (GPU.md: 3.12)")
+    parser.add_argument("--python-version", default="3.12", help="the GPU machine's Python (3.12 there)")
     args = parser.parse_args()
     shutil.rmtree(CARRY, ignore_errors=True)
     for sub in ("bin", "lib", "wheels"):

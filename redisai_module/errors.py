@@ -129,6 +129,8 @@ SCRIPT_REDIS_ERROR = "Redis command returned an error: "  # + Redis's text, in a
 SCRIPT_CALL_OUTSIDE_RUN = "redis and redisAI calls are only available while a script runs on a RedisAI queue"
 SCRIPT_KEYS_ARGS_UTF8 = "ERR script KEYS and ARGS must be UTF-8 text (TorchScript strings)"
 TORCH_STRING_INPUT = "ERR STRING tensors cannot be TORCH inputs: torch has no string tensors"
+# torch.export archives as TORCH models (ours: docs/COMMANDS.md §5.1): what the loader refuses, and why
+TORCH_EXPORT_REFUSED = "ERR torch.export archive refused: %s"
 DAG_NOT_A_TENSOR = "ERR model output is not a tensor (e.g. an ONNX sequence or map): no DAG op can read it"
 # Admission control (ours: docs/BEHAVIOUR.md §1.1)
 ADMISSION_REFUSED = "ERR TIMEOUT cannot be met: the estimated queue wait and run time exceed it"

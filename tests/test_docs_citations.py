@@ -9,7 +9,8 @@ DOCS = ROOT / "docs"
 SOURCES = ["redisai_module", "src", "tests", "opt", "setup.py", "README.md", "docs"]
 SUFFIXES = {".pyx", ".pxd", ".pxi", ".in", ".py", ".c", ".cpp", ".h", ".sh", ".md"}
 # A document name, then one or more sections: "§5.5", "§5.5, §7.2", "§7-8", "§9.3-§9.7"
-CITATION = re.compile(r"((?:docs/)?)\b([A-Z]+)\.md((?:,? ?§[0-9.]*[0-9](?:-§?[0-9.]*[0-9])?)*)")
+# not after a "/" of another folder (../shared/design/GPU.md is the team's, outside the repository)
+CITATION = re.compile(r"(?<![/\w])((?:docs/)?)\b([A-Z]+)\.md((?:,? ?§[0-9.]*[0-9](?:-§?[0-9.]*[0-9])?)*)")
 SECTION = re.compile(r"§([0-9.]*[0-9])(?:-§?([0-9.]*[0-9]))?")
 HEADING = re.compile(r"^#+ ([0-9]+(?:\.[0-9]+)*)\.? ")
 ITEM = re.compile(r"^([0-9]+)\. ")  # a numbered step of a section: §4.6 is step 6 of §4

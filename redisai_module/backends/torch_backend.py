@@ -1,8 +1,10 @@
-"""TORCH: TorchScript modules (torch.jit.save archives) and scripts, CPU and CUDA."""
+"""TORCH: TorchScript modules (torch.jit.save archives), torch.export archives (torch.export.save,
+read without unpickling: torch_export.py) and scripts, CPU and CUDA."""
 import io
 
 from redisai_module import errors
 from redisai_module.backends.common import BackendError, is_utf8, parse_device
+from redisai_module.backends.torch_export import is_export_archive, load_export_archive
 
 
 class TorchBackend:
@@ -56,7 +58,10 @@ class TorchBackend:
 
     def create(self, blob, device, inputs, outputs):
         dev = self._device(device)
-        module = self.torch.jit.load(io.BytesIO(blob), map_location=dev)
+        if is_export_archive(blob):
+            module = load_export_archive(self.torch, blob, dev)
+        else:
+            module = self.torch.jit.load(io.BytesIO(blob), map_location=dev)
         module.eval()
         schema = module.forward.schema
         input_names = [arg.name for arg in schema.arguments[1:]]  # self excluded
