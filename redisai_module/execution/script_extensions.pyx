@@ -20,9 +20,11 @@ cdef extern from *:
     static __thread void *rai_script_run = NULL;  /* the run whose script this thread executes */
     static inline void rai_set_script_run(void *run) { rai_script_run = run; }
     static inline void *rai_get_script_run(void) { return rai_script_run; }
+    static inline void rai_clear_errno(void) { errno = 0; }
     """
     void rai_set_script_run(void *run) nogil
     void *rai_get_script_run() nogil
+    void rai_clear_errno() nogil
 
 cdef Run *current_script_run(char **error) noexcept nogil:
     """The run whose script calls, or NULL with *error set (an LLAPI run has no client to act as)."""
@@ -118,11 +120,16 @@ cdef void script_call_step(RedisModuleCtx *ctx, void *data) noexcept nogil:
     else:
         name = RedisModule_StringPtrLen(c.argv[0], &n)
         RedisModule_SetContextUser(script_calls_ctx, user)
-        c.reply = RedisModule_Call(script_calls_ctx, name, "!vSC", c.argv + 1, <size_t>(c.argc - 1))
+        # `E` always: Valkey 9.1 crashes on a script-mode refusal without it (sdslen of a NULL
+        # message). A refusal is then an error reply with errno set; it keeps its text only for
+        # script mode (ESPIPE), the others are told by errno, as RedisAI told them.
+        rai_clear_errno()
+        c.reply = RedisModule_Call(script_calls_ctx, name, "!vSCE", c.argv + 1, <size_t>(c.argc - 1))
         c.error = errno
-        if c.reply == NULL and c.error == ESPIPE:
-            # refused again before running (same state): now with the reason's text
-            c.reply = RedisModule_Call(script_calls_ctx, name, "!vSCE", c.argv + 1, <size_t>(c.argc - 1))
+        if (c.reply != NULL and c.error != 0 and c.error != ESPIPE
+                and RedisModule_CallReplyType(c.reply) == REDISMODULE_REPLY_ERROR):
+            RedisModule_FreeCallReply(c.reply)
+            c.reply = NULL
         RedisModule_SetContextUser(script_calls_ctx, NULL)
     for k in range(c.argc):  # here: a SET may have kept a reference to its value
         RedisModule_FreeString(NULL, c.argv[k])
