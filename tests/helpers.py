@@ -85,6 +85,10 @@ def server_version(c):
     return tuple(int(x) for x in c.info("server")["redis_version"].split(".")[:3])
 
 
+# What an RDB file (or an AOF's RDB preamble) starts with: Valkey 9 writes its own name.
+RDB_MAGIC = (b"REDIS", b"VALKEY")
+
+
 def valkey_version(c):
     """(major, minor, patch) of a Valkey server, or None for Redis."""
     info = c.info("server")

@@ -9,7 +9,8 @@ import pytest
 import redis
 
 from dump_payloads import BACKEND_CODES, MODEL_MODULE_ID, STR, UINT, crc64, model_body, module_payload, parse_dump
-from helpers import aof_files, needs_shared, parse_resp_commands, server_rdb_version, shared_bytes, shared_cases
+from helpers import (RDB_MAGIC, aof_files, needs_shared, parse_resp_commands, server_rdb_version, shared_bytes,
+                     shared_cases)
 from models import (onnx_add_model, sklearn_linear_onnx, sklearn_logreg_onnx, torch_add_model,
                     torch_two_outputs_model)
 from redis_server import running_server, wait_for
@@ -221,7 +222,7 @@ def rewrite_and_check(s, r, chunk_size=None):
     files = aof_files(s)
     content = files["b"].read_bytes()
     assert files["b"].name.endswith(".base.aof")
-    assert not content.startswith(b"REDIS")
+    assert not content.startswith(RDB_MAGIC)
     assert b"AI.MODELSTORE" in content
     commands = parse_resp_commands(content)
     assert commands[0] == [b"SELECT", b"0"]
@@ -290,7 +291,7 @@ def test_aof_rewrite_with_rdb_preamble_roundtrip():
         before = r.info("persistence")["aof_rewrites"]
         assert r.bgrewriteaof()
         wait_aof_rewrite(r, before)
-        assert aof_files(s)["b"].read_bytes().startswith(b"REDIS")
+        assert aof_files(s)["b"].read_bytes().startswith(RDB_MAGIC)
         s.restart()
         verify(s.client())
 

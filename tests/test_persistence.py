@@ -14,8 +14,8 @@ import redis
 from dump_payloads import (EOF, SINT, STR, TENSOR_MODULE_ID, UINT, crc64, module_payload, rdb_len,
                            with_trailer)
 from dump_payloads import tensor_v0_body as v0_body, tensor_v4_body as v4_body
-from helpers import (aof_files, needs_shared, parse_resp_commands, replicas_acked, server_rdb_version, shared_bytes,
-                     shared_cases)
+from helpers import (RDB_MAGIC, aof_files, needs_shared, parse_resp_commands, replicas_acked, server_rdb_version,
+                     shared_bytes, shared_cases)
 from redis_server import running_server, wait_for
 
 MODULE_VERSION = 10207
@@ -272,7 +272,7 @@ def test_aof_rewrite_with_rdb_preamble_roundtrip():
         before = r.info("persistence")["aof_rewrites"]
         assert r.bgrewriteaof()
         wait_aof_rewrite(r, before)
-        assert aof_files(s)["b"].read_bytes().startswith(b"REDIS")
+        assert aof_files(s)["b"].read_bytes().startswith(RDB_MAGIC)
         s.restart()
         r = s.client()
         verify(r, values=values)
