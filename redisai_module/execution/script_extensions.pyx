@@ -4,10 +4,10 @@
 # worker that runs the script, with no GIL, as the client that sent the command: every Redis call
 # passes that user's ACL check, and runs on the main thread (below).
 from cpython.pycapsule cimport PyCapsule_New
-from libc.errno cimport errno, EACCES, ESPIPE
+from libc.errno cimport errno, EACCES, EINVAL, ENOENT
 from libc.stdio cimport snprintf
 from libc.stdlib cimport malloc
-from libc.string cimport strdup, strerror  # strdup: the C++ side frees errors with free()
+from libc.string cimport memcmp, strdup, strerror, strlen  # strdup: the C++ side frees errors with free()
 from redisai_module.dlpack cimport DLTensor, kDLString
 from redisai_module.execution.run cimport Run
 from redisai_module.native_runner cimport RaiScriptHooks, RAI_SCRIPT_HOOKS_CAPSULE
@@ -105,6 +105,27 @@ cdef RedisModuleUser *act_as_caller(RedisModuleCtx *ctx, Run *run) noexcept nogi
 # command as the caller's ACL user, so what it checks of its client's user (SORT's BY/GET
 # patterns) is the caller's. RedisModule_Call never lets a command block (XREAD BLOCK answers at
 # once, as in Lua).
+cdef bint refused_by_errno(RedisModuleCallReply *reply, int error) noexcept nogil:
+    """An unknown command or a wrong arity, which scripts report by errno as RedisAI did
+    (docs/BEHAVIOUR.md §9.7). errno alone does not tell: a command that ran may leave one behind
+    from its own library calls, so the reply must also be Redis's refusal."""
+    cdef size_t n
+    cdef const char *text
+    if reply == NULL or (error != ENOENT and error != EINVAL):
+        return False
+    if RedisModule_CallReplyType(reply) != REDISMODULE_REPLY_ERROR:
+        return False
+    text = RedisModule_CallReplyStringPtr(reply, &n)
+    if error == ENOENT:
+        return starts_with(text, n, b"ERR unknown command") or starts_with(text, n, b"ERR unknown subcommand")
+    return starts_with(text, n, b"ERR wrong number of arguments")
+
+
+cdef bint starts_with(const char *text, size_t n, const char *prefix) noexcept nogil:
+    cdef size_t k = strlen(prefix)
+    return n >= k and memcmp(text, prefix, k) == 0
+
+
 cdef void script_call_step(RedisModuleCtx *ctx, void *data) noexcept nogil:
     cdef RedisCallHandoff *c = <RedisCallHandoff *>data
     cdef const char *name
@@ -121,13 +142,11 @@ cdef void script_call_step(RedisModuleCtx *ctx, void *data) noexcept nogil:
         name = RedisModule_StringPtrLen(c.argv[0], &n)
         RedisModule_SetContextUser(script_calls_ctx, user)
         # `E` always: Valkey 9.1 crashes on a script-mode refusal without it (sdslen of a NULL
-        # message). A refusal is then an error reply with errno set; it keeps its text only for
-        # script mode (ESPIPE), the others are told by errno, as RedisAI told them.
+        # message). A refusal is then an error reply, with errno set.
         rai_clear_errno()
         c.reply = RedisModule_Call(script_calls_ctx, name, "!vSCE", c.argv + 1, <size_t>(c.argc - 1))
         c.error = errno
-        if (c.reply != NULL and c.error != 0 and c.error != ESPIPE
-                and RedisModule_CallReplyType(c.reply) == REDISMODULE_REPLY_ERROR):
+        if refused_by_errno(c.reply, c.error):
             RedisModule_FreeCallReply(c.reply)
             c.reply = NULL
         RedisModule_SetContextUser(script_calls_ctx, NULL)
