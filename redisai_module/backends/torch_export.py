@@ -1,7 +1,7 @@
 """torch.export archives (torch.export.save) as TORCH models, read without unpickling anything.
 
-torch.export.load unpickles archive entries (torch.load with weights_only=False, pickle.loads),
-which runs code from the blob. Here the archive is read by hand: the program is JSON
+torch.export.load unpickles archive entries (torch's load with weights_only off, and pickle's
+loads), which runs code from the blob. Here the archive is read by hand: the program is JSON
 (models/model.json), plain weights and constants are raw bytes described by JSON configs. Anything
 pickled that the program would need (a weight or constant saved with pickle, a custom or opaque
 object, a legacy weights file, AOTInductor code) refuses the archive; the sample inputs, which

@@ -70,7 +70,7 @@ cdef RunQueue *run_queues[MAX_RUN_QUEUES]
 # unblock_when_writable.pyx
 ctypedef void (*WritableCall)(RedisModuleCtx *ctx, void *data) noexcept nogil
 cdef void call_when_writable(WritableCall call, void *data) noexcept nogil
-cdef void call_on_main_thread(WritableCall call, void *data, bint reads_only, const char *waiting) noexcept nogil
+cdef void call_on_main_thread(WritableCall call, void *data, const char *waiting) noexcept nogil
 
 # worker_stats.pyx
 cdef enum:

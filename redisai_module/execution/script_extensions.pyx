@@ -35,9 +35,9 @@ cdef Run *current_script_run(char **error) noexcept nogil:
     return run
 
 
-# A script's Redis access (its calls, its model lookups) runs on the main thread, as Lua's does,
-# handed over through call_on_main_thread (before Redis sleeps, never while loading; calls, which
-# may write, not while clients are paused either) while the worker waits. Not from the worker under the GIL: what a command does to
+# A script's Redis calls run on the main thread, as Lua's do, handed over through
+# call_on_main_thread (before Redis sleeps, never while loading or while clients are paused) while
+# the worker waits. Not from the worker under the GIL: what a command does to
 # other clients (PUBLISH and keyspace events to subscribers, MONITOR feeds) asserts on the main
 # thread in Redis 8.0, and its IO threads own clients that no other thread may touch.
 ctypedef struct Handoff:
@@ -53,25 +53,18 @@ ctypedef struct RedisCallHandoff:
     RedisModuleCallReply *reply
     int error                       # errno when Redis refused before running the command
 
-ctypedef struct ModelLookupHandoff:
-    Handoff handoff
-    Run *run
-    RedisModuleString *name
-    RaiModel *model
-    ErrorValue err
-
 # Main thread only. The context every script call runs in: replies keep a pointer to the
 # context they came from (RedisModule_FreeCallReply reads it), and workers free replies later,
 # so it is never freed.
 cdef RedisModuleCtx *script_calls_ctx = NULL
 
 
-cdef void on_main_thread(WritableCall step, Handoff *h, bint reads_only) noexcept nogil:
+cdef void on_main_thread(WritableCall step, Handoff *h) noexcept nogil:
     """Run step(ctx, h) on the main thread; return when it called handoff_done(h)."""
     pthread_mutex_init(&h.lock, NULL)
     pthread_cond_init(&h.cond, NULL)
     h.done = False
-    call_on_main_thread(step, h, reads_only, "a script's redis.execute waits: clients are paused")
+    call_on_main_thread(step, h, "a script's redis.execute waits: clients are paused")
     pthread_mutex_lock(&h.lock)
     while not h.done:
         pthread_cond_wait(&h.cond, &h.lock)
@@ -163,36 +156,33 @@ cdef RedisModuleCallReply *call_as_caller(Run *run, RedisModuleString **argv, in
     (ESPIPE) gets Redis's error reply saying why instead."""
     cdef RedisCallHandoff c
     c.run, c.argv, c.argc, c.reply, c.error = run, argv, argc, NULL, 0
-    on_main_thread(script_call_step, &c.handoff, False)
+    on_main_thread(script_call_step, &c.handoff)
     error[0] = c.error
     return c.reply
 
 
-cdef void model_lookup_step(RedisModuleCtx *ctx, void *data) noexcept nogil:
-    cdef ModelLookupHandoff *l = <ModelLookupHandoff *>data
+cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *err) noexcept nogil:
+    """A reference to the model stored at `name`, if the caller may read that key: looked up from
+    the worker under Redis's lock (a read, which reaches no other client)."""
     cdef RedisModuleKey *key
-    cdef RedisModuleUser *user = act_as_caller(ctx, l.run)
-    if user == NULL or RedisModule_ACLCheckKeyPermissions(user, l.name, REDISMODULE_CMD_KEY_ACCESS) != REDISMODULE_OK:
-        error_set(&l.err, E_NOPERM_MODEL_KEY)
+    cdef RaiModel *m = NULL
+    cdef RedisModuleCtx *ctx = RedisModule_GetThreadSafeContext(NULL)
+    RedisModule_ThreadSafeContextLock(ctx)
+    RedisModule_SelectDb(ctx, run.db)
+    cdef RedisModuleUser *user = RedisModule_GetModuleUserFromUserName(run.user)
+    if user == NULL or RedisModule_ACLCheckKeyPermissions(user, name, REDISMODULE_CMD_KEY_ACCESS) != REDISMODULE_OK:
+        error_set(err, E_NOPERM_MODEL_KEY)
     else:
-        key = open_value_key(script_calls_ctx, l.name, RAI_ModelType, REDISMODULE_READ, E_MODEL_EMPTY, &l.err)
+        key = open_value_key(ctx, name, RAI_ModelType, REDISMODULE_READ, E_MODEL_EMPTY, err)
         if key != NULL:
-            l.model = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
+            m = model_incref(<RaiModel *>RedisModule_ModuleTypeGetValue(key))
             RedisModule_CloseKey(key)
-    RedisModule_FreeString(NULL, l.name)
+    RedisModule_FreeString(NULL, name)
     if user != NULL:
         RedisModule_FreeModuleUser(user)
-    handoff_done(&l.handoff)
-
-
-cdef RaiModel *model_as_caller(Run *run, RedisModuleString *name, ErrorValue *err) noexcept nogil:
-    """A reference to the model stored at `name`, if the caller may read that key."""
-    cdef ModelLookupHandoff l
-    l.run, l.name, l.model = run, name, NULL
-    on_main_thread(model_lookup_step, &l.handoff, True)
-    if l.model == NULL:
-        err[0] = l.err
-    return l.model
+    RedisModule_ThreadSafeContextUnlock(ctx)
+    RedisModule_FreeThreadSafeContext(ctx)
+    return m
 
 
 cdef void *hook_redis_call(const char *const *argv, const size_t *lens, int argc, char **error) noexcept nogil:

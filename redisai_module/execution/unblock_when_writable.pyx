@@ -3,8 +3,8 @@
 # replication would assert in Redis (propagation is frozen during a pause). Workers hand such
 # runs here, and ended async DAGs (which write with no client): the main thread unblocks or ends
 # them just before Redis serves unblocked clients (the event loop's before-sleep event, nothing
-# runs in between) and only when no pause is on. Scripts' Redis access is handed over the same way
-# (script_extensions.pyx); their reads do not wait for a pause.
+# runs in between) and only when no pause is on. Scripts' Redis calls are handed over the same way
+# (script_extensions.pyx).
 # While paused they wait: serverCron wakes the event loop at least every 1000/hz ms.
 from redisai_module.pthreads cimport *
 from redisai_module.redis_api cimport *
@@ -19,7 +19,6 @@ ctypedef struct WaitingUnblock:
     WritableCall call               # NULL: unblock bc with privdata; else call(ctx, privdata)
     RedisModuleBlockedClient *bc
     void *privdata
-    bint reads_only                 # runs during a pause too: it propagates nothing
     const char *waiting             # what the log says while a pause holds it
     WaitingUnblock *next
 
@@ -36,26 +35,25 @@ cdef void wake_event_loop(void *data) noexcept nogil:
 
 cdef void unblock_when_writable(RedisModuleBlockedClient *bc, void *privdata) noexcept nogil:
     """RedisModule_UnblockClient, as soon as no client pause is on (any thread)."""
-    wait_for_main_thread(NULL, bc, privdata, False, RUNS_WAIT)
+    wait_for_main_thread(NULL, bc, privdata, RUNS_WAIT)
 
 
 cdef void call_when_writable(WritableCall call, void *data) noexcept nogil:
     """call(ctx, data) on the main thread, as soon as no client pause is on (any thread)."""
-    wait_for_main_thread(call, NULL, data, False, RUNS_WAIT)
+    wait_for_main_thread(call, NULL, data, RUNS_WAIT)
 
 
-cdef void call_on_main_thread(WritableCall call, void *data, bint reads_only, const char *waiting) noexcept nogil:
-    """call(ctx, data) on the main thread, before Redis sleeps (never while loading); unless
-    `reads_only`, not while clients are paused, when the log says `waiting` (any thread)."""
-    wait_for_main_thread(call, NULL, data, reads_only, waiting)
+cdef void call_on_main_thread(WritableCall call, void *data, const char *waiting) noexcept nogil:
+    """call_when_writable, the log saying `waiting` while a pause holds it (any thread)."""
+    wait_for_main_thread(call, NULL, data, waiting)
 
 
 cdef void wait_for_main_thread(WritableCall call, RedisModuleBlockedClient *bc, void *privdata,
-                               bint reads_only, const char *waiting) noexcept nogil:
+                               const char *waiting) noexcept nogil:
     global waiting_head, waiting_tail
     cdef WaitingUnblock *w = <WaitingUnblock *>RedisModule_Alloc(sizeof(WaitingUnblock))
     w.call, w.bc, w.privdata, w.next = call, bc, privdata, NULL
-    w.reads_only, w.waiting = reads_only, waiting
+    w.waiting = waiting
     pthread_mutex_lock(&_writable_lock)
     if waiting_tail == NULL:
         waiting_head = w
@@ -79,38 +77,18 @@ cdef void log_once_in_pause(RedisModuleCtx *ctx, const char *line) noexcept nogi
 
 
 cdef WaitingUnblock *take_ready(RedisModuleCtx *ctx) noexcept nogil:
-    """Under _writable_lock: the entries that may run now, oldest first, out of the queue. While
-    clients are paused only the read-only ones; the others keep their order."""
+    """Under _writable_lock: the whole queue, oldest first, or nothing while clients are paused
+    (each waiting kind's line logged once per pause)."""
     global waiting_head, waiting_tail, n_logged_in_pause
-    cdef WaitingUnblock *ready = NULL
-    cdef WaitingUnblock *ready_tail = NULL
-    cdef WaitingUnblock *kept_tail = NULL
     cdef WaitingUnblock *w = waiting_head
-    cdef WaitingUnblock *next_w
-    if w == NULL or not RedisModule_AvoidReplicaTraffic():
-        waiting_head = waiting_tail = NULL
-        n_logged_in_pause = 0
-        return w
-    waiting_head = NULL
-    while w != NULL:
-        next_w = w.next
-        w.next = NULL
-        if w.reads_only:
-            if ready_tail == NULL:
-                ready = w
-            else:
-                ready_tail.next = w
-            ready_tail = w
-        else:
+    if w != NULL and RedisModule_AvoidReplicaTraffic():
+        while w != NULL:
             log_once_in_pause(ctx, w.waiting)
-            if kept_tail == NULL:
-                waiting_head = w
-            else:
-                kept_tail.next = w
-            kept_tail = w
-        w = next_w
-    waiting_tail = kept_tail
-    return ready
+            w = w.next
+        return NULL
+    waiting_head = waiting_tail = NULL
+    n_logged_in_pause = 0
+    return w
 
 
 cdef public void RAI_UnblockWritableRuns(RedisModuleCtx *ctx) noexcept nogil:
