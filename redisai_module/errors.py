@@ -127,6 +127,10 @@ SCRIPT_NOT_ASCII = "TorchScript names must be ASCII: "
 SCRIPT_SOURCE_UTF8 = "ERR script source must be UTF-8 text"
 SCRIPT_REDIS_ERROR = "Redis command returned an error: "  # + Redis's text, in a script's redis.execute
 SCRIPT_CALL_OUTSIDE_RUN = "redis and redisAI calls are only available while a script runs on a RedisAI queue"
+# Redis's own refusals of a command it never ran, as a script's redis.execute recognizes them
+REDIS_UNKNOWN_COMMAND = "ERR unknown command"
+REDIS_UNKNOWN_SUBCOMMAND = "ERR unknown subcommand"
+REDIS_WRONG_ARITY = "ERR wrong number of arguments"
 SCRIPT_KEYS_ARGS_UTF8 = "ERR script KEYS and ARGS must be UTF-8 text (TorchScript strings)"
 TORCH_STRING_INPUT = "ERR STRING tensors cannot be TORCH inputs: torch has no string tensors"
 # torch.export archives as TORCH models (ours: docs/COMMANDS.md §5.1): what the loader refuses, and why

@@ -110,8 +110,8 @@ cdef bint refused_by_errno(RedisModuleCallReply *reply, int error) noexcept nogi
         return False
     text = RedisModule_CallReplyStringPtr(reply, &n)
     if error == ENOENT:
-        return starts_with(text, n, b"ERR unknown command") or starts_with(text, n, b"ERR unknown subcommand")
-    return starts_with(text, n, b"ERR wrong number of arguments")
+        return starts_with(text, n, RAI_ERR_REDIS_UNKNOWN_COMMAND) or starts_with(text, n, RAI_ERR_REDIS_UNKNOWN_SUBCOMMAND)
+    return starts_with(text, n, RAI_ERR_REDIS_WRONG_ARITY)
 
 
 cdef bint starts_with(const char *text, size_t n, const char *prefix) noexcept nogil:
