@@ -242,6 +242,10 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             model_run_execute(step)
         else:
             model_batch_execute(steps, n, total)
+        # Idle before any reply goes out: a client that has its reply sees the run over (AI.STATS)
+        pthread_mutex_lock(&q.lock)
+        me.busy = False
+        pthread_mutex_unlock(&q.lock)
         again = 0
         for k in range(n):
             if items[k].dag == NULL:
@@ -252,7 +256,6 @@ cdef void *run_queue_worker(void *arg) noexcept nogil:
             else:
                 dag_part_finished(items[k])
         pthread_mutex_lock(&q.lock)
-        me.busy = False
         for k in range(again - 1, -1, -1):
             push_front_locked(q, items[k])  # a DAG continues before other work
     return NULL
