@@ -1,13 +1,13 @@
 # AI._DEBUG: introspection for the test suite, registered only with the load-time argument
 # `DEBUG_COMMAND yes` (like Redis's own enable-debug-command).
-#   AI._DEBUG PYTHON_BUSY <ms>            keep a Python thread busy (holding the GIL) for <ms>
+#   AI._DEBUG PYTHON_BUSY ON              start a Python thread that spins (holding the GIL) until OFF
+#   AI._DEBUG PYTHON_BUSY OFF             stop the spinners; replies how many were still spinning
 #   AI._DEBUG PYTHON_MODULES              top-level Python modules imported so far (lazy loading)
 #   AI._DEBUG DLPACK <src> <dst> NUMPY|TORCH
 #       view <src> in the framework through DLPack, store 2*src into <dst>;
 #       replies [zero_copy (1 if the framework saw our memory), read_only (as the framework sees it)]
 import sys
 import threading
-import time
 
 from redisai_module.objects.tensor cimport RaiTensor
 from redisai_module.redis_api cimport *
@@ -15,15 +15,32 @@ from redisai_module.redis_api cimport *
 
 # Interpreted on purpose: a Cython-compiled loop never yields the GIL, interpreted bytecode
 # holds it like real Python work does and hands it over every switch interval.
+# A spinner runs until told to stop, not for a time: tests then order their steps against it
+# instead of racing a clock.
 _SPIN_SOURCE = """
-def debug_spin(seconds):
-    end = time.monotonic() + seconds
+def debug_spin(stop):
     x = 0
-    while time.monotonic() < end:
+    while not stop.is_set():
         x += 1
 """
-_spin_namespace = {"time": time}
+_spin_namespace = {}
 exec(_SPIN_SOURCE, _spin_namespace)
+_spinners = []  # one threading.Event per spinner started and not yet stopped
+
+
+cdef int _python_busy(RedisModuleCtx *ctx, RedisModuleString *what):
+    if arg_is(what, "ON", 2):
+        stop = threading.Event()
+        _spinners.append(stop)
+        threading.Thread(target=_spin_namespace["debug_spin"], args=(stop,), daemon=True).start()
+        return RedisModule_ReplyWithSimpleString(ctx, "OK")
+    if arg_is(what, "OFF", 3):
+        stopped = len(_spinners)
+        for stop in _spinners:
+            stop.set()
+        _spinners.clear()
+        return RedisModule_ReplyWithLongLong(ctx, stopped)
+    return _reply_error(ctx, "PYTHON_BUSY takes ON or OFF")
 
 
 cdef int _reply_error(RedisModuleCtx *ctx, message):
@@ -66,13 +83,9 @@ cdef int _dlpack_roundtrip(RedisModuleCtx *ctx, RedisModuleString **argv) except
 
 
 cdef int _debug_command(RedisModuleCtx *ctx, RedisModuleString **argv, int argc):
-    cdef long long ms
     try:
         if argc == 3 and arg_is(argv[1], "PYTHON_BUSY", 11):
-            if RedisModule_StringToLongLong(argv[2], &ms) != REDISMODULE_OK or ms < 0:
-                return _reply_error(ctx, "invalid duration")
-            threading.Thread(target=_spin_namespace["debug_spin"], args=(ms / 1000.0,), daemon=True).start()
-            return RedisModule_ReplyWithSimpleString(ctx, "OK")
+            return _python_busy(ctx, argv[2])
         if argc == 2 and arg_is(argv[1], "PYTHON_MODULES", 14):
             names = sorted({name.partition(".")[0] for name in list(sys.modules)})
             RedisModule_ReplyWithArray(ctx, len(names))

@@ -4,8 +4,6 @@ docs/PERSISTENCE.md: RDB (BGSAVE, SAVE, DEBUG RELOAD), AOF (plain and rewritten 
 module's aof_rewrite callback runs), DUMP/RESTORE (byte-exact against the upstream RedisAI payloads in
 testdata/redisai_rdb), and malformed DUMP payloads (truncated, or forged with a valid CRC64).
 """
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -16,38 +14,11 @@ from dump_payloads import (EOF, SINT, STR, TENSOR_MODULE_ID, UINT, crc64, module
 from dump_payloads import tensor_v0_body as v0_body, tensor_v4_body as v4_body
 from helpers import (RDB_MAGIC, aof_files, needs_shared, parse_resp_commands, replicas_acked, server_rdb_version,
                      shared_bytes, shared_cases)
-from redis_server import running_server, wait_for
+from redis_server import running_server, wait_aof_rewrite, wait_bgsave, wait_for, wait_startup_aof
 
 MODULE_VERSION = 10207
 BAD_FORMAT = "Bad data format"
 BAD_CHECKSUM = "DUMP payload version or checksum are wrong"
-
-
-# --------------------------------------------------------------------------------------------------
-# Servers
-
-
-def wait_bgsave(r, saves_before, timeout=10):
-    # rdb_saves counts started snapshots; rdb_bgsave_in_progress drops when the parent has reaped the child
-    def done():
-        info = r.info("persistence")
-        return info["rdb_saves"] > saves_before and info["rdb_bgsave_in_progress"] == 0
-    wait_for(done, timeout, what="BGSAVE to finish")
-    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
-
-
-def wait_aof_rewrite(r, rewrites_before, timeout=10):
-    def done():
-        info = r.info("persistence")
-        return (info["aof_rewrites"] > rewrites_before and info["aof_rewrite_in_progress"] == 0
-                and info["aof_rewrite_scheduled"] == 0)
-    wait_for(done, timeout, what="BGREWRITEAOF to finish")
-    assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
-
-
-def wait_startup_aof(r, timeout=10):
-    wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0
-             and r.info("persistence")["aof_rewrite_scheduled"] == 0, timeout, what="startup AOF")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -896,40 +867,11 @@ def test_short_read_is_logged():
 # Forks while the embedded Python holds the GIL
 
 
-BUSY_MS = 5000
-
-
-def start_python_busy(s, ms=BUSY_MS):
-    """AI._DEBUG PYTHON_BUSY from its own connection, so the test is not held up if the reply is late.
-
-    The command is meant to reply at once and leave a Python thread spinning with the GIL for <ms>.
-    Returns (started_at, result); result gets "reply" and "elapsed" when the reply arrives.
-    """
-    result = {}
-
-    def run():
-        c = s.client()
-        t0 = time.monotonic()
-        try:
-            result["reply"] = c.execute_command("AI._DEBUG", "PYTHON_BUSY", ms)
-        except redis.RedisError as e:  # pragma: no cover - reported by the caller
-            result["reply"] = e
-        result["elapsed"] = time.monotonic() - t0
-        c.connection_pool.disconnect()
-
-    started = time.monotonic()
-    threading.Thread(target=run, daemon=True).start()
-    time.sleep(0.2)  # let the command reach the server before the forks begin
-    return started, result
-
-
-def check_busy_overlap(started, finished, result):
-    wait_for(lambda: "elapsed" in result, 10, what="the PYTHON_BUSY reply")
-    assert result["reply"] == b"OK"
-    assert result["elapsed"] < 1.0, (
-        f"AI._DEBUG PYTHON_BUSY {BUSY_MS} took {result['elapsed']:.2f}s to reply: the main thread was "
-        "blocked while the Python thread spun, so the forks did not happen while Python held the GIL")
-    assert finished - started < BUSY_MS / 1000, "the forks did not all happen while Python was busy"
+def python_busy(r, on):
+    """AI._DEBUG PYTHON_BUSY ON starts a Python thread spinning with the GIL until OFF, which
+    replies how many spinners were still running. A main thread blocked on the GIL would never
+    answer in between: the steps a test runs between the two are ordered inside the spin."""
+    return r.execute_command("AI._DEBUG", "PYTHON_BUSY", "ON" if on else "OFF")
 
 
 def test_repeated_bgsave_while_python_holds_the_gil():
@@ -937,20 +879,17 @@ def test_repeated_bgsave_while_python_holds_the_gil():
         r = s.client()
         load(r)
         values = snapshot_values(r)
-        started, result = start_python_busy(s)
+        assert python_busy(r, True) == b"OK"
         for i in range(10):
             before = r.info("persistence")["rdb_saves"]
-            t0 = time.monotonic()
             assert r.bgsave()
-            wait_bgsave(r, before, timeout=8)
-            assert time.monotonic() - t0 < 8
-        finished = time.monotonic()
+            wait_bgsave(r, before)  # a child stuck on the GIL it forked with never finishes
+        assert python_busy(r, False) == 1, "the forks did not all happen while Python was busy"
         assert r.info("persistence")["rdb_saves"] == 10
         s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
-        check_busy_overlap(started, finished, result)
 
 
 def test_repeated_bgrewriteaof_while_python_holds_the_gil():
@@ -959,31 +898,28 @@ def test_repeated_bgrewriteaof_while_python_holds_the_gil():
         wait_startup_aof(r)
         load(r)
         values = snapshot_values(r)
-        started, result = start_python_busy(s)
+        assert python_busy(r, True) == b"OK"
         for i in range(10):
             before = r.info("persistence")["aof_rewrites"]
-            t0 = time.monotonic()
             assert r.bgrewriteaof()
-            wait_aof_rewrite(r, before, timeout=8)
-            assert time.monotonic() - t0 < 8
-        finished = time.monotonic()
+            wait_aof_rewrite(r, before)
+        assert python_busy(r, False) == 1, "the rewrites did not all happen while Python was busy"
         assert b"AI.TENSORSET" in aof_files(s)["b"].read_bytes()
         s.restart()
         r = s.client()
         assert r.dbsize() == len(CASES)
         verify(r, values=values)
-        check_busy_overlap(started, finished, result)
 
 
 def test_main_thread_answers_while_python_is_busy():
-    """What the two tests above rely on: PYTHON_BUSY replies at once and Redis keeps serving."""
+    """What the two tests above rely on: Redis keeps serving, module commands included, while a
+    Python thread spins; OFF stops exactly the spinners started, and a bad argument is refused."""
     with running_server() as s:
         r = s.client()
-        started, result = start_python_busy(s, 3000)
-        t0 = time.monotonic()
+        assert python_busy(r, True) == b"OK"
         assert r.ping()
         assert r.execute_command("AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 1) == b"OK"
-        latency = time.monotonic() - t0
-        wait_for(lambda: "elapsed" in result, 10, what="the PYTHON_BUSY reply")
-        assert result["reply"] == b"OK"
-        assert result["elapsed"] < 1.0 and latency < 1.0, (result, latency)
+        assert python_busy(r, False) == 1
+        assert python_busy(r, False) == 0
+        with pytest.raises(redis.ResponseError, match="PYTHON_BUSY takes ON or OFF"):
+            r.execute_command("AI._DEBUG", "PYTHON_BUSY", 100)

@@ -57,7 +57,7 @@ def test_redis_keeps_its_own_signal_handlers(sig, logline):
     s = RedisServer()
     try:
         s.start()
-        s.client().execute_command("AI._DEBUG", "PYTHON_BUSY", 2000)  # Python is running
+        s.client().execute_command("AI._DEBUG", "PYTHON_BUSY", "ON")  # Python is running, until the end
         s.proc.send_signal(sig)
         assert s.proc.wait(timeout=10) == 0
         assert logline in s.log() and re.search(r"(Redis|Valkey) is now ready to exit", s.log())
