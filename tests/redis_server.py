@@ -177,3 +177,27 @@ def wait_for(predicate, timeout=30, interval=0.05, what="condition"):
             return
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# Persistence jobs, waited for by Redis's own counters: rdb_saves and aof_rewrites count started
+# jobs; the in-progress flags drop once the parent has reaped the child.
+def wait_bgsave(r, saves_before, timeout=30):
+    def done():
+        info = r.info("persistence")
+        return info["rdb_saves"] > saves_before and info["rdb_bgsave_in_progress"] == 0
+    wait_for(done, timeout, what="BGSAVE to finish")
+    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
+
+
+def wait_aof_rewrite(r, rewrites_before, timeout=30):
+    def done():
+        info = r.info("persistence")
+        return (info["aof_rewrites"] > rewrites_before and info["aof_rewrite_in_progress"] == 0
+                and info["aof_rewrite_scheduled"] == 0)
+    wait_for(done, timeout, what="BGREWRITEAOF to finish")
+    assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+
+
+def wait_startup_aof(r, timeout=30):
+    wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0
+             and r.info("persistence")["aof_rewrite_scheduled"] == 0, timeout, what="startup AOF")

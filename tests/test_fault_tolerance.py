@@ -33,7 +33,7 @@ import redis
 import models
 import tf_models
 from helpers import blocked_clients, blocked_names
-from redis_server import running_server, wait_for
+from redis_server import running_server, wait_aof_rewrite, wait_bgsave, wait_for, wait_startup_aof
 from resp import Raw, encode
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
@@ -163,34 +163,16 @@ def f32(r, key):
     return np.frombuffer(meta[5], np.float32).reshape(meta[3])
 
 
-def wait_startup_aof(r, timeout=30):
-    wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0
-             and r.info("persistence")["aof_rewrite_scheduled"] == 0, timeout, what="startup AOF")
-
-
 def bgrewriteaof(r, timeout=30):
     before = r.info("persistence")["aof_rewrites"]
     r.bgrewriteaof()
-
-    def done():
-        info = r.info("persistence")
-        return (info["aof_rewrites"] > before and info["aof_rewrite_in_progress"] == 0
-                and info["aof_rewrite_scheduled"] == 0)
-    wait_for(done, timeout, what="BGREWRITEAOF")
-    assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+    wait_aof_rewrite(r, before, timeout)
 
 
 def bgsave(r, timeout=30):
     before = r.info("persistence")["rdb_saves"]
-    t0 = time.monotonic()
     assert r.bgsave()
-
-    def done():
-        info = r.info("persistence")
-        return info["rdb_saves"] > before and info["rdb_bgsave_in_progress"] == 0
-    wait_for(done, timeout, what="BGSAVE")
-    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
-    return time.monotonic() - t0
+    wait_bgsave(r, before, timeout)
 
 
 def wait_blocked(r, names, timeout=20):
@@ -603,7 +585,6 @@ def test_repeated_bgsave_while_clients_run_models_loads_in_a_fresh_server(tmp_pa
                    for k, c in zip(kinds, per_thread)]
         for t in threads:
             t.start()
-        durations = []
         try:
             for i in range(5):
                 before = [dict(c) for c in per_thread]
@@ -612,7 +593,7 @@ def test_repeated_bgsave_while_clients_run_models_loads_in_a_fresh_server(tmp_pa
                                                  for k, c, b in zip(kinds, per_thread, before)),
                          30, what="every client to make progress")
                 assert not failures, failures
-                durations.append(bgsave(r, timeout=30))
+                bgsave(r)
                 shutil.copy(s.dir / "dump.rdb", tmp_path / f"snap{i}.rdb")
         finally:
             stop.set()

@@ -13,7 +13,7 @@ from helpers import (RDB_MAGIC, aof_files, needs_shared, parse_resp_commands, se
                      shared_cases)
 from models import (onnx_add_model, sklearn_linear_onnx, sklearn_logreg_onnx, torch_add_model,
                     torch_two_outputs_model)
-from redis_server import running_server, wait_for
+from redis_server import running_server, wait_aof_rewrite, wait_bgsave, wait_startup_aof
 
 BAD_FORMAT = "Bad data format"
 
@@ -90,28 +90,6 @@ def verify(r, models=MODELS, suffix=b""):
         assert r.execute_command("AI.MODELGET", m.key + suffix, "BLOB") == m.blob, m.key
         assert r.type(m.key + suffix) == b"AI__MODEL"
     assert r.execute_command("AI.TENSORGET", "tensor", "VALUES") == [1, 2]
-
-
-def wait_bgsave(r, saves_before, timeout=30):
-    def done():
-        info = r.info("persistence")
-        return info["rdb_saves"] > saves_before and info["rdb_bgsave_in_progress"] == 0
-    wait_for(done, timeout, what="BGSAVE to finish")
-    assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
-
-
-def wait_aof_rewrite(r, rewrites_before, timeout=30):
-    def done():
-        info = r.info("persistence")
-        return (info["aof_rewrites"] > rewrites_before and info["aof_rewrite_in_progress"] == 0
-                and info["aof_rewrite_scheduled"] == 0)
-    wait_for(done, timeout, what="BGREWRITEAOF to finish")
-    assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
-
-
-def wait_startup_aof(r, timeout=30):
-    wait_for(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0
-             and r.info("persistence")["aof_rewrite_scheduled"] == 0, timeout, what="startup AOF")
 
 
 def test_dataset_is_what_we_think(r):
