@@ -2,7 +2,6 @@
 import re
 import signal
 import sys
-import time
 
 import pytest
 
@@ -19,19 +18,12 @@ def test_tensor_roundtrip(r):
     assert r.execute_command("AI.TENSORGET", "t", "VALUES") == [b"1", b"2"]
 
 
-def test_server_with_module_starts_well_under_a_second():
-    started = time.monotonic()
-    with RedisServer() as s:
-        elapsed = time.monotonic() - started
-        assert s.client().ping()
-    assert elapsed < 1.0, f"server with module took {elapsed:.2f}s to start"
-
-
 def test_no_backend_is_imported_at_load(r):
-    # numpy/torch are imported only when something needs them: AI._DEBUG can tell.
+    # Backends and numpy are imported only when something needs them (the server starts in a
+    # moment, whatever is installed): AI._DEBUG can tell.
     info = r.execute_command("AI._DEBUG", "PYTHON_MODULES")
     loaded = {m.decode() for m in info}
-    assert "torch" not in loaded and "numpy" not in loaded
+    assert not loaded & {"torch", "numpy", "onnxruntime", "tensorflow", "ai_edge_litert"}, loaded
 
 
 def test_python_venv_argument_selects_the_interpreter(server):
