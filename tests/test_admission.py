@@ -9,9 +9,9 @@ a TIMEOUT of 1 ms behind three of them cannot be met on any machine.
 import pytest
 import redis
 
-from helpers import in_background
-from models import SLOW_SCRIPT, WAIT_GATE_SCRIPT, torch_gate_model
-from redis_server import running_server, wait_for
+from gate import hold_worker, open_gate, queue_behind, store_gate
+from models import SLOW_SCRIPT
+from redis_server import running_server
 
 REFUSED = "TIMEOUT cannot be met: the estimated queue wait and run time exceed it"
 WORK = SLOW_SCRIPT + '''
@@ -26,37 +26,13 @@ def start(admission):
 
 
 def store_work(c):
-    c.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", torch_gate_model(0.0))
-    c.execute_command("AI.SCRIPTSTORE", "g", "CPU", "ENTRY_POINTS", 1, "wait_gate", "SOURCE", WAIT_GATE_SCRIPT)
+    store_gate(c)
     c.execute_command("AI.SCRIPTSTORE", "w", "CPU", "ENTRY_POINTS", 2, "slow", "mark", "SOURCE", WORK)
     c.execute_command("AI.TENSORSET", "a", "FLOAT", 1, "VALUES", 1)
 
 
 def slow_run(*timeout):
     return ("AI.SCRIPTEXECUTE", "w", "slow", "INPUTS", 1, "a", "ARGS", 1, LOOP, "OUTPUTS", 1, "out", *timeout)
-
-
-def hold_worker(server):
-    """The gate script on the one worker; returns its (thread, reply)."""
-    c = server.client()
-    held = in_background(server, "AI.SCRIPTEXECUTE", "g", "wait_gate", "KEYS", 1, "gate", "OUTPUTS", 1, "g_out")
-    wait_for(lambda: c.info("ai_queues")["ai_queue_CPU"]["busy"] == 1, what="the gate script to run")
-    return held
-
-
-def queue_behind(server, commands):
-    c = server.client()
-    depth = c.info("ai_queues")["ai_queue_CPU"]["depth"]
-    runs = [in_background(server, *command) for command in commands]
-    wait_for(lambda: c.info("ai_queues")["ai_queue_CPU"]["depth"] == depth + len(commands), what="runs queued")
-    return runs
-
-
-def open_gate(server, *runs):
-    server.client().execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", torch_gate_model(1.0))
-    for t, reply in runs:
-        t.join(300)
-    return [reply["value"] for _, reply in runs]
 
 
 def test_the_setting_defaults_to_off_and_is_checked():

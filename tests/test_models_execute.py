@@ -7,17 +7,19 @@ as AI.TENSORSET, inputs and model captured at parse time, a responsive server wh
 and concurrent clients.
 """
 import threading
+import time
 
 import numpy as np
 import pytest
 import redis
 
+from gate import hold_worker, open_gate, queue_behind, store_gate
 from helpers import (NP, blocked_clients, blocked_names, error_of, parse_resp_commands, replicas_acked, shared_bytes,
                      tset)
-from models import (WAIT_GATE_SCRIPT, onnx_add_model, onnx_empty_and_scalar_model, onnx_mul_model, onnx_sum_model,
+from models import (onnx_add_model, onnx_empty_and_scalar_model, onnx_mul_model, onnx_sum_model,
                     sklearn_linear_onnx, sklearn_linear_predict, sklearn_logreg_onnx, sklearn_logreg_predict,
-                    torch_add_model, torch_empty_and_scalar_model, torch_failing_model, torch_gate_model,
-                    torch_mlp_model, torch_mlp_reference, torch_two_outputs_model)
+                    torch_add_model, torch_empty_and_scalar_model, torch_failing_model, torch_mlp_model,
+                    torch_mlp_reference, torch_two_outputs_model)
 from redis_server import running_server, wait_for
 from resp import Raw, raw
 
@@ -439,28 +441,14 @@ def test_timeout_that_does_not_expire(add, timeout):
 
 
 def test_timeout_expires_while_queued_behind_a_long_run(r, server):
-    store(r, "mlp", "TORCH", torch_mlp_model())
     store(r, "m", "TORCH", torch_add_model())
-    tset(r, "x", np.ones((4096, 1024), np.float32))
     tset(r, "a", AB)
-    busy = [Raw(server.port, name=f"busy{i}") for i in range(3)]
-    try:
-        for c in busy:
-            c.send("AI.MODELEXECUTE", "mlp", "INPUTS", 1, "x", "OUTPUTS", 1, "y")
-        wait_blocked(r, "busy0", "busy1", "busy2")
-        timed = Raw(server.port, name="timed")
-        busy.append(timed)
-        timed.send("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c", "TIMEOUT", 1)
-        wait_blocked(r, "timed")
-        assert "busy2" in blocked_names(r), "the long runs ended too soon: make them longer"
-        assert timed.read() == "TIMEDOUT"
-        busy.pop().close()
-        assert not r.exists("c")
-        for c in busy:
-            assert c.read() == "OK"
-    finally:
-        for c in busy:
-            c.close()
+    store_gate(r)
+    held = hold_worker(server)
+    timed = queue_behind(server, [("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "c", "TIMEOUT", 1)])
+    time.sleep(0.01)  # its 1 ms passes while the worker is held
+    assert open_gate(server, held, *timed) == [b"OK", b"TIMEDOUT"]
+    assert not r.exists("c")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -555,29 +543,10 @@ def test_pipeline_del_of_the_model_after_the_run(add):
     assert not r.exists("d")
 
 
-def _hold_worker(r, server):
-    """The CPU queue's one worker held by a script polling a closed gate model: runs queued after
-    it wait until _release opens the gate, on a fast machine or a slow one."""
-    store(r, "gate", "TORCH", torch_gate_model(0.0))
-    assert r.execute_command("AI.SCRIPTSTORE", "hold", "CPU", "ENTRY_POINTS", 1, "wait_gate",
-                             "SOURCE", WAIT_GATE_SCRIPT) == b"OK"
-    holder = Raw(server.port, name="holder")
-    holder.send("AI.SCRIPTEXECUTE", "hold", "wait_gate", "KEYS", 1, "gate", "OUTPUTS", 1, "held")
-    wait_blocked(r, "holder")
-    return holder
-
-
-def _release(r, holder):
-    try:
-        store(r, "gate", "TORCH", torch_gate_model(1.0))
-        assert holder.read() == "OK"
-    finally:
-        holder.close()
-
-
 def test_inputs_overwritten_and_deleted_while_queued(add, server):
     r = add
-    holder = _hold_worker(r, server)
+    store_gate(r)
+    held = hold_worker(server)
     runner = Raw(server.port, name="runner")
     try:
         runner.send("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c")
@@ -586,17 +555,17 @@ def test_inputs_overwritten_and_deleted_while_queued(add, server):
         r.execute_command("AI.TENSORSET", "a", "FLOAT", 2, 2, "VALUES", 100, 100, 100, 100)
         assert r.delete("b") == 1
         assert "runner" in blocked_names(r)
-        _release(r, holder)
+        assert open_gate(server, held) == [b"OK"]
         assert runner.read() == "OK"
     finally:
         runner.close()
-        holder.close()
     assert r.execute_command("AI.TENSORGET", "c", "VALUES") == [b"4", b"6", b"4", b"6"]
 
 
 def test_model_deleted_or_replaced_while_queued(add, server):
     r = add
-    holder = _hold_worker(r, server)
+    store_gate(r)
+    held = hold_worker(server)
     runners = [Raw(server.port, name="runner0"), Raw(server.port, name="runner1")]
     try:
         runners[0].send("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "c1")
@@ -607,11 +576,11 @@ def test_model_deleted_or_replaced_while_queued(add, server):
         wait_blocked(r, "runner1")
         r.delete("m")
         assert {"runner0", "runner1"} <= blocked_names(r)
-        _release(r, holder)
+        assert open_gate(server, held) == [b"OK"]
         assert runners[0].read() == "OK"
         assert runners[1].read() == "OK"
     finally:
-        for c in (*runners, holder):
+        for c in runners:
             c.close()
     assert r.execute_command("AI.TENSORGET", "c1", "VALUES") == [b"4", b"6", b"4", b"6"]
     assert r.execute_command("AI.TENSORGET", "c2", "VALUES") == [b"4", b"6", b"4", b"6"]
@@ -622,12 +591,13 @@ def test_model_deleted_or_replaced_while_queued(add, server):
 
 def test_client_disconnects_before_the_run_ends(add, server):
     r = add
-    holder = _hold_worker(r, server)
+    store_gate(r)
+    held = hold_worker(server)
     gone = Raw(server.port, name="gone")
     gone.send("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "b", "OUTPUTS", 1, "never")
     wait_blocked(r, "gone")
     gone.close()
-    _release(r, holder)
+    assert open_gate(server, held) == [b"OK"]
     wait_for(lambda: blocked_clients(r) == 0, 20, what="the abandoned run to finish")
     assert server.alive() and r.ping()
     # upstream writes no output for a client that is gone; a re-implementation may, but must not crash
@@ -646,7 +616,8 @@ def test_server_answers_while_runs_are_in_flight(r, server):
     store(r, "mlp", "TORCH", torch_mlp_model())
     x = np.random.default_rng(1).standard_normal((4096, 1024)).astype(np.float32)
     tset(r, "x", x)
-    holder = _hold_worker(r, server)
+    store_gate(r)
+    held = hold_worker(server)
     runners = [Raw(server.port, name=f"run{i}") for i in range(3)]
     try:
         for i, c in enumerate(runners):
@@ -656,12 +627,12 @@ def test_server_answers_while_runs_are_in_flight(r, server):
             assert r.ping()
             assert r.execute_command("AI.TENSORGET", "x", "META") == [b"dtype", b"FLOAT", b"shape", [4096, 1024]]
             assert r.execute_command("AI.TENSORSET", "t", "FLOAT", 1, "VALUES", 1) == b"OK"
-        assert {"holder", "run0", "run1", "run2"} <= blocked_names(r)
-        _release(r, holder)
+        assert {"run0", "run1", "run2"} <= blocked_names(r) and "value" not in held[1]
+        assert open_gate(server, held) == [b"OK"]
         for c in runners:
             assert c.read() == "OK"
     finally:
-        for c in (*runners, holder):
+        for c in runners:
             c.close()
     expected = torch_mlp_reference(x)
     for i in range(3):

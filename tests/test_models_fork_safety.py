@@ -8,7 +8,7 @@ import threading
 import numpy as np
 
 import models
-from helpers import in_background
+from gate import hold_worker, open_gate, store_gate
 from redis_server import running_server, wait_for
 
 WIDTH = 256
@@ -77,11 +77,8 @@ def test_main_thread_keeps_answering_while_workers_are_busy():
     with running_server(module_args=("DEBUG_COMMAND", "yes", "THREADS_PER_QUEUE", 2)) as s:
         r = s.client()
         r.execute_command("AI.MODELSTORE", "mlp", "TORCH", "CPU", "BLOB", models.torch_mlp_model(WIDTH))
-        r.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", models.torch_gate_model(0.0))
-        r.execute_command("AI.SCRIPTSTORE", "hold", "CPU", "ENTRY_POINTS", 1, "wait_gate",
-                          "SOURCE", models.WAIT_GATE_SCRIPT)
-        held = in_background(s, "AI.SCRIPTEXECUTE", "hold", "wait_gate", "KEYS", 1, "gate", "OUTPUTS", 1, "g")
-        wait_for(lambda: stat(r, "hold", "in_flight") == 1, what="the held run to start")
+        store_gate(r)
+        held = hold_worker(s)
         stop, failures = threading.Event(), []
         clients = [threading.Thread(target=run_mlp_until, args=(s, stop, failures)) for _ in range(4)]
         for t in clients:
@@ -97,7 +94,6 @@ def test_main_thread_keeps_answering_while_workers_are_busy():
             stop.set()
             for t in clients:
                 t.join(30)
-            r.execute_command("AI.MODELSTORE", "gate", "TORCH", "CPU", "BLOB", models.torch_gate_model(1.0))
-            held[0].join(60)
+            replies = open_gate(s, held)
         assert not failures, failures
-        assert held[1]["value"] == b"OK"
+        assert replies == [b"OK"]

@@ -8,11 +8,12 @@ right, with nothing written and nothing counted; the pre-checks (E.MULTI, arity,
 TIMEOUT (anywhere, once, expiring while queued), AI.INFO counters, replication of the outputs as
 AI.TENSORSET, SCRIPTRUN as a DAGRUN/DAGRUN_RO op, COMMAND GETKEYS and COMMAND INFO.
 """
-import threading
+import time
 
 import pytest
 import redis
 
+from gate import hold_worker, open_gate, queue_behind, store_gate
 from helpers import error_of, meta, replicas_acked, stats, tset, values
 from models import ENTRY_POINTS_SCRIPT, LEGACY_SCRIPT
 from redis_server import running_server, wait_for
@@ -48,12 +49,6 @@ def legacy_int(a: Tensor, n: int):
 
 def head_and_rest(a: Tensor, rest: List[Tensor]):
     return torch.tensor([len(rest)]) * 1000 + a.to(torch.int64)[0] * 100 + rest[-1].to(torch.int64)[0]
-
-def spin(a: Tensor, n: Tensor):
-    x = 0
-    for i in range(int(n.item())):
-        x = x + i % 3
-    return a + x
 """
 EXTRA_ENTRIES = ["kinds", "pair", "none_ret", "int_ret", "oob"]
 
@@ -441,32 +436,12 @@ def test_timeout_anywhere_that_does_not_expire(scripts, tokens):
 
 def test_timeout_expires_while_queued_behind_a_long_run(scripts, server):
     r = scripts
-    tset(r, "n", [50_000_000], "INT64")
-    long_reply = {}
-
-    def long_run():
-        c = server.client()
-        try:
-            long_reply["v"] = c.execute_command("AI.SCRIPTRUN", "x", "spin", "INPUTS", "one", "n",
-                                                "OUTPUTS", "long_out")
-        except Exception as e:  # noqa: BLE001
-            long_reply["v"] = e
-        finally:
-            c.close()
-
-    t = threading.Thread(target=long_run, daemon=True)
-    t.start()
-    try:
-        wait_for(lambda: any("b" in c["flags"] for c in r.client_list()), 10, what="the long run to block")
-        still_running = t.is_alive()
-        reply = srun(r, "old", "bar", "TIMEOUT", 1, "INPUTS", "a", "b", "OUTPUTS", "c")
-    finally:
-        t.join(120)
-    assert not t.is_alive(), "the long run did not finish in 120 s"
-    assert still_running, "the long run ended before the timed call was sent: make it longer"
-    assert reply == b"TIMEDOUT"
+    store_gate(r)
+    held = hold_worker(server)
+    timed = queue_behind(server, [("AI.SCRIPTRUN", "old", "bar", "TIMEOUT", 1, "INPUTS", "a", "b", "OUTPUTS", "c")])
+    time.sleep(0.01)  # its 1 ms passes while the worker is held
+    assert open_gate(server, held, *timed) == [b"OK", b"TIMEDOUT"]
     assert not r.exists("c")
-    assert long_reply["v"] == b"OK" and r.exists("long_out")
     # the timed-out run did not count
     assert (stats(r, "old")["calls"], stats(r, "old")["errors"]) == (0, 0)
 
