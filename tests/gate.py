@@ -8,21 +8,28 @@ from redis_server import wait_for
 
 def store_gate(c, gate="gate", script="hold"):
     """The closed gate model and the script that polls it."""
-    assert c.execute_command("AI.MODELSTORE", gate, "TORCH", "CPU", "BLOB", torch_gate_model(0.0)) == b"OK"
+    close_gate(c, gate)
     assert c.execute_command("AI.SCRIPTSTORE", script, "CPU", "ENTRY_POINTS", 1, "wait_gate",
                              "SOURCE", WAIT_GATE_SCRIPT) == b"OK"
 
 
-def cpu_workers_busy(c):
-    return c.info("ai_queues")["ai_queue_CPU"]["busy"]
+def close_gate(c, gate="gate"):
+    assert c.execute_command("AI.MODELSTORE", gate, "TORCH", "CPU", "BLOB", torch_gate_model(0.0)) == b"OK"
+
+
+def runs_in_flight(c, key):
+    reply = c.execute_command("AI.STATS", key)
+    return reply[reply.index(b"in_flight") + 1]
 
 
 def hold_worker(server, gate="gate", script="hold", output="held"):
-    """One more CPU worker running the gate script (store_gate first); returns its (thread, reply)."""
+    """One more CPU worker running the gate script (store_gate first), the gate closed again if an
+    earlier open_gate left it open; returns its (thread, reply)."""
     c = server.client()
-    busy = cpu_workers_busy(c)
+    close_gate(c, gate)
+    running = runs_in_flight(c, script)
     held = in_background(server, "AI.SCRIPTEXECUTE", script, "wait_gate", "KEYS", 1, gate, "OUTPUTS", 1, output)
-    wait_for(lambda: cpu_workers_busy(c) == busy + 1, what="the gate script to run")
+    wait_for(lambda: runs_in_flight(c, script) == running + 1, what="the gate script to run")
     return held
 
 

@@ -174,10 +174,13 @@ def in_background(server, *command):
     reply = {}
 
     def send():
+        c = server.client()
         try:
-            reply["value"] = server.client().execute_command(*command)
+            reply["value"] = c.execute_command(*command)
         except Exception as e:  # checked by the test
             reply["value"] = e
+        finally:
+            c.close()  # gone once answered, even when an error keeps the client referenced
 
     t = threading.Thread(target=send, daemon=True)
     t.start()

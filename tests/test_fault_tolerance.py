@@ -32,6 +32,7 @@ import redis
 
 import models
 import tf_models
+from gate import hold_worker, open_gate, store_gate
 from helpers import blocked_clients, blocked_names
 from redis_server import running_server, wait_aof_rewrite, wait_bgsave, wait_for, wait_startup_aof
 from resp import Raw, encode
@@ -639,7 +640,7 @@ def _delta(after, before, field):
 
 @pytest.mark.timeout(150)
 def test_clients_leaving_mid_run_leave_no_blocked_client_and_no_leak():
-    with running_server() as s:   # one worker per queue: the slow script holds the CPU queue
+    with running_server() as s:   # one worker per queue: the gate script holds the CPU queue
         r = s.client()
         ok(cmd(r, "AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", models.torch_add_model()))
         ok(cmd(r, "AI.MODELSTORE", "o", "ONNX", "CPU", "BLOB", models.onnx_add_model()))
@@ -652,7 +653,7 @@ def test_clients_leaving_mid_run_leave_no_blocked_client_and_no_leak():
         ok(cmd(r, "AI.TENSORSET", "big", "FLOAT", *big.shape, "BLOB", big.tobytes()))
         pq = np.ones((65536, 2), np.float32)                                                  # 512 KiB
         ok(cmd(r, "AI.TENSORSET", "p", "FLOAT", *pq.shape, "BLOB", pq.tobytes()))
-        n_slow = calibrate_slow(r, "s", "a", 1.5)
+        store_gate(r)
         keys = ["m", "o", "mlp", "s", "s1"]
 
         def storm(k):
@@ -668,9 +669,9 @@ def test_clients_leaving_mid_run_leave_no_blocked_client_and_no_leak():
                          "|>", "AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "t",
                          "|>", "AI.SCRIPTEXECUTE", "s", "add2", "INPUTS", 2, "t", "a", "OUTPUTS", 1, f"{g}:dag"],
                         {"m": 1, "s": 1}),
-                # two queues: CPU:1 runs at once, its second step waits for CPU behind the slow script
+                # two queues: CPU:1 runs at once, its second step waits for CPU behind the gate script
                 "twodev": (["AI.DAGEXECUTE", "LOAD", 1, "a", "PERSIST", 1, f"{g}:two",
-                            "|>", "AI.SCRIPTEXECUTE", "s1", "slow", "INPUTS", 1, "a", "ARGS", 1, n_slow // 10,
+                            "|>", "AI.SCRIPTEXECUTE", "s1", "slow", "INPUTS", 1, "a", "ARGS", 1, 100_000,
                             "OUTPUTS", 1, "u",
                             "|>", "AI.MODELEXECUTE", "m", "INPUTS", 2, "u", "a", "OUTPUTS", 1, f"{g}:two"],
                            {"s1": 1, "m": 1}),
@@ -680,12 +681,8 @@ def test_clients_leaving_mid_run_leave_no_blocked_client_and_no_leak():
             }
             before = _stats(r, keys)
             conns = []
+            held = hold_worker(s)
             try:
-                slow = Raw(s.port, name=f"slow{k}")
-                conns.append(slow)
-                slow.send("AI.SCRIPTEXECUTE", "s", "slow", "INPUTS", 1, "a", "ARGS", 1, n_slow,
-                          "OUTPUTS", 1, f"{g}:slow")
-                wait_blocked(r, [f"slow{k}"])
                 for name, (command, _) in work.items():
                     c = Raw(s.port, name=f"{name}{k}")
                     conns.append(c)
@@ -709,14 +706,13 @@ def test_clients_leaving_mid_run_leave_no_blocked_client_and_no_leak():
                 assert cmd(r, "CLIENT", "UNBLOCK", ids[f"m{k}"], "ERROR") == 0
                 assert cmd(r, "CLIENT", "UNBLOCK", ids[f"dag{k}"]) == 0
                 assert cmd(r, "CLIENT", "KILL", "ID", ids[f"killed{k}"]) == 1
-                assert _stats(r, ["s"])["s"][b"calls"] == before["s"][b"calls"], \
-                    "the slow script ended before every client was queued: make it longer"
+                assert _stats(r, ["s"])["s"][b"calls"] == before["s"][b"calls"]
             finally:
                 for c in conns:
                     c.close()
+                assert open_gate(s, held) == [b"OK"]
             wait_for(lambda: blocked_clients(r) == 0, 30, what="no blocked client")
             expected = {key: 0 for key in keys}
-            expected["s"] += 1   # the slow script itself
             expected["m"] += 2   # the first pipelined command, the killed client
             for _, adds in work.values():
                 for key, n in adds.items():
@@ -779,9 +775,7 @@ def test_deleting_keys_that_queued_runs_hold(how):
                 c = s.client()     # own connection, closed: its query buffer is not measured
                 ok(cmd(c, "AI.TENSORSET", key, "FLOAT", *v.shape, "BLOB", v.tobytes()))
                 c.connection_pool.disconnect()
-
-        load()
-        n_slow = calibrate_slow(r, "s", "a", 1.0)
+            store_gate(r)
 
         def cycle(k):
             load()
@@ -797,11 +791,8 @@ def test_deleting_keys_that_queued_runs_hold(how):
                 "m2": ["AI.MODELEXECUTE", "m", "INPUTS", 2, "b", "b", "OUTPUTS", 1, "out:m2"],
             }
             conns = {}
+            held = hold_worker(s)
             try:
-                conns["slow"] = Raw(s.port, name=f"slow{k}")
-                conns["slow"].send("AI.SCRIPTEXECUTE", "s", "slow", "INPUTS", 1, "a", "ARGS", 1, n_slow,
-                                   "OUTPUTS", 1, "out:slow")
-                wait_blocked(r, [f"slow{k}"])
                 for name, command in work.items():
                     conns[name] = Raw(s.port, name=f"{name}{k}")
                     conns[name].send(*command)
@@ -811,25 +802,26 @@ def test_deleting_keys_that_queued_runs_hold(how):
                 elif how == "del":
                     assert r.delete("m", "o", "s", "a", "b", "p") == 6
                 else:
-                    assert r.flushall(asynchronous=True)
-                assert r.dbsize() == 0
-                assert {f"{n}{k}" for n in work} <= blocked_names(r), \
-                    "the runs ended before the keys were deleted: make the slow script longer"
+                    assert r.flushall(asynchronous=True)   # the gate too: the held script fails
+                assert not r.exists("m", "o", "s", "a", "b", "p")
                 # the queued runs use what they captured (docs/BEHAVIOUR.md §2.1)
+                held_reply = open_gate(s, held)[0]
                 replies = {name: c.read() for name, c in conns.items()}
             finally:
                 for c in conns.values():
                     c.close()
+            # flushed, the gate script fails unless it only looked again once the gate was back
+            assert held_reply == b"OK" or (how == "flushall_async" and isinstance(held_reply, redis.ResponseError))
+            r.delete("gate", "hold", "held")
             assert replies["ro"] == ["OK", [b"dtype", b"FLOAT", b"shape", [131072, 2]]], replies["ro"]
             assert replies["dag"] == ["OK", "OK"], replies["dag"]
-            assert all(replies[n] == "OK" for n in ("slow", "m", "o", "s", "m2")), replies
+            assert all(replies[n] == "OK" for n in ("m", "o", "s", "m2")), replies
             np.testing.assert_array_equal(f32(r, "out:m"), a + b)
             np.testing.assert_array_equal(f32(r, "out:m2"), b + b)
             np.testing.assert_array_equal(f32(r, "out:s"), a + b)
             np.testing.assert_array_equal(f32(r, "out:o"), p + p)
             np.testing.assert_array_equal(f32(r, "out:dag"), (a + b) + a)
-            np.testing.assert_array_equal(f32(r, "out:slow"), a)
-            assert sorted(r.keys()) == [b"out:dag", b"out:m", b"out:m2", b"out:o", b"out:s", b"out:slow"]
+            assert sorted(r.keys()) == [b"out:dag", b"out:m", b"out:m2", b"out:o", b"out:s"]
             # once the runs let go of the deleted values, their statistics records go too (§11)
             for key in ("m", "o", "s"):
                 wait_for(lambda: _no_run_info(r, key), 10, what=f"the run info of {key} to go")
