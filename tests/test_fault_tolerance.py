@@ -1096,25 +1096,27 @@ def test_runs_queued_before_maxmemory_is_reached_still_complete():
         ok(cmd(r, "AI.MODELSTORE", "m", "TORCH", "CPU", "BLOB", models.torch_add_model()))
         ok(cmd(r, "AI.SCRIPTSTORE", "s", "CPU", "ENTRY_POINTS", len(ENTRY_POINTS), *ENTRY_POINTS, "SOURCE", SCRIPT))
         ok(cmd(r, "AI.TENSORSET", "a", "FLOAT", 2, "VALUES", 1, 2))
-        n_slow = calibrate_slow(r, "s", "a", 0.8)
-        conns = [Raw(s.port, name=n) for n in ("slow", "run", "dag")]
+        store_gate(r)
+        held = hold_worker(s)
+        conns = [Raw(s.port, name=n) for n in ("run", "dag")]
         try:
-            conns[0].send("AI.SCRIPTEXECUTE", "s", "slow", "INPUTS", 1, "a", "ARGS", 1, n_slow, "OUTPUTS", 1, "o0")
-            wait_blocked(r, ["slow"])
-            conns[1].send("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "o1")
-            conns[2].send("AI.DAGEXECUTE", "PERSIST", 1, "o2", "|>", "AI.TENSORSET", "x", "FLOAT", 1, "VALUES", 5,
+            conns[0].send("AI.MODELEXECUTE", "m", "INPUTS", 2, "a", "a", "OUTPUTS", 1, "o1")
+            conns[1].send("AI.DAGEXECUTE", "PERSIST", 1, "o2", "|>", "AI.TENSORSET", "x", "FLOAT", 1, "VALUES", 5,
                           "|>", "AI.MODELEXECUTE", "m", "INPUTS", 2, "x", "x", "OUTPUTS", 1, "o2")
             wait_blocked(r, ["run", "dag"])
             assert r.config_set("maxmemory", r.info("memory")["used_memory"] // 2)
             assert _raw(s.port, "AI.TENSORSET", "refused", "FLOAT", 1) == ("error", OOM)
-            assert [c.read() for c in conns] == ["OK", "OK", ["OK", "OK"]]
+            # opened the only way a write-refusing server allows: the gate goes, the held script fails
+            assert r.delete("gate") == 1
+            held[0].join(60)
+            assert isinstance(held[1]["value"], redis.ResponseError), held[1]
+            assert [c.read() for c in conns] == ["OK", ["OK", "OK"]]
         finally:
             for c in conns:
                 c.close()
             r.config_set("maxmemory", 0)
         assert cmd(r, "AI.TENSORGET", "o1", "VALUES") == [b"2", b"4"]
         assert cmd(r, "AI.TENSORGET", "o2", "VALUES") == [b"10"]
-        assert cmd(r, "AI.TENSORGET", "o0", "VALUES") == [b"1", b"2"]
         assert not r.exists("refused")
 
 
