@@ -2,7 +2,7 @@
 INFO sections ai_queues and ai_runnables, and SLOWLOG for runs and DAGs; AI.INFO's 1.2 reply
 stays as it was (tests/test_info_modules.py, test_redisai_py.py).
 
-No timing: the worker is held by a script spinning on a gate model (models.WAIT_GATE_SCRIPT)
+No timing: the worker is held by a script spinning on a gate model (tests/gate.py)
 while runs queue behind it, so depth, busy workers, batches and lower bounds on the queue wait
 are what the test arranged.
 """
@@ -11,9 +11,9 @@ import time
 import pytest
 import redis
 
-from helpers import in_background
-from models import WAIT_GATE_SCRIPT, onnx_bias_model, torch_add_model, torch_gate_model, torch_mlp_model
-from redis_server import running_server, wait_for
+from gate import hold_worker, open_gate, queue_behind, store_gate
+from models import onnx_bias_model, torch_add_model, torch_mlp_model
+from redis_server import running_server
 
 NO_RUN_INFO = "cannot find run info for key"
 
@@ -33,19 +33,16 @@ def held():
     with running_server() as s:
         c = s.client()
         c.execute_command("AI.MODELSTORE", "m{t}", "TORCH", "CPU", "BATCHSIZE", 4, "BLOB", torch_add_model())
-        c.execute_command("AI.MODELSTORE", "gate{t}", "TORCH", "CPU", "BLOB", torch_gate_model(0.0))
-        c.execute_command("AI.SCRIPTSTORE", "s{t}", "CPU", "ENTRY_POINTS", 1, "wait_gate", "SOURCE", WAIT_GATE_SCRIPT)
+        store_gate(c, gate="gate{t}", script="s{t}")
         c.execute_command("AI.TENSORSET", "a{t}", "FLOAT", 1, 2, "VALUES", 1, 2)
         yield s
 
 
 def test_queue_depth_busy_worker_batch_and_wait_as_arranged(held):
     c = held.client()
-    gate = in_background(held, "AI.SCRIPTEXECUTE", "s{t}", "wait_gate", "KEYS", 1, "gate{t}", "OUTPUTS", 1, "g{t}")
-    wait_for(lambda: stats(c, "s{t}")["in_flight"] == 1, what="the gate script to run")
-    runs = [in_background(held, "AI.MODELEXECUTE", "m{t}", "INPUTS", 2, "a{t}", "a{t}", "OUTPUTS", 1, f"b{k}{{t}}")
-            for k in range(3)]
-    wait_for(lambda: c.info("ai_queues")["ai_queue_CPU"]["depth"] == 3, what="three queued runs")
+    gate = hold_worker(held, gate="gate{t}", script="s{t}", output="g{t}")
+    runs = queue_behind(held, [("AI.MODELEXECUTE", "m{t}", "INPUTS", 2, "a{t}", "a{t}", "OUTPUTS", 1, f"b{k}{{t}}")
+                               for k in range(3)])
     queues = c.info("ai_queues")
     assert queues["ai_queue_CPU"] == {"depth": 3, "workers": 1, "busy": 1}
     running = queues["ai_run_CPU_1"]
@@ -54,10 +51,7 @@ def test_queue_depth_busy_worker_batch_and_wait_as_arranged(held):
     held_from = time.monotonic()
     while time.monotonic() - held_from < 0.05:  # the queued runs wait at least this long
         time.sleep(0.01)
-    c.execute_command("AI.MODELSTORE", "gate{t}", "TORCH", "CPU", "BLOB", torch_gate_model(1.0))
-    for t, reply in [gate, *runs]:
-        t.join(120)
-        assert reply["value"] == b"OK"
+    assert open_gate(held, gate, *runs, gate="gate{t}") == [b"OK"] * 4
     m = stats(c, "m{t}")
     assert m["calls"] == 3 and m["errors"] == 0 and m["in_flight"] == 0
     assert m["batch_sizes"] == [[b"3-4", 3]]  # one batch of three one-row runs
