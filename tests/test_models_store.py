@@ -5,6 +5,7 @@ leading "ERR "; the raw wire text is checked where the prefix matters), the repl
 including blob chunking (MODEL_CHUNK_SIZE given at load time), and AI.MODELDEL.
 """
 import io
+import struct
 import zipfile
 
 import pytest
@@ -16,7 +17,7 @@ from models import (onnx_add_model, onnx_mul_model, sklearn_linear_onnx, sklearn
                     torch_add_model, torch_two_outputs_model)
 from redis_server import RedisServer
 from resp import raw
-from tf_models import tf_mul_graph
+from tf_models import tf_mul_graph, tflite_add_model
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -323,6 +324,28 @@ def test_19_tflite_reaches_the_backend(r, server):
     reply = raw(server.port, "AI.MODELSTORE", "m", "TFLITE", "CPU", "BATCHSIZE", 2, "BLOB", b"not a flatbuffer")
     assert reply in (("error", "ERR Could not load backend"), ("error", "Failed to load model from buffer"))
     assert not r.exists("m")
+
+
+def tflite_without(blob, *fields):
+    """A well-formed .tflite with root-table fields marked absent (Model's fields: 1 operator_codes,
+    2 subgraphs, 4 buffers): the flatbuffer stays valid, the model has nothing to run."""
+    b = bytearray(blob)
+    root = struct.unpack_from("<I", b, 0)[0]
+    vtable = root - struct.unpack_from("<i", b, root)[0]
+    for field in fields:
+        assert 4 + 2 * field < struct.unpack_from("<H", b, vtable)[0], "field beyond the vtable"
+        struct.pack_into("<H", b, vtable + 4 + 2 * field, 0)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("fields", [(1, 2), (2,), (4,)], ids=["no_codes_no_subgraphs", "no_subgraphs",
+                                                             "no_buffers"])
+def test_tflite_without_subgraphs_or_buffers_is_refused(r, server, fields):
+    """LiteRT's own check passes such a buffer and its constructor dereferenced NULL (the server
+    crashed; found by the garbage-model fuzzer): refused before LiteRT sees it."""
+    blob = tflite_without(tflite_add_model(), *fields)
+    assert error_of(r, "AI.MODELSTORE", "m", "TFLITE", "CPU", "BLOB", blob) == "Failed to load model from buffer"
+    assert not r.exists("m") and server.alive()
 
 
 @pytest.mark.parametrize("backend", ["TORCH", "ONNX", "TFLITE", "torch"])

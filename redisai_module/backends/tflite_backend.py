@@ -8,6 +8,7 @@ import threading
 
 from redisai_module import errors
 from redisai_module.backends.common import BackendError, parse_device, releasing
+from redisai_module.backends.tflite_check import tflite_model_is_sound
 
 _TFLITE_TYPE_MISMATCH = "Input tensor type doesn't match the type expected by the model definition"
 
@@ -51,6 +52,8 @@ class TFLiteBackend:
         if kind != "CPU":
             raise BackendError(errors.TFLITE_UNSUPPORTED_DEVICE)
         blob = bytes(blob)
+        if not tflite_model_is_sound(blob):
+            raise BackendError("Failed to load model from buffer")
         try:
             interpreter = self.Interpreter(model_content=blob)
         except Exception as e:
