@@ -34,24 +34,22 @@ def _subgraph_is_sound(graph, n_codes, n_buffers):
         tensor = graph.Tensors(t)
         if tensor is None or not 0 <= tensor.Buffer() < n_buffers:
             return False
-    if not _indices_in(graph.InputsAsNumpy(), graph.InputsLength(), n_tensors, optional=False):
-        return False
-    if not _indices_in(graph.OutputsAsNumpy(), graph.OutputsLength(), n_tensors, optional=False):
+    if not (_indices_in(graph, "Inputs", n_tensors, optional=False)
+            and _indices_in(graph, "Outputs", n_tensors, optional=False)):
         return False
     for k in range(graph.OperatorsLength()):
         op = graph.Operators(k)
         if op is None or not 0 <= op.OpcodeIndex() < n_codes:
             return False
-        if not _indices_in(op.InputsAsNumpy(), op.InputsLength(), n_tensors, optional=True):
-            return False
-        if not _indices_in(op.OutputsAsNumpy(), op.OutputsLength(), n_tensors, optional=False):
+        if not (_indices_in(op, "Inputs", n_tensors, optional=True)
+                and _indices_in(op, "Outputs", n_tensors, optional=False)):
             return False
     return True
 
 
-def _indices_in(values, length, n_tensors, optional):
-    """Tensor indices within the subgraph; -1 marks an omitted optional operator input."""
-    if length == 0:
-        return True
+def _indices_in(table, field, n_tensors, optional):
+    """The tensor indices a subgraph or operator holds in `field` lie within the subgraph; -1 marks
+    an omitted optional operator input."""
     lowest = -1 if optional else 0
-    return all(lowest <= int(i) < n_tensors for i in values)
+    at = getattr(table, field)
+    return all(lowest <= at(i) < n_tensors for i in range(getattr(table, field + "Length")()))
